@@ -1,0 +1,47 @@
+/** `lbdeploy lab up | down | status [--json]` */
+import { labDown, labStatus, labUp, type HostStatus } from '../lab/lab.js';
+import { consoleOutput as out, table } from '../report/console.js';
+import { EXIT } from './exit-codes.js';
+
+export const LAB_USAGE = `Usage: lbdeploy lab <up|down|status> [--json]
+
+  up      install what the lab needs, build images (cached), start the hosts
+  down    remove every lab container and network (images stay cached)
+  status  each host, its address, and whether SSH answers`;
+
+export async function runLab(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const json = rest.includes('--json');
+  const log = (line: string) => out.error(`lab: ${line}`);
+  switch (action) {
+    case 'up': {
+      const started = Date.now();
+      const statuses = await labUp(log);
+      print(statuses, json);
+      if (!json) out.line(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return EXIT.ok;
+    }
+    case 'down':
+      await labDown(log);
+      if (!json) out.line('lab down: no lab container or network left');
+      return EXIT.ok;
+    case 'status': {
+      const statuses = await labStatus();
+      print(statuses, json);
+      return statuses.every((s) => s.ssh) ? EXIT.ok : EXIT.unreachable;
+    }
+    default:
+      out.error(LAB_USAGE);
+      return EXIT.usage;
+  }
+}
+
+function print(statuses: HostStatus[], json: boolean): void {
+  if (json) {
+    out.line(JSON.stringify(statuses, null, 2));
+    return;
+  }
+  out.line(table(['HOST', 'ROLE', 'ADDRESS', 'CONTAINER', 'SSH', 'SYSTEM'], statuses.map((s) => [
+    s.name, s.role, s.address, s.running ? 'running' : 'stopped', s.ssh ? 'ok' : 'no', s.system ?? s.error ?? '',
+  ])));
+}

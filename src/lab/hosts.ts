@@ -1,0 +1,135 @@
+/** Lab hosts as containers: keys, create/start, known_hosts. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { LAB_HOSTS, LAB_LABEL, LAB_NETWORK, LAB_SUDO_USER, containerName, type LabHost, type LabRole } from './topology.js';
+import type { LabPaths } from './state.js';
+import { LabError, type Log } from './system.js';
+
+/** Flags that give a container systemd as PID 1 on this sandbox (LAB-NOTES: --privileged fails). */
+const SYSTEMD_FLAGS = [
+  '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE',
+  '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+  // /proc/sys writable, so sysctl deployments can be tested for real.
+  '--security-opt', 'systempaths=unconfined',
+  '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
+  // systemd as PID 1 shuts down cleanly on this signal.
+  '--stop-signal', 'SIGRTMIN+3',
+];
+
+export async function ensureNetwork(log: Log): Promise<void> {
+  const r = await $`docker network inspect ${LAB_NETWORK.name} --format ${'{{range .IPAM.Config}}{{.Subnet}}{{end}}'}`.nothrow().quiet();
+  if (r.exitCode === 0) {
+    if (r.stdout.trim() !== LAB_NETWORK.subnet) {
+      throw new LabError(`Docker network ${LAB_NETWORK.name} exists with subnet ${r.stdout.trim()}, not ${LAB_NETWORK.subnet}`,
+      { hint: `remove it with 'docker network rm ${LAB_NETWORK.name}' (or 'lbdeploy lab down') and run 'lab up' again` });
+    }
+    return;
+  }
+  log(`creating network ${LAB_NETWORK.name} ${LAB_NETWORK.subnet}`);
+  await $`docker network create --subnet ${LAB_NETWORK.subnet} --gateway ${LAB_NETWORK.gateway} --label ${LAB_LABEL}=1 ${LAB_NETWORK.name}`.quiet();
+}
+
+/** The lab's client key pair and one ed25519 host key per host, generated once. */
+export async function ensureKeys(paths: LabPaths, hosts: readonly LabHost[]): Promise<void> {
+  mkdirSync(paths.hostKeys, { recursive: true, mode: 0o700 });
+  if (!existsSync(paths.clientKey)) {
+    await $`ssh-keygen -q -t ed25519 -N ${''} -C ${'lbdeploy-lab'} -f ${paths.clientKey}`.quiet();
+  }
+  for (const h of hosts) {
+    const key = hostKeyPath(paths, h);
+    if (!existsSync(key)) await $`ssh-keygen -q -t ed25519 -N ${''} -C ${h.name} -f ${key}`.quiet();
+  }
+}
+
+function hostKeyPath(paths: LabPaths, h: LabHost): string {
+  return join(paths.hostKeys, `${h.name}_ssh_host_ed25519_key`);
+}
+
+/**
+ * The known_hosts file: written from the keys the lab generated itself, so the very first
+ * connection is verified (no trust-on-first-use).
+ */
+export function writeKnownHosts(paths: LabPaths, hosts: readonly LabHost[]): void {
+  const lines = hosts.map((h) => {
+    const [type, b64] = readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8').trim().split(/\s+/);
+    return `${h.address},${h.name} ${type} ${b64}`;
+  });
+  writeFileSync(paths.knownHosts, lines.join('\n') + '\n');
+}
+
+interface ContainerState {
+  running: boolean;
+  image: string;
+}
+
+async function inspect(name: string): Promise<ContainerState | undefined> {
+  const r = await $`docker inspect ${name} --format ${'{{.State.Running}} {{.Config.Image}}'}`.nothrow().quiet();
+  if (r.exitCode !== 0) return undefined;
+  const [running, image] = r.stdout.trim().split(' ');
+  return { running: running === 'true', image: image ?? '' };
+}
+
+/** Create or start one host's container; recreate it when its image changed. Returns what it did. */
+export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Promise<'created' | 'started' | 'running'> {
+  const name = containerName(h);
+  const state = await inspect(name);
+  if (state && state.image === image) {
+    if (state.running) return 'running';
+    await $`docker start ${name}`.quiet();
+    return 'started';
+  }
+  if (state) await $`docker rm -f ${name}`.quiet();
+  const args = [
+    ...SYSTEMD_FLAGS, '--name', name, '--hostname', h.name,
+    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${h.role}`,
+    '--network', LAB_NETWORK.name, '--ip', h.address, '--network-alias', h.name,
+  ];
+  await $`docker create ${args} ${image}`.quiet();
+  await installKeys(paths, h, name);
+  await $`docker start ${name}`.quiet();
+  return 'created';
+}
+
+/** Copy the host key and the lab's authorized key into a created (not yet started) container. */
+async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<void> {
+  const stage = join(paths.dir, 'stage', h.name);
+  rmSync(stage, { recursive: true, force: true });
+  const pub = readFileSync(paths.clientKey + '.pub', 'utf8');
+  const files: [string, string, number][] = [
+    ['etc/ssh/ssh_host_ed25519_key', readFileSync(hostKeyPath(paths, h), 'utf8'), 0o600],
+    ['etc/ssh/ssh_host_ed25519_key.pub', readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8'), 0o644],
+    ['root/.ssh/authorized_keys', pub, 0o600],
+    [`home/${LAB_SUDO_USER}/.ssh/authorized_keys`, pub, 0o644],
+  ];
+  for (const [rel, content, mode] of files) {
+    const target = join(stage, rel);
+    mkdirSync(join(target, '..'), { recursive: true });
+    writeFileSync(target, content, { mode });
+  }
+  // docker cp creates files as root: fine for sshd's StrictModes, also for the deploy user.
+  await $`docker cp ${stage + '/.'} ${name + ':/'}`.quiet();
+  rmSync(stage, { recursive: true, force: true });
+}
+
+/** All containers and networks carrying the lab label. */
+export async function removeAll(log: Log): Promise<void> {
+  const ids = (await $`docker ps -aq --filter label=${LAB_LABEL}`.nothrow().quiet()).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) {
+    log(`removing ${ids.length} lab container(s)`);
+    await $`docker rm -f -v ${ids}`.quiet();
+  }
+  const nets = (await $`docker network ls -q --filter label=${LAB_LABEL}`.nothrow().quiet()).stdout.split('\n').filter(Boolean);
+  if (nets.length > 0) {
+    log(`removing network ${LAB_NETWORK.name}`);
+    await $`docker network rm ${nets}`.quiet();
+  }
+}
+
+export function hostsOfRoles(roles?: readonly LabRole[]): readonly LabHost[] {
+  return roles ? LAB_HOSTS.filter((h) => roles.includes(h.role)) : LAB_HOSTS;
+}
+
+export async function containerRunning(h: LabHost): Promise<boolean> {
+  return (await inspect(containerName(h)))?.running ?? false;
+}

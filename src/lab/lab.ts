@@ -1,0 +1,90 @@
+/** `lbdeploy lab up | down | status`: the local multi-host lab every end-to-end test uses. */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connectSsh } from '../connection/ssh.js';
+import { sh } from '../connection/shell.js';
+import { labPaths, type LabPaths } from './state.js';
+import { assertCanRunLab, dockerAnswers, ensureDockerd, ensurePackages, sleep, stopOwnDockerd, type Log } from './system.js';
+import { cleanBuildLeftovers, ensureImages } from './images.js';
+import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
+import { LAB_HOSTS, containerName, type LabHost, type LabRole } from './topology.js';
+import { LabError } from '../errors.js';
+
+export interface HostStatus {
+  name: string;
+  role: LabRole;
+  address: string;
+  container: string;
+  running: boolean;
+  ssh: boolean;
+  /** `systemctl is-system-running` on the host, when SSH answered. */
+  system?: string;
+  error?: string;
+}
+
+export async function labUp(log: Log, paths: LabPaths = labPaths()): Promise<HostStatus[]> {
+  assertCanRunLab();
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  await ensurePackages(log);
+  await ensureDockerd(paths, log);
+  await cleanBuildLeftovers(paths.buildDir);
+  const roles = [...new Set(LAB_HOSTS.map((h) => h.role))];
+  const images = await ensureImages(roles, paths.buildDir, log);
+  await ensureNetwork(log);
+  await ensureKeys(paths, LAB_HOSTS);
+  writeKnownHosts(paths, LAB_HOSTS);
+  for (const h of LAB_HOSTS) {
+    const did = await ensureHost(paths, h, images.get(h.role)!);
+    if (did !== 'running') log(`${h.name} ${h.address}: ${did}`);
+  }
+  const statuses = await waitForHosts(paths, 120_000);
+  const bad = statuses.filter((s) => !s.ssh || s.system !== 'running');
+  if (bad.length > 0) {
+    throw new LabError(`lab hosts not ready: ${bad.map((s) => `${s.name} (${s.error ?? s.system})`).join(', ')}`, {
+      hint: `inspect with 'docker logs ${containerName(LAB_HOSTS[0]!)}' or 'docker exec -it <container> systemctl --failed'`,
+    });
+  }
+  writeFileSync(`${paths.dir}/up`, new Date().toISOString() + '\n');
+  return statuses;
+}
+
+/** Poll until every host answers SSH and systemd has finished starting (or the time is up). */
+async function waitForHosts(paths: LabPaths, timeoutMs: number): Promise<HostStatus[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = await labStatus(paths);
+    const settled = statuses.every((s) => s.ssh && s.system !== 'starting' && s.system !== 'initializing');
+    if (settled || Date.now() > deadline) return statuses;
+    await sleep(1000);
+  }
+}
+
+export async function labStatus(paths: LabPaths = labPaths()): Promise<HostStatus[]> {
+  return Promise.all(LAB_HOSTS.map((h) => hostStatus(paths, h)));
+}
+
+async function hostStatus(paths: LabPaths, h: LabHost): Promise<HostStatus> {
+  const base = { name: h.name, role: h.role, address: h.address, container: containerName(h) };
+  const running = await containerRunning(h).catch(() => false);
+  if (!running) return { ...base, running, ssh: false, error: 'container not running' };
+  try {
+    const conn = await connectSsh({
+      name: h.name, address: h.address, user: 'root', privateKeyPath: paths.clientKey,
+      knownHostsPath: paths.knownHosts, hostKeyPolicy: 'strict', connectTimeoutMs: 5000,
+    });
+    try {
+      const r = await conn.exec(sh`systemctl is-system-running`, { timeoutMs: 10_000 });
+      return { ...base, running, ssh: true, system: r.stdout.trim() };
+    } finally {
+      await conn.close();
+    }
+  } catch (e) {
+    return { ...base, running, ssh: false, error: (e as Error).message };
+  }
+}
+
+export async function labDown(log: Log, paths: LabPaths = labPaths()): Promise<void> {
+  assertCanRunLab();
+  if (await dockerAnswers()) await removeAll(log);
+  await stopOwnDockerd(paths, log);
+  if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,138 @@
+/**
+ * Image recipes for the lab: what each role's root file system holds.
+ * Pure data; the image tag is a hash of the recipe, so a changed recipe means a rebuild
+ * and an unchanged one is reused from Docker's image store.
+ */
+import { createHash } from 'node:crypto';
+import type { LabRole } from './topology.js';
+import { LAB_SUDO_USER, WEB_PORTS } from './topology.js';
+
+export interface ImageRecipe {
+  role: LabRole;
+  suite: string;
+  /** Packages every host gets, installed by debootstrap. */
+  basePackages: readonly string[];
+  /** Packages added for this role with apt-get inside the chroot. */
+  rolePackages: readonly string[];
+  /** Files written into the root file system (path -> content). */
+  files: Readonly<Record<string, string>>;
+  /** Shell run in the chroot after the files are written. */
+  setup: readonly string[];
+  /** systemd units to enable (after setup) and to mask (never start in a container). */
+  enable: readonly string[];
+  mask: readonly string[];
+}
+
+/** Bump when the build procedure itself (not the data) changes. */
+const BUILD_VERSION = 3;
+
+const BASE_PACKAGES = [
+  'systemd-sysv', 'dbus', 'openssh-server', 'sudo', 'iproute2', 'iputils-ping',
+  'curl', 'ca-certificates', 'procps', 'less', 'kmod',
+];
+
+// Units that fail or make no sense inside a container; masked so that
+// `systemctl is-system-running` reports "running", not "degraded".
+const MASKED_UNITS = [
+  'systemd-remount-fs.service', 'sys-kernel-config.mount', 'sys-kernel-debug.mount',
+  'sys-kernel-tracing.mount', 'sys-fs-fuse-connections.mount', 'systemd-modules-load.service',
+  'systemd-udevd.service', 'systemd-udev-trigger.service', 'getty@tty1.service',
+  'console-getty.service', 'systemd-firstboot.service', 'systemd-journald-audit.socket',
+  'e2scrub_reap.service', 'apt-daily.timer', 'apt-daily-upgrade.timer',
+];
+
+const SSHD_CONFIG = `# lbdeploy lab: key authentication only, host key provided by the lab.
+HostKey /etc/ssh/ssh_host_ed25519_key
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UseDNS no
+MaxStartups 100:30:200
+MaxSessions 64
+`;
+
+const COMMON_FILES: Record<string, string> = {
+  '/etc/ssh/sshd_config.d/lbdeploy-lab.conf': SSHD_CONFIG,
+  [`/etc/sudoers.d/${LAB_SUDO_USER}`]: `${LAB_SUDO_USER} ALL=(ALL) NOPASSWD:ALL\n`,
+  // Keep the journal small and in memory: ten hosts on one machine.
+  '/etc/systemd/journald.conf.d/lbdeploy-lab.conf': '[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n',
+};
+
+const COMMON_SETUP = [
+  `id -u ${LAB_SUDO_USER} >/dev/null 2>&1 || useradd -m -s /bin/bash ${LAB_SUDO_USER}`,
+  `chmod 0440 /etc/sudoers.d/${LAB_SUDO_USER}`,
+  `install -d -m 0700 /root/.ssh && install -d -m 0700 -o ${LAB_SUDO_USER} -g ${LAB_SUDO_USER} /home/${LAB_SUDO_USER}/.ssh`,
+  // Each host gets its own host key from the lab at creation; none is baked into the image.
+  'rm -f /etc/ssh/ssh_host_*',
+  ': > /etc/machine-id',
+];
+
+/** nginx on the web hosts: a page naming the host and the client it saw (seed 000's receiving side). */
+export const WEB_NGINX_SITE = `# lbdeploy lab backend: names the host and the client address it saw.
+server {
+    listen ${WEB_PORTS.plain} default_server;
+    location / {
+        default_type text/plain;
+        return 200 "host=$hostname port=$server_port client=$remote_addr\\n";
+    }
+}
+server {
+    listen ${WEB_PORTS.proxyProtocol} default_server proxy_protocol;
+    location / {
+        default_type text/plain;
+        return 200 "host=$hostname port=$server_port client=$proxy_protocol_addr peer=$remote_addr\\n";
+    }
+}
+`;
+
+/** The Docker engine inside the LB hosts: vfs storage, bridges outside private ranges. */
+export const LB_DOCKER_DAEMON_JSON = JSON.stringify({
+  'storage-driver': 'vfs',
+  bip: '198.19.200.1/24',
+  'default-address-pools': [{ base: '198.19.208.0/20', size: 24 }],
+}, null, 2) + '\n';
+
+export function recipeFor(role: LabRole): ImageRecipe {
+  const base = {
+    role,
+    suite: 'bookworm',
+    basePackages: BASE_PACKAGES,
+    mask: MASKED_UNITS,
+  };
+  switch (role) {
+    case 'lb':
+      return {
+        ...base,
+        rolePackages: ['docker.io'],
+        files: { ...COMMON_FILES, '/etc/docker/daemon.json': LB_DOCKER_DAEMON_JSON },
+        setup: COMMON_SETUP,
+        enable: ['ssh.service', 'docker.service'],
+      };
+    case 'web':
+      return {
+        ...base,
+        rolePackages: ['nginx'],
+        files: { ...COMMON_FILES, '/etc/nginx/sites-available/default': WEB_NGINX_SITE },
+        setup: COMMON_SETUP,
+        enable: ['ssh.service', 'nginx.service'],
+      };
+    case 'client':
+      return { ...base, rolePackages: [], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+  }
+}
+
+/** A stable hash of everything that shapes the image. */
+export function recipeHash(recipe: ImageRecipe): string {
+  const canonical = JSON.stringify({ v: BUILD_VERSION, ...recipe, files: Object.entries(recipe.files).sort() });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** The hash of the debootstrap stage alone, shared by every role. */
+export function baseHash(recipe: ImageRecipe): string {
+  const canonical = JSON.stringify({ v: BUILD_VERSION, suite: recipe.suite, packages: recipe.basePackages });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export function imageTag(recipe: ImageRecipe): string {
+  return `lbdeploy-lab-${recipe.role}:${recipeHash(recipe)}`;
+}

@@ -1,0 +1,39 @@
+/** Where the lab keeps what it generates: keys, known_hosts, daemon log. Never committed. */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root: the folder holding package.json, from src/ or dist/src/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('lbdeploy: cannot find the package root (no package.json above the code)');
+    dir = up;
+  }
+  return dir;
+}
+
+export interface LabPaths {
+  dir: string;
+  clientKey: string;
+  knownHosts: string;
+  hostKeys: string;
+  dockerdPid: string;
+  dockerdLog: string;
+  /** Build area for root file systems (device nodes, so kept out of the project tree). */
+  buildDir: string;
+}
+
+export function labPaths(): LabPaths {
+  const dir = resolve(process.env.LBDEPLOY_LAB_DIR ?? join(packageRoot(), '.lbdeploy', 'lab'));
+  return {
+    dir,
+    clientKey: join(dir, 'id_ed25519'),
+    knownHosts: join(dir, 'known_hosts'),
+    hostKeys: join(dir, 'hosts'),
+    dockerdPid: join(dir, 'dockerd.pid'),
+    dockerdLog: join(dir, 'dockerd.log'),
+    buildDir: process.env.LBDEPLOY_LAB_BUILD_DIR ?? '/var/cache/lbdeploy-lab',
+  };
+}
