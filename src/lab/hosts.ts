@@ -112,17 +112,30 @@ async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<v
   rmSync(stage, { recursive: true, force: true });
 }
 
-/** All containers and networks carrying the lab label. */
+/** Containers and networks carrying the lab label (and the lab network, whoever made it). */
+export async function labObjects(): Promise<{ containers: string[]; networks: string[] }> {
+  const lines = async (p: Promise<{ stdout: string }>) => (await p).stdout.split('\n').filter(Boolean);
+  const containers = await lines($`docker ps -aq --filter label=${LAB_LABEL}`.quiet());
+  const networks = await lines($`docker network ls -q --filter label=${LAB_LABEL}`.quiet());
+  return { containers, networks };
+}
+
+/** Remove every lab container and network, then check that none is left. */
 export async function removeAll(log: Log): Promise<void> {
-  const ids = (await $`docker ps -aq --filter label=${LAB_LABEL}`.nothrow().quiet()).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) {
-    log(`removing ${ids.length} lab container(s)`);
-    await $`docker rm -f -v ${ids}`.quiet();
+  const { containers, networks } = await labObjects();
+  if (containers.length > 0) {
+    log(`removing ${containers.length} lab container(s)`);
+    await $`docker rm -f -v ${containers}`.quiet();
   }
-  const nets = (await $`docker network ls -q --filter label=${LAB_LABEL}`.nothrow().quiet()).stdout.split('\n').filter(Boolean);
-  if (nets.length > 0) {
+  if (networks.length > 0) {
     log(`removing network ${LAB_NETWORK.name}`);
-    await $`docker network rm ${nets}`.quiet();
+    await $`docker network rm ${networks}`.quiet();
+  }
+  const left = await labObjects();
+  if (left.containers.length + left.networks.length > 0) {
+    throw new LabError(`lab down left ${left.containers.length} container(s) and ${left.networks.length} network(s) behind`, {
+      hint: `look with 'docker ps -a --filter label=${LAB_LABEL}' and remove them by hand`,
+    });
   }
 }
 

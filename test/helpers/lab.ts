@@ -1,0 +1,39 @@
+/** Test fixture: make sure the lab is up; bring it down afterwards only if this run started it. */
+import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
+import { labPaths } from '../../src/lab/state.js';
+import { LAB_HOSTS, type LabHost } from '../../src/lab/topology.js';
+import { connectSsh, type Connection } from '../../src/connection/ssh.js';
+
+let ready: Promise<void> | undefined;
+let startedHere = false;
+
+export function ensureLab(): Promise<void> {
+  ready ??= (async () => {
+    const statuses = await labStatus().catch(() => []);
+    if (statuses.length === LAB_HOSTS.length && statuses.every((s) => s.ssh)) return;
+    startedHere = true;
+    await labUp((line) => process.stderr.write(`      lab: ${line}\n`));
+  })();
+  return ready;
+}
+
+/** Called once after all tests (test/hooks.ts). */
+export async function releaseLab(): Promise<void> {
+  if (startedHere) await labDown((line) => process.stderr.write(`      lab: ${line}\n`));
+}
+
+export function labHost(name: string): LabHost {
+  const h = LAB_HOSTS.find((x) => x.name === name);
+  if (!h) throw new Error(`no lab host ${name}`);
+  return h;
+}
+
+/** An SSH connection to a lab host, verified against the lab's known_hosts (strict). */
+export function connectLab(name: string, user = 'root'): Promise<Connection> {
+  const paths = labPaths();
+  const h = labHost(name);
+  return connectSsh({
+    name, address: h.address, user, privateKeyPath: paths.clientKey,
+    knownHostsPath: paths.knownHosts, hostKeyPolicy: 'strict',
+  });
+}

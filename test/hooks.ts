@@ -1,0 +1,9 @@
+/** Root hooks for every mocha run. */
+import { releaseLab } from './helpers/lab.js';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(180_000);
+    await releaseLab();
+  },
+};

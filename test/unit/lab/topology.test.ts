@@ -1,0 +1,51 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK } from '../../../src/lab/topology.js';
+import { LB_DOCKER_DAEMON_JSON } from '../../../src/lab/recipes.js';
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, p) => (acc << 8) + Number(p), 0) >>> 0;
+}
+function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const mask = bits === '0' ? 0 : (~0 << (32 - Number(bits))) >>> 0;
+  return (ipToInt(ip) & mask) === (ipToInt(base!) & mask);
+}
+const LAB_RANGE = '198.18.0.0/15';
+
+describe('lab topology', () => {
+  it('keeps every lab address inside 198.18.0.0/15 and the lab subnet', () => {
+    for (const h of LAB_HOSTS) {
+      assert.ok(inCidr(h.address, LAB_RANGE), `${h.name} ${h.address}`);
+      assert.ok(inCidr(h.address, LAB_NETWORK.subnet), `${h.name} ${h.address}`);
+    }
+    assert.ok(inCidr(LAB_NETWORK.gateway, LAB_NETWORK.subnet));
+  });
+
+  it('has unique names and addresses, and 7 hosts: lb1-3, web1-3, client', () => {
+    assert.equal(new Set(LAB_HOSTS.map((h) => h.name)).size, LAB_HOSTS.length);
+    assert.equal(new Set(LAB_HOSTS.map((h) => h.address)).size, LAB_HOSTS.length);
+    assert.deepEqual(LAB_HOSTS.map((h) => h.name), ['lb1', 'lb2', 'lb3', 'web1', 'web2', 'web3', 'client']);
+  });
+
+  it('puts every Docker bridge (outer and inner daemons) in 198.18.0.0/15, never a private range', () => {
+    const cidrs = [
+      ...LAB_DOCKERD_ARGS.filter((a) => /^\d|base=/.test(a)).map((a) => a.replace(/^base=/, '').split(',')[0]!),
+      JSON.parse(LB_DOCKER_DAEMON_JSON).bip as string,
+      ...(JSON.parse(LB_DOCKER_DAEMON_JSON)['default-address-pools'] as { base: string }[]).map((p) => p.base),
+    ];
+    assert.ok(cidrs.length >= 4);
+    for (const c of cidrs) assert.ok(inCidr(c.split('/')[0]!, LAB_RANGE), c);
+  });
+
+  it('matches inventory/lab.yaml host for host', () => {
+    const inv = parse(readFileSync('inventory/lab.yaml', 'utf8')) as {
+      groups: Record<string, { hosts: Record<string, { address: string }> }>;
+    };
+    const fromInventory = Object.entries(inv.groups).flatMap(([group, g]) =>
+      Object.entries(g.hosts).map(([name, h]) => `${group}/${name}/${h.address}`));
+    const fromLab = LAB_HOSTS.map((h) => `${h.role}/${h.name}/${h.address}`);
+    assert.deepEqual(fromInventory.sort(), fromLab.sort());
+  });
+});
