@@ -1,5 +1,6 @@
 /** Lab hosts as containers: keys, create/start, known_hosts. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { LAB_HOSTS, LAB_LABEL, LAB_NETWORK, LAB_SUDO_USER, containerName, type LabHost, type LabRole } from './topology.js';
@@ -61,20 +62,34 @@ export function writeKnownHosts(paths: LabPaths, hosts: readonly LabHost[]): voi
 interface ContainerState {
   running: boolean;
   image: string;
+  keys: string;
 }
+
+const KEYS_LABEL = `${LAB_LABEL}.keys`;
 
 async function inspect(name: string): Promise<ContainerState | undefined> {
-  const r = await $`docker inspect ${name} --format ${'{{.State.Running}} {{.Config.Image}}'}`.nothrow().quiet();
+  const format = `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${KEYS_LABEL}"}}`;
+  const r = await $`docker inspect ${name} --format ${format}`.nothrow().quiet();
   if (r.exitCode !== 0) return undefined;
-  const [running, image] = r.stdout.trim().split(' ');
-  return { running: running === 'true', image: image ?? '' };
+  const [running, image, keys] = r.stdout.trim().split(' ');
+  return { running: running === 'true', image: image ?? '', keys: keys ?? '' };
 }
 
-/** Create or start one host's container; recreate it when its image changed. Returns what it did. */
+/**
+ * A fingerprint of the keys installed in a host. Another checkout (another state folder)
+ * has other keys: its `lab up` then recreates the hosts instead of failing to log in.
+ */
+function keysFingerprint(paths: LabPaths, h: LabHost): string {
+  const material = readFileSync(paths.clientKey + '.pub', 'utf8') + readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8');
+  return createHash('sha256').update(material).digest('hex').slice(0, 16);
+}
+
+/** Create or start one host's container; recreate it when its image or keys changed. Returns what it did. */
 export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Promise<'created' | 'started' | 'running'> {
   const name = containerName(h);
   const state = await inspect(name);
-  if (state && state.image === image) {
+  const keys = keysFingerprint(paths, h);
+  if (state && state.image === image && state.keys === keys) {
     if (state.running) return 'running';
     await $`docker start ${name}`.quiet();
     return 'started';
@@ -82,7 +97,7 @@ export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Pr
   if (state) await $`docker rm -f ${name}`.quiet();
   const args = [
     ...SYSTEMD_FLAGS, '--name', name, '--hostname', h.name,
-    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${h.role}`,
+    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${h.role}`, '--label', `${KEYS_LABEL}=${keys}`,
     '--network', LAB_NETWORK.name, '--ip', h.address, '--network-alias', h.name,
   ];
   await $`docker create ${args} ${image}`.quiet();
