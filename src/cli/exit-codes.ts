@@ -5,4 +5,5 @@ export const EXIT = {
   unreachable: 2,
   usage: 3,
   invalidInput: 4,
+  interrupted: 130,
 } as const;

@@ -6,19 +6,26 @@ import { packageRoot } from '../lab/state.js';
 import { consoleOutput as out, formatError } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
 import { LAB_USAGE, runLab } from './lab.js';
+import { FACTS_USAGE, runFacts } from './facts.js';
+import { HOSTS_USAGE, runHosts } from './hosts.js';
+import { UP_USAGE, runUp } from './up.js';
 
 const USAGE = `lbdeploy: highly-available load balancers for Kubernetes, over plain SSH
 
 Usage: lbdeploy <command> [options]
 
 Commands:
+  up INVENTORY          converge every host to the inventory (the inventory's playbook, or --playbook)
+  plan INVENTORY        what would change, with diffs (= up --check --diff)
+  hosts INVENTORY       resolved hosts, groups, connection settings and vars (secrets masked)
+  facts INVENTORY       what each host is (OS, kernel, package manager, addresses)
   lab up|down|status    the local multi-host lab (real sshd/systemd hosts in containers)
 
 Options:
   -h, --help            show this help
   -v, --version         print the version
 
-${LAB_USAGE}`;
+${UP_USAGE}\n${HOSTS_USAGE}\n${FACTS_USAGE}\n\n${LAB_USAGE}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -35,6 +42,14 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   switch (command) {
+    case 'up':
+      return runUp(rest, 'up');
+    case 'plan':
+      return runUp(rest, 'plan');
+    case 'hosts':
+      return runHosts(rest);
+    case 'facts':
+      return runFacts(rest);
     case 'lab':
       return runLab(rest);
     default:

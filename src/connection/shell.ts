@@ -45,3 +45,8 @@ function render(arg: ShellArg): string {
 export function raw(text: string): ShellCommand {
   return new ShellCommand(text);
 }
+
+/** Join commands with a separator (`; `, ` && `, a newline). */
+export function join(commands: readonly ShellCommand[], separator = '\n'): ShellCommand {
+  return new ShellCommand(commands.map((c) => c.text).join(separator));
+}

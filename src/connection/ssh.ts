@@ -1,5 +1,6 @@
 /** SSH connections through node-ssh: host key verification, timeouts, keepalive. */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { ConnectionError } from '../errors.js';
 import { formatKnownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
@@ -19,6 +20,8 @@ export interface SshTarget {
   hostKeyPolicy?: HostKeyPolicy;
   connectTimeoutMs?: number;
   keepaliveIntervalMs?: number;
+  /** An already-open stream to the target's sshd (through a jump host). */
+  sock?: Duplex;
 }
 
 export interface ExecResult {
@@ -38,6 +41,8 @@ export interface ExecOptions {
 export interface Connection {
   readonly name: string;
   exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
+  /** A TCP stream opened from this host (for jump hosts). */
+  forwardOut(address: string, port: number): Promise<Duplex>;
   close(): Promise<void>;
 }
 
@@ -69,6 +74,7 @@ export async function connectSsh(target: SshTarget): Promise<Connection> {
       keepaliveInterval: target.keepaliveIntervalMs ?? 5_000,
       keepaliveCountMax: 3,
       hostVerifier,
+      sock: target.sock as never,
     });
   } catch (e) {
     ssh.dispose();
@@ -136,6 +142,14 @@ class SshConnection implements Connection {
       throw new ConnectionError(`command failed: ${(e as Error).message}`, { where: this.name });
     } finally {
       if (timer) clearTimeout(timer);
+    }
+  }
+
+  async forwardOut(address: string, port: number): Promise<Duplex> {
+    try {
+      return await this.ssh.forwardOut('127.0.0.1', 0, address, port);
+    } catch (e) {
+      throw new ConnectionError(`cannot open a tunnel to ${address}:${port}: ${(e as Error).message}`, { where: this.name, hint: 'check AllowTcpForwarding on the jump host' });
     }
   }
 

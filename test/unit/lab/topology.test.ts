@@ -45,7 +45,8 @@ describe('lab topology', () => {
     };
     const fromInventory = Object.entries(inv.groups).flatMap(([group, g]) =>
       Object.entries(g.hosts).map(([name, h]) => `${group}/${name}/${h.address}`));
-    const fromLab = LAB_HOSTS.map((h) => `${h.role}/${h.name}/${h.address}`);
+    const groupOf = { lb: 'lb', web: 'web', client: 'clients' } as const;
+    const fromLab = LAB_HOSTS.map((h) => `${groupOf[h.role]}/${h.name}/${h.address}`);
     assert.deepEqual(fromInventory.sort(), fromLab.sort());
   });
 });

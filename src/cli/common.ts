@@ -1,0 +1,59 @@
+/** Shared CLI plumbing: argument parsing, inventory loading, the reporter for a run. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
+import { LbdeployError } from '../errors.js';
+import { InventoryError } from '../inventory/errors.js';
+import { loadInventory } from '../inventory/load.js';
+import type { Inventory } from '../inventory/model.js';
+import { unmatchedTerms } from '../inventory/select.js';
+import { PlaybookError } from '../playbook/load.js';
+import { consoleOutput as out, formatError } from '../report/console.js';
+import type { Reporter } from '../report/events.js';
+import { listrProgress } from '../report/listr.js';
+import { jsonLines, masking, plainLines } from '../report/render.js';
+import { EXIT } from './exit-codes.js';
+
+export class UsageError extends LbdeployError {}
+
+export function parse<T extends Options>(args: string[], options: T, usage: string): Parsed<T> | undefined {
+  try {
+    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    if ((r.values as { help?: boolean }).help) {
+      out.line(usage);
+      return undefined;
+    }
+    return r;
+  } catch (e) {
+    throw new UsageError((e as Error).message, { hint: usage.split('\n')[0] });
+  }
+}
+
+export function requireInventory(positionals: string[], usage: string): Inventory {
+  const file = positionals[0];
+  if (!file) throw new UsageError('missing INVENTORY', { hint: usage.split('\n')[0] });
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, { hint: usage.split('\n')[0] });
+  return loadInventory(file);
+}
+
+export function checkLimit(inv: Inventory, limit: string | undefined): void {
+  if (!limit) return;
+  const bad = unmatchedTerms(inv, limit);
+  if (bad.length > 0) throw new InventoryError([{ where: '--limit', message: `'${bad.join("', '")}' matches no host or group in ${inv.source.shownName}`, hint: `hosts: ${inv.hosts.map((h) => h.name).join(', ')}` }]);
+}
+
+export function runReporter(inv: Inventory, json: boolean): Reporter {
+  const write = (t: string) => process.stdout.write(t);
+  const inner = json ? jsonLines(write) : process.stdout.isTTY ? listrProgress(write) : plainLines(write);
+  return masking(inv.masker, inner);
+}
+
+/** Map an error to its exit code, printing it (masked when an inventory is known). */
+export function failure(e: unknown, inv?: Inventory): number {
+  const text = formatError(e);
+  out.error(inv ? inv.masker.mask(text) : text);
+  if (e instanceof UsageError) return EXIT.usage;
+  if (e instanceof InventoryError || e instanceof PlaybookError) return EXIT.invalidInput;
+  return EXIT.failed;
+}

@@ -1,0 +1,39 @@
+/** `lbdeploy hosts INVENTORY`: resolved hosts, groups, connection and vars (secrets masked). */
+import { consoleOutput as out, table } from '../report/console.js';
+import type { Inventory } from '../inventory/model.js';
+import { selectHosts } from '../inventory/select.js';
+import { checkLimit, failure, parse, requireInventory } from './common.js';
+import { EXIT } from './exit-codes.js';
+
+export const HOSTS_USAGE = 'Usage: lbdeploy hosts INVENTORY [--limit PATTERN] [--json]';
+
+export async function runHosts(args: string[]): Promise<number> {
+  let inv: Inventory | undefined;
+  try {
+    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, HOSTS_USAGE);
+    if (!parsed) return EXIT.ok;
+    inv = requireInventory(parsed.positionals, HOSTS_USAGE);
+    checkLimit(inv, parsed.values.limit);
+    const hosts = parsed.values.limit ? selectHosts(inv, parsed.values.limit) : inv.hosts;
+    const view = hosts.map((h) => ({
+      name: h.name, address: h.address, groups: h.groups,
+      connection: {
+        user: h.connection.user, port: h.connection.port, private_key: h.connection.privateKey,
+        password: h.connection.password, known_hosts: h.connection.knownHosts, host_key_checking: h.connection.hostKeyChecking,
+        jump: h.connection.jump, become: h.connection.become, become_user: h.connection.becomeUser,
+      },
+      vars: h.vars,
+    }));
+    if (parsed.values.json) {
+      out.line(inv.masker.mask(JSON.stringify(view, null, 2)));
+    } else {
+      out.line(inv.masker.mask(table(['HOST', 'ADDRESS', 'GROUPS', 'USER', 'BECOME', 'JUMP', 'VARS'], view.map((h) => [
+        h.name, `${h.address}:${h.connection.port}`, h.groups.join(','), h.connection.user, h.connection.become ? 'sudo' : '-',
+        h.connection.jump ?? '-', JSON.stringify(h.vars),
+      ]))));
+    }
+    return EXIT.ok;
+  } catch (e) {
+    return failure(e, inv);
+  }
+}

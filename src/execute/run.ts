@@ -1,0 +1,157 @@
+/** Runs playbooks over an inventory: plays in order, batches (serial), hosts in parallel up to --forks. */
+import { ConnectionPool, type HostSession } from '../connection/pool.js';
+import { sh } from '../connection/shell.js';
+import { ConnectionError, LbdeployError } from '../errors.js';
+import type { Host, Inventory } from '../inventory/model.js';
+import { selectHosts } from '../inventory/select.js';
+import { hostInfo, type HostContext, type Playbook } from '../playbook/define.js';
+import { resolvePlaybookVars } from '../playbook/vars.js';
+import type { HostRecap, Reporter } from '../report/events.js';
+import type { Operation, PlanContext } from '../operations/types.js';
+import { runHostPlay } from './host-play.js';
+
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  forks: number;
+  allowReboot: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  hosts: Record<string, HostRecap>;
+  interrupted: boolean;
+  connections: number;
+  commands: Record<string, number>;
+}
+
+/** Run `fn` over items with at most `limit` at once. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+export function selectSteps(ops: Operation[], tags?: string[], skipTags?: string[]): Operation[] {
+  return ops.filter((op) => {
+    if (skipTags?.some((t) => op.tags.includes(t))) return false;
+    if (!tags || tags.length === 0) return true;
+    return op.tags.includes('always') || tags.some((t) => op.tags.includes(t));
+  });
+}
+
+/**
+ * Validate everything first (vars of every playbook for every host), then connect and run.
+ * Throws InventoryError before any connection when input is invalid.
+ */
+export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: RunOptions, reporter: Reporter): Promise<RunResult> {
+  const started = Date.now();
+  const limited = opts.limit ? new Set(selectHosts(inv, opts.limit).map((h) => h.name)) : undefined;
+  const inScope = (h: Host) => !limited || limited.has(h.name);
+  const varsByPlaybook = new Map(playbooks.map((pb) => [pb, resolvePlaybookVars(pb, inv, inv.hosts.filter(inScope))]));
+
+  const allHosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name))))];
+  const recaps: Record<string, HostRecap> = Object.fromEntries(allHosts.map((h) => [h, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 }]));
+  const pool = new ConnectionPool(inv);
+  const ctx: PlanContext = { check: opts.check, diff: opts.diff, allowReboot: opts.allowReboot };
+  const emit = reporter.emit.bind(reporter);
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    emit({ type: 'interrupted', message: 'stopping: connections closed; files being written stay old or new, never partial' });
+    void pool.closeAll();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const dead = new Set<string>();
+  const inventoryInfo = inv.hosts.map(hostInfo);
+
+  emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: allHosts, check: opts.check });
+  try {
+    for (const pb of playbooks) {
+      const vars = varsByPlaybook.get(pb)!;
+      for (const play of pb.plays) {
+        if (interrupted) break;
+        let hosts = selectHosts(inv, play.hosts).filter(inScope);
+        if (play.order) {
+          const order = play.order(hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars }))).map((h) => h.name);
+          hosts = order.map((n) => hosts.find((h) => h.name === n)!).filter(Boolean);
+        }
+        hosts = hosts.filter((h) => !dead.has(h.name));
+        if (hosts.length === 0) continue;
+        emit({ type: 'play-start', playbook: pb.name, play: play.name, hosts: hosts.map((h) => h.name) });
+        const batchSize = play.serial && play.serial > 0 ? play.serial : hosts.length;
+        for (let b = 0; b < hosts.length && !interrupted; b += batchSize) {
+          await mapLimit(hosts.slice(b, b + batchSize), opts.forks, async (host) => {
+            const t0 = Date.now();
+            const recap = recaps[host.name]!;
+            try {
+              const session = await pool.session(host);
+              const hostCtx: HostContext = { name: host.name, address: host.address, groups: host.groups, vars: vars.get(host.name) ?? {}, inventory: inventoryInfo };
+              const r = await runHostPlay({
+                session, playbook: pb.name, play: play.name,
+                steps: selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags),
+                handlers: play.handlers ?? {}, ctx, emit,
+                aborted: () => interrupted,
+                reconnect: (timeoutMs) => reconnect(pool, host, timeoutMs),
+              });
+              recap.ok += r.ok;
+              recap.changed += r.changed;
+              recap.failed += r.failed;
+              recap.skipped += r.skipped;
+              if (r.failed > 0) dead.add(host.name);
+            } catch (e) {
+              dead.add(host.name);
+              const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
+              if (e instanceof ConnectionError && recap.ok + recap.changed + recap.failed === 0 && !interrupted) {
+                recap.unreachable = true;
+                emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
+              } else {
+                recap.failed++;
+                emit({ type: 'step', host: host.name, play: play.name, step: 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
+              }
+            } finally {
+              recap.ms += Date.now() - t0;
+            }
+          });
+        }
+      }
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await pool.closeAll();
+  }
+  for (const h of allHosts) emit({ type: 'host-done', host: h, recap: recaps[h]! });
+  const commands = Object.fromEntries(pool.stats.commands);
+  emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: pool.stats.connections, commands });
+  return { hosts: recaps, interrupted, connections: pool.stats.connections, commands };
+}
+
+/** After a reboot: drop the connection, wait until SSH answers again with a new boot. */
+async function reconnect(pool: ConnectionPool, host: Host, timeoutMs: number): Promise<HostSession> {
+  await pool.forget(host);
+  const deadline = Date.now() + timeoutMs;
+  await new Promise((r) => setTimeout(r, 3000));
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const s = await pool.session(host);
+      const r = await s.run(sh`cat /proc/sys/kernel/random/boot_id`);
+      if (r.code === 0) return s;
+    } catch (e) {
+      last = e;
+      await pool.forget(host);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new ConnectionError(`did not come back within ${Math.round(timeoutMs / 1000)} s after the reboot${last ? `: ${(last as Error).message}` : ''}`, { where: host.name });
+}

@@ -1,0 +1,19 @@
+/**
+ * lbdeploy's public API: what playbooks import. Everything else is internal.
+ * @packageDocumentation
+ */
+export { definePlaybook } from './playbook/define.js';
+export type { Playbook, Play, HostContext, HostInfo } from './playbook/define.js';
+export { file, directory } from './operations/file.js';
+export type { FileOptions, DirectoryOptions } from './operations/file.js';
+export { packages } from './operations/package.js';
+export type { PackageOptions } from './operations/package.js';
+export { service } from './operations/service.js';
+export type { ServiceOptions } from './operations/service.js';
+export { sysctl, kernelModules } from './operations/kernel.js';
+export type { SysctlOptions, ModulesOptions } from './operations/kernel.js';
+export { command, waitFor, reboot } from './operations/command.js';
+export type { CommandOptions, WaitForOptions, RebootOptions } from './operations/command.js';
+export type { Operation, StepOptions } from './operations/types.js';
+export { sh, raw, quote } from './connection/shell.js';
+export { Secret, isSecret, revealText } from './inventory/secret.js';

@@ -1,0 +1,81 @@
+/**
+ * Operations: desired state + facts -> commands, or an explicit reason for doing nothing.
+ * Pure: an operation never touches the network; the executor gathers its facts and runs its script.
+ */
+import type { ShellCommand } from '../connection/shell.js';
+import type { ExecResult } from '../connection/ssh.js';
+
+/** A read-only probe: the command prints what the parser needs. Same key = same probe (deduplicated). */
+export interface FactRequest {
+  key: string;
+  command: ShellCommand;
+}
+
+export interface FactResult {
+  stdout: string;
+  code: number;
+}
+
+export type FactMap = ReadonlyMap<string, FactResult>;
+
+export interface PlanContext {
+  /** Show content diffs (file operations fetch old content for that). */
+  diff: boolean;
+  /** Check mode: nothing will run; earlier steps' changes did not happen. */
+  check: boolean;
+  /** `--allow-reboot` was given. */
+  allowReboot: boolean;
+}
+
+export type StepPlan =
+  | { kind: 'ok'; reason: string }
+  | {
+      kind: 'change';
+      /** One line: what will change. */
+      summary: string;
+      script: ShellCommand;
+      /** Data streamed to the script's standard input (file content). */
+      stdin?: string;
+      diff?: string;
+    }
+  /** Runs (e.g. waits for a port) but never counts as a change; not run in check mode. */
+  | { kind: 'run'; summary: string; script: ShellCommand }
+  | { kind: 'fail'; message: string; hint?: string };
+
+export interface StepOptions {
+  /** Shown in progress and recap; a default is derived from the operation. */
+  title?: string;
+  tags?: string[];
+  /** Handler names to run at the end when this step changed something. */
+  notify?: string | string[];
+}
+
+export interface Operation {
+  kind: string;
+  name: string;
+  tags: string[];
+  notify: string[];
+  /** Facts needed to plan; `diff` asks file operations for old content. */
+  facts(ctx: PlanContext): FactRequest[];
+  plan(facts: FactMap, ctx: PlanContext): StepPlan;
+  /** How the script's result reads; default: exit 0 = changed, anything else = failed. */
+  result?(r: ExecResult): { changed: boolean; error?: string };
+  /** A reboot (or similar) drops the connection on purpose: the executor reconnects and waits. */
+  reconnect?: { timeoutMs: number };
+}
+
+export function notifyList(n: StepOptions['notify']): string[] {
+  return n === undefined ? [] : Array.isArray(n) ? n : [n];
+}
+
+/** The fields every operation shares, from its options. */
+export function common(kind: string, defaultName: string, o: StepOptions): Pick<Operation, 'kind' | 'name' | 'tags' | 'notify'> {
+  return { kind, name: o.title ?? defaultName, tags: o.tags ?? [], notify: notifyList(o.notify) };
+}
+
+/** Look up a fact the operation asked for; a missing one is a bug in the operation, not user input. */
+export function fact(facts: FactMap, key: string): FactResult {
+  const f = facts.get(key);
+  if (!f) throw new Error(`internal: fact '${key}' was not gathered`);
+  return f;
+}

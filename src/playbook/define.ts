@@ -1,0 +1,51 @@
+/** Playbooks in TypeScript: a name, a schema for the vars they read, and plays of typed steps. */
+import type { Host } from '../inventory/model.js';
+import type { Operation } from '../operations/types.js';
+
+/** What a play's steps see of the host they are planned for. */
+export interface HostContext {
+  name: string;
+  address: string;
+  groups: readonly string[];
+  /** The host's vars after precedence and the playbook schema's defaults. */
+  vars: Record<string, unknown>;
+  /** Every host the run knows, for peer lists (e.g. unicast peers). */
+  inventory: readonly HostInfo[];
+}
+
+export interface HostInfo {
+  name: string;
+  address: string;
+  groups: readonly string[];
+  vars: Readonly<Record<string, unknown>>;
+}
+
+export interface Play {
+  name: string;
+  /** A host pattern: group or host names, globs, `!exclude` (see --limit). */
+  hosts: string;
+  /** Hosts per batch; a batch finishes before the next starts. Default: all at once. */
+  serial?: number;
+  /** Order hosts before batching (e.g. BACKUP nodes first). Default: inventory order. */
+  order?: (hosts: readonly HostInfo[]) => HostInfo[];
+  steps: (host: HostContext) => Operation[];
+  /** Run at the end of the play on hosts where a step notified them (by name). */
+  handlers?: Record<string, Operation>;
+}
+
+export interface Playbook {
+  name: string;
+  description?: string;
+  /** JSON Schema (an object schema) for the vars the playbook reads; defaults are applied. */
+  vars?: object;
+  plays: Play[];
+}
+
+/** Declare a playbook (identity, for type checking and a stable public shape). */
+export function definePlaybook(p: Playbook): Playbook {
+  return p;
+}
+
+export function hostInfo(h: Host): HostInfo {
+  return { name: h.name, address: h.address, groups: h.groups, vars: h.vars };
+}

@@ -1,0 +1,68 @@
+/** Validate each host's vars against a playbook's schema (defaults applied), errors at file:line:col. */
+import { InventoryError, type InventoryIssue } from '../inventory/errors.js';
+import type { Host, Inventory } from '../inventory/model.js';
+import { compileVarsSchema, issuesFromAjv } from '../inventory/schema.js';
+import { Secret } from '../inventory/secret.js';
+import type { PathSegment } from '../inventory/source.js';
+import type { Playbook } from './define.js';
+
+/**
+ * A copy of the vars in which Secrets are their values (so string rules apply), plus where the
+ * Secrets were, to put them back after validation.
+ */
+function unwrap(v: unknown, path: PathSegment[], secrets: [PathSegment[], Secret][]): unknown {
+  if (v instanceof Secret) {
+    secrets.push([path, v]);
+    return v.reveal();
+  }
+  if (Array.isArray(v)) return v.map((x, i) => unwrap(x, [...path, i], secrets));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x, [...path, k], secrets)]));
+  return v;
+}
+
+function rewrap(root: Record<string, unknown>, secrets: [PathSegment[], Secret][]): void {
+  for (const [path, s] of secrets) {
+    let node: Record<string | number, unknown> = root;
+    for (const seg of path.slice(0, -1)) node = node[seg] as Record<string | number, unknown>;
+    node[path[path.length - 1]!] = s;
+  }
+}
+
+/** host name -> vars with defaults; throws InventoryError listing every host's problems. */
+export function resolvePlaybookVars(pb: Playbook, inv: Inventory, hosts: readonly Host[]): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  const validate = pb.vars ? compileVarsSchema(pb.vars) : undefined;
+  const issues: InventoryIssue[] = [];
+  for (const h of hosts) {
+    const secrets: [PathSegment[], Secret][] = [];
+    const vars = unwrap(h.vars, [], secrets) as Record<string, unknown>;
+    if (validate && !validate(vars)) {
+      const locator = {
+        // A var's path inside the YAML is where its winning value was written.
+        locate: (path: readonly PathSegment[], key?: boolean) => {
+          const [top, ...rest] = path;
+          const origin = top !== undefined ? h.varPaths[String(top)] : undefined;
+          if (origin) return inv.source.locate([...origin, ...rest], key);
+          return h.where;
+        },
+      };
+      for (const i of issuesFromAjv(validate.errors ?? [], locator, 'the vars')) {
+        issues.push({ where: i.where, message: inv.masker.mask(`host ${h.name}, playbook ${pb.name}: ${i.message}`), hint: i.hint });
+      }
+      continue;
+    }
+    rewrap(vars, secrets);
+    out.set(h.name, vars);
+  }
+  if (issues.length > 0) throw new InventoryError(dedupe(issues));
+  return out;
+}
+
+function dedupe(issues: InventoryIssue[]): InventoryIssue[] {
+  // The same group var fails for every member: say it once, naming the first host.
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = i.where + i.message.replace(/^host \S+, /, '');
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}

@@ -1,0 +1,27 @@
+/** Everything a run reports, as one union type: renderers (plain, listr2, JSON lines) consume these. */
+
+export type StepStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: boolean;
+  ms: number;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; playbooks: string[]; hosts: string[]; check: boolean }
+  | { type: 'play-start'; playbook: string; play: string; hosts: string[] }
+  | { type: 'host-unreachable'; host: string; message: string; hint?: string }
+  | { type: 'step'; host: string; play: string; step: string; status: StepStatus; message?: string; hint?: string; diff?: string; ms: number; handler?: boolean }
+  | { type: 'host-done'; host: string; recap: HostRecap }
+  | { type: 'interrupted'; message: string }
+  | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number> };
+
+export interface Reporter {
+  emit(event: RunEvent): void;
+  /** Flush and stop (listr2 waits for its tasks). */
+  close(): Promise<void>;
+}

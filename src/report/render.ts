@@ -1,0 +1,55 @@
+/** Renderers for run events: plain lines, JSON lines, and the masking wrapper every one sits behind. */
+import type { Masker } from '../inventory/secret.js';
+import { table } from './console.js';
+import type { HostRecap, Reporter, RunEvent } from './events.js';
+
+export type Write = (text: string) => void;
+
+/** Every event passes the masker before any renderer sees it: secrets cannot reach output. */
+export function masking(masker: Masker, inner: Reporter): Reporter {
+  return { emit: (e) => inner.emit(masker.maskDeep(e)), close: () => inner.close() };
+}
+
+export function jsonLines(write: Write): Reporter {
+  return { emit: (e) => write(JSON.stringify(e) + '\n'), close: async () => undefined };
+}
+
+const MARK: Record<string, string> = { ok: 'ok', changed: 'changed', failed: 'FAILED', skipped: 'skipped' };
+
+/** One line per step outcome, for logs and non-terminals. */
+export function plainLines(write: Write, options: { verbose?: boolean } = {}): Reporter {
+  return {
+    emit(e: RunEvent) {
+      switch (e.type) {
+        case 'run-start':
+          write(`${e.check ? 'CHECK ' : ''}run ${e.playbooks.join(', ')} on ${e.hosts.length} host(s)\n`);
+          break;
+        case 'play-start':
+          write(`\nPLAY ${e.playbook}: ${e.play} [${e.hosts.join(', ')}]\n`);
+          break;
+        case 'host-unreachable':
+          write(`UNREACHABLE ${e.host}: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
+          break;
+        case 'step':
+          if (e.status === 'ok' && !options.verbose && !e.diff) break;
+          write(`${MARK[e.status]} ${e.host}: ${e.handler ? 'handler ' : ''}${e.step}${e.message ? ` - ${e.message}` : ''}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
+          if (e.diff) write(e.diff.endsWith('\n') ? e.diff : e.diff + '\n');
+          break;
+        case 'interrupted':
+          write(`INTERRUPTED: ${e.message}\n`);
+          break;
+        case 'recap':
+          write(`\n${recapTable(e.hosts)}\n${e.connections} SSH connection(s), ${Object.values(e.commands).reduce((a, b) => a + b, 0)} remote command(s), ${(e.ms / 1000).toFixed(1)} s\n`);
+          break;
+        default:
+          break;
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+export function recapTable(hosts: Record<string, HostRecap>): string {
+  return table(['RECAP', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'time'],
+    Object.entries(hosts).map(([h, r]) => [h, String(r.ok), String(r.changed), String(r.failed), String(r.skipped), r.unreachable ? 'yes' : '0', `${(r.ms / 1000).toFixed(1)}s`]));
+}
