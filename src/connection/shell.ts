@@ -13,12 +13,20 @@ export function quote(value: string | number): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Registered symbol: commands built by another copy of this module (a playbook loaded from source) are recognised too. */
+const BRAND = Symbol.for('lbdeploy.ShellCommand');
+
 /** A command whose interpolations were quoted; `raw` marks pre-built fragments. */
 export class ShellCommand {
+  readonly [BRAND] = true;
   constructor(readonly text: string) {}
   toString(): string {
     return this.text;
   }
+}
+
+export function isShellCommand(v: unknown): v is ShellCommand {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[BRAND] === true;
 }
 
 export type ShellArg = string | number | ShellCommand | readonly (string | number)[];
@@ -36,7 +44,7 @@ export function sh(strings: TemplateStringsArray, ...args: ShellArg[]): ShellCom
 }
 
 function render(arg: ShellArg): string {
-  if (arg instanceof ShellCommand) return arg.text;
+  if (isShellCommand(arg)) return arg.text;
   if (Array.isArray(arg)) return arg.map((a) => quote(a)).join(' ');
   return quote(arg as string | number);
 }

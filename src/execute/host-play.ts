@@ -27,6 +27,8 @@ export interface HostPlayInput {
   ctx: PlanContext;
   emit: (e: RunEvent) => void;
   aborted: () => boolean;
+  /** Does this text hold a secret value? Diffs of such files are hidden (the old version may hold an old secret). */
+  holdsSecret: (text: string) => boolean;
   /** Called after a step with `reconnect` changed (a reboot): returns a fresh session. */
   reconnect: (timeoutMs: number) => Promise<HostSession>;
 }
@@ -103,6 +105,7 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
       continue;
     }
     // A change.
+    if (plan.diff && plan.stdin !== undefined && input.holdsSecret(plan.stdin)) plan = { ...plan, diff: hiddenDiff(plan.diff) };
     if (ctx.check) {
       op.notify.forEach((n) => notified.add(n));
       report(op.name, 'changed', started, { message: `would ${plan.summary}`, diff: plan.diff });
@@ -158,6 +161,15 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
     report(name, plan.kind === 'ok' ? 'ok' : 'changed', started, { handler: true, message: plan.kind === 'ok' ? plan.reason : plan.summary });
   }
   return counts;
+}
+
+/** Keep a diff's headers and size, not its lines. */
+export function hiddenDiff(diff: string): string {
+  const lines = diff.split('\n');
+  const added = lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length;
+  const removed = lines.filter((l) => l.startsWith('-') && !l.startsWith('---')).length;
+  const headers = lines.filter((l) => l.startsWith('---') || l.startsWith('+++'));
+  return `${headers.join('\n')}\n(diff hidden: the file holds secrets; ${added} line(s) added, ${removed} removed)\n`;
 }
 
 function errorText(r: ExecResult): string {

@@ -102,6 +102,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
                 steps: selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags),
                 handlers: play.handlers ?? {}, ctx, emit,
                 aborted: () => interrupted,
+                holdsSecret: (text) => inv.masker.mask(text) !== text,
                 reconnect: (timeoutMs) => reconnect(pool, host, timeoutMs),
               });
               recap.ok += r.ok;

@@ -99,7 +99,10 @@ export interface Locator {
 
 /** ajv errors -> issues with file:line:col, dropping the noise of anyOf branches. */
 export function issuesFromAjv(errors: readonly ErrorObject[], locator: Locator, rootName = 'the document'): InventoryIssue[] {
-  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if');
+  // A member may be null or a host: "must be null" is noise when the same place has a real error.
+  const isNullBranch = (e: ErrorObject) => e.keyword === 'type' && (e.params as { type?: string }).type === 'null';
+  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if')
+    .filter((e) => !isNullBranch(e) || !errors.some((o) => o !== e && !isNullBranch(o) && o.keyword !== 'anyOf' && o.instancePath.startsWith(e.instancePath)));
   // When an anyOf failed, keep only the branch errors that went deepest (the most specific complaint).
   const chosen = specific.length > 0 ? specific : errors;
   const seen = new Set<string>();
@@ -113,13 +116,7 @@ export function issuesFromAjv(errors: readonly ErrorObject[], locator: Locator, 
       issues.push(issue);
     }
   }
-  return dropNullBranch(issues);
-}
-
-function dropNullBranch(issues: InventoryIssue[]): InventoryIssue[] {
-  // A member `lb1:` may be null or a host: when it is a host with a mistake, "must be null" is noise.
-  const real = issues.filter((i) => !/^must be null/.test(i.message));
-  return real.length > 0 ? real : issues;
+  return issues;
 }
 
 export function pointerToPath(pointer: string): PathSegment[] {

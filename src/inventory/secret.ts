@@ -6,7 +6,11 @@ import { inspect } from 'node:util';
 
 export const MASK = '********';
 
+/** Registered symbol: Secrets from another copy of this module (a playbook loaded from source) are recognised too. */
+const BRAND = Symbol.for('lbdeploy.Secret');
+
 export class Secret {
+  readonly [BRAND] = true;
   readonly #value: string;
   /** Where the value came from, e.g. `env:LB_STATS_PASSWORD` or `inline`: safe to print. */
   readonly source: string;
@@ -35,12 +39,12 @@ export class Secret {
 }
 
 export function isSecret(v: unknown): v is Secret {
-  return v instanceof Secret;
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[BRAND] === true;
 }
 
 /** The value as text: a Secret revealed (for rendering), anything else stringified. */
 export function revealText(v: unknown): string {
-  return v instanceof Secret ? v.reveal() : String(v);
+  return isSecret(v) ? v.reveal() : String(v);
 }
 
 /** Replaces every known secret value in text with the mask. */
@@ -73,7 +77,7 @@ export class Masker {
 
 function maskValue(v: unknown, m: Masker): unknown {
   if (typeof v === 'string') return m.mask(v);
-  if (v instanceof Secret) return MASK;
+  if (isSecret(v)) return MASK;
   if (Array.isArray(v)) return v.map((x) => maskValue(x, m));
   if (v && typeof v === 'object' && !(v instanceof Buffer)) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskValue(x, m)]));
@@ -83,7 +87,7 @@ function maskValue(v: unknown, m: Masker): unknown {
 
 /** Walk a value and collect every Secret in it. */
 export function collectSecrets(v: unknown, out: Secret[] = []): Secret[] {
-  if (v instanceof Secret) out.push(v);
+  if (isSecret(v)) out.push(v);
   else if (Array.isArray(v)) v.forEach((x) => collectSecrets(x, out));
   else if (v && typeof v === 'object') Object.values(v).forEach((x) => collectSecrets(x, out));
   return out;

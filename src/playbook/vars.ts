@@ -2,7 +2,7 @@
 import { InventoryError, type InventoryIssue } from '../inventory/errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { compileVarsSchema, issuesFromAjv } from '../inventory/schema.js';
-import { Secret } from '../inventory/secret.js';
+import { isSecret, type Secret } from '../inventory/secret.js';
 import type { PathSegment } from '../inventory/source.js';
 import type { Playbook } from './define.js';
 
@@ -11,7 +11,7 @@ import type { Playbook } from './define.js';
  * Secrets were, to put them back after validation.
  */
 function unwrap(v: unknown, path: PathSegment[], secrets: [PathSegment[], Secret][]): unknown {
-  if (v instanceof Secret) {
+  if (isSecret(v)) {
     secrets.push([path, v]);
     return v.reveal();
   }

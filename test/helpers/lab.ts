@@ -3,6 +3,7 @@ import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
 import { labPaths } from '../../src/lab/state.js';
 import { LAB_HOSTS, type LabHost } from '../../src/lab/topology.js';
 import { connectSsh, type Connection } from '../../src/connection/ssh.js';
+import { sh } from '../../src/connection/shell.js';
 
 let ready: Promise<void> | undefined;
 let startedHere = false;
@@ -36,4 +37,16 @@ export function connectLab(name: string, user = 'root'): Promise<Connection> {
     name, address: h.address, user, privateKeyPath: paths.clientKey,
     knownHostsPath: paths.knownHosts, hostKeyPolicy: 'strict',
   });
+}
+
+/** Run one command on a lab host as root over SSH and return its stdout (throws on non-zero exit). */
+export async function onHost(name: string, command: string): Promise<string> {
+  const conn = await connectLab(name);
+  try {
+    const r = await conn.exec(sh`sh -c ${command}`);
+    if (r.code !== 0) throw new Error(`${name}: '${command}' exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  } finally {
+    await conn.close();
+  }
 }

@@ -1,0 +1,60 @@
+/** Run the built CLI as a user would, and write throw-away inventories for the lab. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { labPaths } from '../../src/lab/state.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const MAIN = resolve('dist/src/cli/main.js');
+
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void): Promise<CliResult> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => res({ code, stdout, stderr }));
+    onSpawn?.((sig) => child.kill(sig));
+  });
+}
+
+/** JSON-lines output of `up --json`. */
+export function events(stdout: string): Record<string, unknown>[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * A temporary inventory for the lab's LB hosts; `body` goes under the top level (vars, playbook...).
+ * Connection paths are absolute, so the file can live anywhere.
+ */
+export function labInventory(body = '', options: { knownHosts?: string; lbExtra?: string; connection?: string } = {}): string {
+  const p = labPaths();
+  const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-inv-'));
+  const file = join(dir, 'inventory.yaml');
+  writeFileSync(file, `${body}
+connection:
+  user: root
+  private_key: ${p.clientKey}
+  known_hosts: ${options.knownHosts ?? p.knownHosts}
+  host_key_checking: strict
+  connect_timeout: 4
+${options.connection ?? ''}
+groups:
+  lb:
+    hosts:
+      lb1: { address: 198.18.0.11 }
+      lb2: { address: 198.18.0.12 }
+      lb3: { address: 198.18.0.13 }
+${options.lbExtra ?? ''}
+`);
+  return file;
+}
+
+export const FIXTURES = resolve('test/fixtures/playbooks');
