@@ -57,6 +57,8 @@ trap 'rm -f "$tmp"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# With the connection gone, a message to stderr must fail, not kill the shell before its EXIT trap.
+trap '' PIPE
 cat > "$tmp"
 if [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" != ${w.sha256} ]; then echo "lbdeploy: upload of $dst incomplete (checksum mismatch); the live file is untouched" >&2; exit ${EXIT_UPLOAD_INCOMPLETE}; fi
 chown ${`${w.owner}:${w.group}`} "$tmp"

@@ -194,6 +194,38 @@ describe('engine (end-to-end against the lab)', function () {
     assert.equal(recapOf(r3.stdout).hosts.lb1!.changed, 0, 'and not again');
   });
 
+  it('SIGINT in the middle of a large upload leaves the file old or new, never partial, and no temp file', async function () {
+    this.timeout(300_000);
+    const path = '/var/tmp/lbdeploy-big.bin';
+    await onHost('lb1', `printf 'old\\n' > ${path}; rm -f /var/tmp/.lbdeploy-big.bin.lbdeploy.*`);
+    const file = labInventory(`playbook: ${join(FIXTURES, 'big-file.ts')}\nvars:\n  big_mb: 256\n`);
+    let sawTemp = false;
+    const r = await cli(['up', file, '--limit', 'lb1'], {}, (kill) => {
+      void (async () => {
+        // Interrupt once the upload is under way: the temp file beside the destination is growing.
+        for (let i = 0; i < 600 && !sawTemp; i++) {
+          const size = await onHost('lb1', 'stat -c %s /var/tmp/.lbdeploy-big.bin.lbdeploy.* 2>/dev/null || echo 0').catch(() => '0');
+          if (Number(size.trim().split('\n')[0]) > 1_000_000) sawTemp = true;
+          else await new Promise((res) => setTimeout(res, 50));
+        }
+        kill('SIGINT');
+      })();
+    });
+    assert.ok(sawTemp, 'the upload was seen in progress');
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.match(r.stdout, /INTERRUPTED/);
+    let state = '';
+    for (let i = 0; i < 50; i++) {
+      state = await onHost('lb1', `ls -a /var/tmp | grep -c 'lbdeploy-big.bin.lbdeploy' || true; stat -c %s ${path}; head -c 4 ${path}`);
+      if (state.startsWith('0\n')) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const [temps, size, head] = state.split('\n');
+    assert.equal(temps, '0', 'no temp file left');
+    assert.ok((size === '4' && head === 'old') || (size === String(256 * 1024 * 1024) && head === 'lb1 '), `destination is old or complete, not partial: size ${size}`);
+    await onHost('lb1', `rm -f ${path}`);
+  });
+
   it('rejects an invalid inventory with file:line:col before connecting anywhere', async () => {
     // A listener on the lab gateway stands in for a host: the bad inventory must never reach it.
     let connections = 0;

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,16 @@ describe('operation: file (the remote write script, run by a real sh)', () => {
     const r = run(writeFileScript(spec()).text, 'ne');
     assert.equal(r.status, EXIT_UPLOAD_INCOMPLETE);
     assert.match(r.stderr.toString(), /incomplete/);
+    assert.equal(readFileSync(join(dir, 'app.conf'), 'utf8'), 'old\n');
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('cleans up even when the connection is gone (stderr a broken pipe)', async () => {
+    // The shell's reader went away: its complaint about the short upload hits a closed pipe.
+    const child = spawn('/bin/sh', ['-c', writeFileScript(spec()).text], { stdio: ['pipe', 'ignore', 'pipe'] });
+    child.stderr.destroy();
+    child.stdin.end('ne');
+    await new Promise((r) => child.on('close', r));
     assert.equal(readFileSync(join(dir, 'app.conf'), 'utf8'), 'old\n');
     assert.deepEqual(leftovers(), []);
   });
