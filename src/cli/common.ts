@@ -11,7 +11,6 @@ import { unmatchedTerms } from '../inventory/select.js';
 import { PlaybookError } from '../playbook/load.js';
 import { consoleOutput as out, formatError } from '../report/console.js';
 import type { Reporter } from '../report/events.js';
-import { listrProgress } from '../report/listr.js';
 import { jsonLines, masking, plainLines } from '../report/render.js';
 import { EXIT } from './exit-codes.js';
 
@@ -30,7 +29,7 @@ export function parse<T extends Options>(args: string[], options: T, usage: stri
   }
 }
 
-export function requireInventory(positionals: string[], usage: string): Inventory {
+export async function requireInventory(positionals: string[], usage: string): Promise<Inventory> {
   const file = positionals[0];
   if (!file) throw new UsageError('missing INVENTORY', { hint: usage.split('\n')[0] });
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, { hint: usage.split('\n')[0] });
@@ -43,9 +42,10 @@ export function checkLimit(inv: Inventory, limit: string | undefined): void {
   if (bad.length > 0) throw new InventoryError([{ where: '--limit', message: `'${bad.join("', '")}' matches no host or group in ${inv.source.shownName}`, hint: `hosts: ${inv.hosts.map((h) => h.name).join(', ')}` }]);
 }
 
-export function runReporter(inv: Inventory, json: boolean): Reporter {
+export async function runReporter(inv: Inventory, json: boolean): Promise<Reporter> {
   const write = (t: string) => process.stdout.write(t);
-  const inner = json ? jsonLines(write) : process.stdout.isTTY ? listrProgress(write) : plainLines(write);
+  // listr2 only for a terminal, and only loaded then.
+  const inner = json ? jsonLines(write) : process.stdout.isTTY ? (await import('../report/listr.js')).listrProgress(write) : plainLines(write);
   return masking(inv.masker, inner);
 }
 

@@ -8,15 +8,15 @@ import { selectHosts } from '../inventory/select.js';
 import { consoleOutput as out, formatError, table } from '../report/console.js';
 import { checkLimit, failure, parse, requireInventory } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { USAGES } from './usage.js';
 
-export const FACTS_USAGE = 'Usage: lbdeploy facts INVENTORY [--limit PATTERN] [--forks N] [--json]';
 
 export async function runFacts(args: string[]): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, forks: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, FACTS_USAGE);
+    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, forks: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.facts);
     if (!parsed) return EXIT.ok;
-    inv = requireInventory(parsed.positionals, FACTS_USAGE);
+    inv = await requireInventory(parsed.positionals, USAGES.facts);
     checkLimit(inv, parsed.values.limit);
     const hosts = parsed.values.limit ? selectHosts(inv, parsed.values.limit) : inv.hosts;
     const pool = new ConnectionPool(inv);

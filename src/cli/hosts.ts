@@ -4,15 +4,15 @@ import type { Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { checkLimit, failure, parse, requireInventory } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { USAGES } from './usage.js';
 
-export const HOSTS_USAGE = 'Usage: lbdeploy hosts INVENTORY [--limit PATTERN] [--json]';
 
 export async function runHosts(args: string[]): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, HOSTS_USAGE);
+    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.hosts);
     if (!parsed) return EXIT.ok;
-    inv = requireInventory(parsed.positionals, HOSTS_USAGE);
+    inv = await requireInventory(parsed.positionals, USAGES.hosts);
     checkLimit(inv, parsed.values.limit);
     const hosts = parsed.values.limit ? selectHosts(inv, parsed.values.limit) : inv.hosts;
     const view = hosts.map((h) => ({

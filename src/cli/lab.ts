@@ -2,12 +2,8 @@
 import { labDown, labStatus, labUp, type HostStatus } from '../lab/lab.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
+import { USAGES } from './usage.js';
 
-export const LAB_USAGE = `Usage: lbdeploy lab <up|down|status> [--json]
-
-  up      install what the lab needs, build images (cached), start the hosts
-  down    remove every lab container and network (images stay cached)
-  status  each host, its address, and whether SSH answers`;
 
 export async function runLab(args: string[]): Promise<number> {
   const [action, ...rest] = args;
@@ -31,7 +27,7 @@ export async function runLab(args: string[]): Promise<number> {
       return statuses.every((s) => s.ssh) ? EXIT.ok : EXIT.unreachable;
     }
     default:
-      out.error(LAB_USAGE);
+      out.error(USAGES.lab);
       return EXIT.usage;
   }
 }

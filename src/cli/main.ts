@@ -5,10 +5,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../lab/state.js';
 import { consoleOutput as out, formatError } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
-import { LAB_USAGE, runLab } from './lab.js';
-import { FACTS_USAGE, runFacts } from './facts.js';
-import { HOSTS_USAGE, runHosts } from './hosts.js';
-import { UP_USAGE, runUp } from './up.js';
+import { USAGES } from './usage.js';
 
 const USAGE = `lbdeploy: highly-available load balancers for Kubernetes, over plain SSH
 
@@ -25,7 +22,7 @@ Options:
   -h, --help            show this help
   -v, --version         print the version
 
-${UP_USAGE}\n${HOSTS_USAGE}\n${FACTS_USAGE}\n\n${LAB_USAGE}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
+${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -42,16 +39,17 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   switch (command) {
+    // Each command loads only its own modules: start-up time is part of every run.
     case 'up':
-      return runUp(rest, 'up');
+      return (await import('./up.js')).runUp(rest, 'up');
     case 'plan':
-      return runUp(rest, 'plan');
+      return (await import('./up.js')).runUp(rest, 'plan');
     case 'hosts':
-      return runHosts(rest);
+      return (await import('./hosts.js')).runHosts(rest);
     case 'facts':
-      return runFacts(rest);
+      return (await import('./facts.js')).runFacts(rest);
     case 'lab':
-      return runLab(rest);
+      return (await import('./lab.js')).runLab(rest);
     default:
       out.error(`lbdeploy: unknown command '${command}'\n\n${USAGE}`);
       return EXIT.usage;

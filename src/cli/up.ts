@@ -5,10 +5,8 @@ import { loadPlaybook } from '../playbook/load.js';
 import { InventoryError } from '../inventory/errors.js';
 import { checkLimit, failure, parse, requireInventory, runReporter } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { USAGES } from './usage.js';
 
-export const UP_USAGE = `Usage: lbdeploy up INVENTORY [--playbook NAME|FILE] [--check] [--diff] [--limit PATTERN]
-                   [--tags T1,T2] [--skip-tags T] [--forks N] [--allow-reboot] [--json]
-       lbdeploy plan INVENTORY [...]   (= up --check --diff)`;
 
 const OPTIONS = {
   playbook: { type: 'string', multiple: true, short: 'p' },
@@ -33,10 +31,10 @@ export async function runUp(args: string[], mode: 'up' | 'plan'): Promise<number
     controller.abort();
   };
   try {
-    const parsed = parse(args, OPTIONS, UP_USAGE);
+    const parsed = parse(args, OPTIONS, USAGES.up);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
-    inv = requireInventory(parsed.positionals, UP_USAGE);
+    inv = await requireInventory(parsed.positionals, USAGES.up);
     checkLimit(inv, v.limit);
     const refs = v.playbook && v.playbook.length > 0 ? v.playbook : inv.playbooks;
     if (refs.length === 0) {
@@ -47,7 +45,7 @@ export async function runUp(args: string[], mode: 'up' | 'plan'): Promise<number
     const forks = v.forks === undefined ? 20 : Number(v.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new InventoryError([{ where: '--forks', message: `'${v.forks}' is not a whole number of at least 1` }]);
     const split = (s?: string) => s?.split(',').map((t) => t.trim()).filter(Boolean);
-    const reporter = runReporter(inv, v.json ?? false);
+    const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
     let result;
     try {

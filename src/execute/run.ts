@@ -58,7 +58,8 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const started = Date.now();
   const limited = opts.limit ? new Set(selectHosts(inv, opts.limit).map((h) => h.name)) : undefined;
   const inScope = (h: Host) => !limited || limited.has(h.name);
-  const varsByPlaybook = new Map(playbooks.map((pb) => [pb, resolvePlaybookVars(pb, inv, inv.hosts.filter(inScope))]));
+  const varsByPlaybook = new Map<Playbook, Map<string, Record<string, unknown>>>();
+  for (const pb of playbooks) varsByPlaybook.set(pb, await resolvePlaybookVars(pb, inv, inv.hosts.filter(inScope)));
 
   const allHosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name))))];
   const recaps: Record<string, HostRecap> = Object.fromEntries(allHosts.map((h) => [h, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 }]));

@@ -30,7 +30,7 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export function loadInventory(file: string, options: LoadOptions = {}): Inventory {
+export async function loadInventory(file: string, options: LoadOptions = {}): Promise<Inventory> {
   const path = resolve(file);
   if (!existsSync(path)) {
     throw new InventoryError([{ where: file, message: 'no such inventory file', hint: 'give the path to an inventory YAML file' }]);
@@ -38,13 +38,13 @@ export function loadInventory(file: string, options: LoadOptions = {}): Inventor
   return parseInventory(path, readFileSync(path, 'utf8'), options);
 }
 
-export function parseInventory(path: string, text: string, options: LoadOptions = {}): Inventory {
+export async function parseInventory(path: string, text: string, options: LoadOptions = {}): Promise<Inventory> {
   const source = new YamlSource(path, text);
   const data = source.toJS();
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InventoryError([{ where: source.locate([]), message: 'an inventory is a mapping with `groups:` (and optionally `vars:`, `connection:`, `playbook:`)' }]);
   }
-  const schemaErrors = validateInventory(data);
+  const schemaErrors = await validateInventory(data);
   if (schemaErrors.length > 0) throw new InventoryError(issuesFromAjv(schemaErrors, source));
 
   const masker = new Masker();

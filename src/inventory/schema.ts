@@ -2,12 +2,11 @@
  * The inventory's JSON Schema and the ajv validator behind it (the only module that imports ajv).
  * The schema ships with the package; the README documents it.
  */
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { closest } from './suggest.js';
 import type { InventoryIssue } from './errors.js';
 import type { PathSegment } from './source.js';
-
-const Ajv = AjvModule.default ?? AjvModule;
+import { validatorFor } from './validators.js';
 
 const secretRef = {
   type: 'object',
@@ -81,16 +80,9 @@ export const inventorySchema = {
   anyOf: [{ required: ['groups'] }, { required: ['hosts'] }],
 } as const;
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: true });
-const inventoryValidator = ajv.compile(inventorySchema);
-
-export function validateInventory(data: unknown): ErrorObject[] {
-  return inventoryValidator(data) ? [] : [...(inventoryValidator.errors ?? [])];
-}
-
-/** Compile a playbook's vars schema once (defaults are filled in while validating). */
-export function compileVarsSchema(schema: object): ValidateFunction {
-  return ajv.compile(schema);
+export async function validateInventory(data: unknown): Promise<ErrorObject[]> {
+  const validate = await validatorFor(inventorySchema);
+  return validate(data) ? [] : [...(validate.errors ?? [])];
 }
 
 export interface Locator {

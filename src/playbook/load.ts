@@ -2,7 +2,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { LbdeployError } from '../errors.js';
 import { packageRoot } from '../lab/state.js';
 import type { Playbook } from './define.js';
@@ -31,7 +30,10 @@ export async function loadPlaybook(ref: string, baseDir: string, where?: string)
       throw new PlaybookError(`no playbook named '${ref}'`, { where, hint: `bundled playbooks: ${bundledPlaybookNames().join(', ')}; or give a path to a .ts file` });
     }
   }
-  const mod = (file.endsWith('.ts') ? await tsImport(pathToFileURL(file).href, import.meta.url) : await import(pathToFileURL(file).href)) as { default?: Playbook };
+  // tsx compiles a user's .ts playbook on the fly; loaded only when one is used.
+  const mod = (file.endsWith('.ts')
+    ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
+    : await import(pathToFileURL(file).href)) as { default?: Playbook };
   const pb = mod.default;
   if (!pb || typeof pb !== 'object' || !Array.isArray(pb.plays) || typeof pb.name !== 'string') {
     throw new PlaybookError(`${file} does not export a playbook as its default export`, { where, hint: 'write `export default definePlaybook({ ... })`' });

@@ -1,7 +1,8 @@
 /** Validate each host's vars against a playbook's schema (defaults applied), errors at file:line:col. */
 import { InventoryError, type InventoryIssue } from '../inventory/errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { compileVarsSchema, issuesFromAjv } from '../inventory/schema.js';
+import { issuesFromAjv } from '../inventory/schema.js';
+import { validatorFor } from '../inventory/validators.js';
 import { isSecret, type Secret } from '../inventory/secret.js';
 import type { PathSegment } from '../inventory/source.js';
 import type { Playbook } from './define.js';
@@ -29,9 +30,9 @@ function rewrap(root: Record<string, unknown>, secrets: [PathSegment[], Secret][
 }
 
 /** host name -> vars with defaults; throws InventoryError listing every host's problems. */
-export function resolvePlaybookVars(pb: Playbook, inv: Inventory, hosts: readonly Host[]): Map<string, Record<string, unknown>> {
+export async function resolvePlaybookVars(pb: Playbook, inv: Inventory, hosts: readonly Host[]): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
-  const validate = pb.vars ? compileVarsSchema(pb.vars) : undefined;
+  const validate = pb.vars ? await validatorFor(pb.vars) : undefined;
   const issues: InventoryIssue[] = [];
   for (const h of hosts) {
     const secrets: [PathSegment[], Secret][] = [];

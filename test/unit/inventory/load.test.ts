@@ -1,14 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { parseInventory } from '../../../src/inventory/load.js';
+import type { Inventory } from '../../../src/inventory/model.js';
 import { InventoryError } from '../../../src/inventory/errors.js';
 import { isSecret } from '../../../src/inventory/secret.js';
 import { selectHosts, unmatchedTerms } from '../../../src/inventory/select.js';
 
 const FILE = '/tmp/lbdeploy-test/inv.yaml';
 
-function errorsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+async function errorsOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
   try {
-    parseInventory(FILE, text, { env });
+    await parseInventory(FILE, text, { env });
   } catch (e) {
     assert.ok(e instanceof InventoryError, `not an InventoryError: ${String(e)}`);
     return e.issues.map((i) => `${i.where.replace(/^.*inv\.yaml/, 'inv.yaml')}: ${i.message}`);
@@ -65,14 +66,14 @@ describe('inventory: invalid input gives file:line:col', () => {
       expect: /needs the key 'groups'/ },
   ];
   for (const c of cases) {
-    it(c.what, () => {
-      const errors = errorsOf(c.yaml);
+    it(c.what, async () => {
+      const errors = await errorsOf(c.yaml);
       assert.ok(errors.some((e) => c.expect.test(e)), `got:\n${errors.join('\n')}`);
     });
   }
 
-  it('reports every problem at once, not only the first', () => {
-    const errors = errorsOf('groups:\n  lb:\n    hosts:\n      lb1: { adress: 198.18.0.11 }\n      lb2: { address: 198.18.0.12, prot: 22 }\n');
+  it('reports every problem at once, not only the first', async () => {
+    const errors = await errorsOf('groups:\n  lb:\n    hosts:\n      lb1: { adress: 198.18.0.11 }\n      lb2: { address: 198.18.0.12, prot: 22 }\n');
     assert.equal(errors.length, 2, errors.join('\n'));
   });
 });
@@ -94,7 +95,10 @@ groups:
       lb2:
       web1: { address: 198.18.0.21, connection: { user: root, become: false } }
 `;
-  const inv = parseInventory(FILE, yaml, { env: {} });
+  let inv: Inventory;
+  before(async () => {
+    inv = await parseInventory(FILE, yaml, { env: {} });
+  });
   const host = (n: string) => inv.hosts.find((h) => h.name === n)!;
 
   it('merges vars: inventory < groups in file order < host', () => {
@@ -133,8 +137,8 @@ groups:
   }
   it('names pattern terms that match nothing', () => assert.deepEqual(unmatchedTerms(inv, 'lb,lb9,!web1'), ['lb9']));
 
-  it('turns !secret env:NAME and { secret: env:NAME } into masked Secrets', () => {
-    const s = parseInventory(FILE, 'vars:\n  p1: !secret env:LBD_P1\n  p2: { secret: env:LBD_P2 }\n  p3: !secret inline-value\ngroups:\n  lb:\n    hosts:\n      lb1: { address: 198.18.0.11 }\n',
+  it('turns !secret env:NAME and { secret: env:NAME } into masked Secrets', async () => {
+    const s = await parseInventory(FILE, 'vars:\n  p1: !secret env:LBD_P1\n  p2: { secret: env:LBD_P2 }\n  p3: !secret inline-value\ngroups:\n  lb:\n    hosts:\n      lb1: { address: 198.18.0.11 }\n',
       { env: { LBD_P1: 'canary-one', LBD_P2: 'canary-two' } });
     const vars = s.hosts[0]!.vars;
     for (const [k, v] of [['p1', 'canary-one'], ['p2', 'canary-two'], ['p3', 'inline-value']] as const) {
