@@ -31,7 +31,8 @@ export function command(o: CommandOptions): Operation {
       return { kind: 'change', summary: `run ${script.text.split('\n')[0]}`, script };
     },
     result: (r) => {
-      if (r.code !== 0) return { changed: false, error: (r.stderr || r.stdout).trim() || `exit ${r.code ?? 'without status'}` };
+      if (r.code === null) return { changed: false, error: `ended without an exit status (${r.signal ?? 'connection lost'})` };
+      if (r.code !== 0) return { changed: false, error: (r.stderr || r.stdout).trim() || `exit ${r.code}` };
       return { changed: o.changedWhen ? o.changedWhen(r) : true };
     },
   };

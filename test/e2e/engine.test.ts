@@ -177,6 +177,43 @@ describe('engine (end-to-end against the lab)', function () {
     assert.ok(p.knownHosts);
   });
 
+  it('runs the playbook given with --playbook, one host at a time with serial: 1', async () => {
+    const r = await cli(['up', inv, '--playbook', join(FIXTURES, 'serial.ts'), '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const order = steps(r.stdout).map((s) => `${s.host}:${s.step}`);
+    assert.deepEqual(order, ['lb3:pause', 'lb3:after', 'lb2:pause', 'lb2:after', 'lb1:pause', 'lb1:after']);
+  });
+
+  it('survives a connection that dies in the middle of a command: that host FAILED, the others carry on', async () => {
+    const r = await cli(['up', inv, '--playbook', join(FIXTURES, 'dying.ts'), '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const recap = recapOf(r.stdout);
+    assert.equal(recap.hosts.lb1!.failed, 1);
+    assert.equal(recap.hosts.lb2!.failed, 0);
+    assert.equal(recap.hosts.lb3!.failed, 0);
+    assert.equal(recap.hosts.lb2!.changed, 2);
+    const failed = steps(r.stdout).find((s) => s.status === 'failed');
+    assert.equal(failed?.host, 'lb1');
+    assert.match(failed?.message ?? '', /ended without an exit status/);
+  });
+
+  it('records a new host key with accept-new, and then holds the host to it', async () => {
+    const kh = join(dirname(inv), 'known_hosts.new');
+    writeFileSync(kh, '');
+    const file = labInventory('', { knownHosts: kh });
+    writeFileSync(file, readFileSync(file, 'utf8').replace('host_key_checking: strict', 'host_key_checking: accept-new'));
+    const r = await cli(['facts', file, '--limit', 'lb1']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const recorded = readFileSync(kh, 'utf8');
+    const real = readFileSync(labPaths().knownHosts, 'utf8').split('\n').find((l) => l.startsWith('198.18.0.11,'))!.split(' ').slice(1, 3).join(' ');
+    assert.equal(recorded.trim(), `198.18.0.11 ${real}`);
+    const strict = labInventory('', { knownHosts: kh });
+    const again = await cli(['facts', strict, '--limit', 'lb1,lb2']);
+    assert.equal(again.code, 2, 'lb2 is not in the new file and strict refuses it');
+    assert.match(again.stdout, /lb2 +UNREACHABLE/);
+    assert.match(again.stdout, /lb1 +debian 12/);
+  });
+
   it('keeps a notified handler pending across a failed run and runs it on the next', async () => {
     await Promise.all(LBS.map((h) => onHost(h, 'rm -f /etc/lbdeploy-handler-test.conf /var/tmp/lbdeploy-handler-ran /var/lib/lbdeploy/handlers/*')));
     const pb = join(FIXTURES, 'handlers.ts');
