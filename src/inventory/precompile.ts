@@ -20,6 +20,8 @@ async function main(): Promise<void> {
     if (pb?.vars) schemas.push([`playbook ${pb.name}`, pb.vars]);
   }
   mkdirSync(validatorsDir(), { recursive: true });
+  // The schema itself, for editors (yaml-language-server: `# yaml-language-server: $schema=...`).
+  writeFileSync(join(packageRoot(), 'dist', 'inventory.schema.json'), JSON.stringify(inventorySchema, null, 2) + '\n');
   for (const [name, schema] of schemas) {
     const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
     const code = standalone(ajv, ajv.compile(schema));
