@@ -1,5 +1,6 @@
 /** OpenSSH known_hosts: parsing and host key verification (plain and hashed host names). */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { globToRegExp } from '../util/glob.js';
 
 export interface KnownHostEntry {
   /** Host patterns as written (`host`, `[host]:port`, or one hashed `|1|salt|hash`). */
@@ -43,8 +44,7 @@ function patternMatches(pattern: string, name: string): boolean {
   }
   if (pattern.startsWith('!')) return false;
   if (!/[*?]/.test(pattern)) return pattern === name;
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(name);
+  return globToRegExp(pattern).test(name);
 }
 
 function hostMatches(entry: KnownHostEntry, name: string): boolean {

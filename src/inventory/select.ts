@@ -1,13 +1,11 @@
 /** Host patterns (`--limit`, a play's `hosts:`): names, groups, globs, `all`, `!exclusions`, `&intersections`. */
+import { globToRegExp } from '../util/glob.js';
 import type { Host, Inventory } from './model.js';
 
-function glob(pattern: string): RegExp {
-  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-}
 
 function matchOne(inv: Inventory, term: string): Set<string> {
   if (term === 'all' || term === '*') return new Set(inv.hosts.map((h) => h.name));
-  const re = glob(term);
+  const re = globToRegExp(term);
   const out = new Set<string>();
   for (const [g, members] of inv.groups) if (re.test(g)) members.forEach((m) => out.add(m));
   for (const h of inv.hosts) if (re.test(h.name) || h.address === term) out.add(h.name);

@@ -9,6 +9,7 @@ import { ensureLab, onHost } from '../helpers/lab.js';
 import { labPaths } from '../../src/lab/state.js';
 import { containerName, LAB_HOSTS } from '../../src/lab/topology.js';
 import { connectSsh } from '../../src/connection/ssh.js';
+import { sh } from '../../src/connection/shell.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const RSYSLOG = '/etc/rsyslog.d/30-lbdeploy.conf';
@@ -34,7 +35,7 @@ async function waitForSsh(name: string): Promise<void> {
   for (let i = 0; i < 60; i++) {
     try {
       const c = await connectSsh({ name, address: h.address, user: 'root', privateKeyPath: labPaths().clientKey, knownHostsPath: labPaths().knownHosts, hostKeyPolicy: 'strict', connectTimeoutMs: 2000 });
-      const r = await c.exec({ text: 'systemctl is-system-running --wait' } as never);
+      const r = await c.exec(sh`systemctl is-system-running --wait`);
       await c.close();
       if (r.stdout.trim() === 'running') return;
     } catch {
