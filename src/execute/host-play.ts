@@ -20,6 +20,8 @@ const PENDING_FACT: FactRequest = { key: 'lbdeploy:pending-handlers', command: s
 
 export interface HostPlayInput {
   session: HostSession;
+  /** Facts gathered beforehand for these steps (see gatherFacts); gathered here when absent. */
+  facts?: FactMap;
   playbook: string;
   play: string;
   steps: Operation[];
@@ -31,6 +33,20 @@ export interface HostPlayInput {
   holdsSecret: (text: string) => boolean;
   /** Called after a step with `reconnect` changed (a reboot): returns a fresh session. */
   reconnect: (timeoutMs: number) => Promise<HostSession>;
+}
+
+/**
+ * Everything a play's steps and handlers need (plus extra probes), in one round trip.
+ * The pending-handler markers always come along.
+ */
+export async function gatherFacts(session: HostSession, ops: readonly Operation[], handlers: readonly Operation[], ctx: PlanContext, extra: readonly FactRequest[] = []): Promise<FactMap> {
+  const batch = batchFacts([PENDING_FACT, ...extra, ...ops.flatMap((o) => o.facts(ctx)), ...handlers.flatMap((o) => o.facts(ctx))]);
+  const r = await session.run(batch.script);
+  const facts = batch.parse(r.stdout);
+  if (!facts.has(PENDING_FACT.key)) {
+    throw new LbdeployError(`gathering facts failed (exit ${r.code ?? 'without status'}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { where: session.host.name });
+  }
+  return facts;
 }
 
 export interface HostPlayResult {
@@ -51,17 +67,8 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
     emit({ type: 'step', host, play, step, status, ms: Date.now() - started, ...extra });
   };
 
-  const gather = async (ops: readonly Operation[]): Promise<FactMap> => {
-    const batch = batchFacts([PENDING_FACT, ...ops.flatMap((o) => o.facts(ctx)), ...handlerOps.flatMap(([, o]) => o.facts(ctx))]);
-    const r = await session.run(batch.script);
-    const facts = batch.parse(r.stdout);
-    if (!facts.has(PENDING_FACT.key)) {
-      throw new LbdeployError(`gathering facts failed (exit ${r.code ?? 'without status'}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { where: host });
-    }
-    return facts;
-  };
-
-  let facts = await gather(steps);
+  const gather = (ops: readonly Operation[]) => gatherFacts(session, ops, handlerOps.map(([, o]) => o), ctx);
+  let facts = input.facts ?? (await gather(steps));
   const pending = new Set(facts.get(PENDING_FACT.key)!.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   const notified = new Set(handlerOps.filter(([name]) => pending.has(handlerMarker(playbook, name))).map(([name]) => name));
   const markers = (names: readonly string[]) => {

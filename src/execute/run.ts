@@ -7,8 +7,8 @@ import { selectHosts } from '../inventory/select.js';
 import { hostInfo, type HostContext, type Playbook } from '../playbook/define.js';
 import { resolvePlaybookVars } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
-import type { Operation, PlanContext } from '../operations/types.js';
-import { runHostPlay } from './host-play.js';
+import type { FactMap, Operation, PlanContext } from '../operations/types.js';
+import { gatherFacts, runHostPlay } from './host-play.js';
 
 export interface RunOptions {
   check: boolean;
@@ -59,7 +59,11 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const limited = opts.limit ? new Set(selectHosts(inv, opts.limit).map((h) => h.name)) : undefined;
   const inScope = (h: Host) => !limited || limited.has(h.name);
   const varsByPlaybook = new Map<Playbook, Map<string, Record<string, unknown>>>();
-  for (const pb of playbooks) varsByPlaybook.set(pb, await resolvePlaybookVars(pb, inv, inv.hosts.filter(inScope)));
+  for (const pb of playbooks) {
+    // Every host a play of the playbook targets is validated, also outside --limit: checks look across nodes.
+    const targeted = new Set(pb.plays.flatMap((p) => selectHosts(inv, p.hosts).map((h) => h.name)));
+    varsByPlaybook.set(pb, await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name))));
+  }
 
   const allHosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name))))];
   const recaps: Record<string, HostRecap> = Object.fromEntries(allHosts.map((h) => [h, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 }]));
@@ -83,25 +87,63 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
       for (const play of pb.plays) {
         if (interrupted) break;
         let hosts = selectHosts(inv, play.hosts).filter(inScope);
+        const infoOf = (h: Host) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars });
         if (play.order) {
-          const order = play.order(hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars }))).map((h) => h.name);
+          const order = play.order(hosts.map(infoOf)).map((h) => h.name);
           hosts = order.map((n) => hosts.find((h) => h.name === n)!).filter(Boolean);
         }
         hosts = hosts.filter((h) => !dead.has(h.name));
         if (hosts.length === 0) continue;
         emit({ type: 'play-start', playbook: pb.name, play: play.name, hosts: hosts.map((h) => h.name) });
-        const batchSize = play.serial && play.serial > 0 ? play.serial : hosts.length;
-        for (let b = 0; b < hosts.length && !interrupted; b += batchSize) {
-          await mapLimit(hosts.slice(b, b + batchSize), opts.forks, async (host) => {
+
+        // Connect and gather every host's facts (and the play's probe) in parallel, one round trip each.
+        const prepared = new Map<string, { session: HostSession; steps: Operation[]; facts: FactMap }>();
+        const fail = (host: Host, t0: number, e: unknown) => {
+          dead.add(host.name);
+          const recap = recaps[host.name]!;
+          const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
+          if (e instanceof ConnectionError && recap.ok + recap.changed + recap.failed === 0 && !interrupted) {
+            recap.unreachable = true;
+            emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
+          } else {
+            recap.failed++;
+            emit({ type: 'step', host: host.name, play: play.name, step: 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
+          }
+        };
+        await mapLimit(hosts, opts.forks, async (host) => {
+          const t0 = Date.now();
+          try {
+            const session = await pool.session(host);
+            const hostCtx: HostContext = { ...infoOf(host), vars: vars.get(host.name) ?? {}, inventory: inventoryInfo };
+            const steps = selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags);
+            const facts = await gatherFacts(session, steps, Object.values(play.handlers ?? {}), ctx, play.probe ? [play.probe] : []);
+            prepared.set(host.name, { session, steps, facts });
+          } catch (e) {
+            fail(host, t0, e);
+          } finally {
+            recaps[host.name]!.ms += Date.now() - t0;
+          }
+        });
+        const ready = hosts.filter((h) => prepared.has(h.name));
+        let batches: Host[][];
+        if (play.batches) {
+          const probes = new Map([...prepared].map(([n, p]) => [n, p.facts.get(play.probe?.key ?? '') ?? { stdout: '', code: -1 }]));
+          batches = play.batches(ready.map(infoOf), probes).map((b) => b.map((i) => ready.find((h) => h.name === i.name)!).filter(Boolean));
+        } else {
+          const size = play.serial && play.serial > 0 ? play.serial : ready.length;
+          batches = [];
+          for (let b = 0; b < ready.length; b += size) batches.push(ready.slice(b, b + size));
+        }
+        for (const batch of batches) {
+          if (interrupted) break;
+          await mapLimit(batch, opts.forks, async (host) => {
             const t0 = Date.now();
             const recap = recaps[host.name]!;
+            const prep = prepared.get(host.name)!;
             try {
-              const session = await pool.session(host);
-              const hostCtx: HostContext = { name: host.name, address: host.address, groups: host.groups, vars: vars.get(host.name) ?? {}, inventory: inventoryInfo };
               const r = await runHostPlay({
-                session, playbook: pb.name, play: play.name,
-                steps: selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags),
-                handlers: play.handlers ?? {}, ctx, emit,
+                session: prep.session, facts: prep.facts, playbook: pb.name, play: play.name,
+                steps: prep.steps, handlers: play.handlers ?? {}, ctx, emit,
                 aborted: () => interrupted,
                 holdsSecret: (text) => inv.masker.mask(text) !== text,
                 reconnect: (timeoutMs) => reconnect(pool, host, timeoutMs),
@@ -112,15 +154,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
               recap.skipped += r.skipped;
               if (r.failed > 0) dead.add(host.name);
             } catch (e) {
-              dead.add(host.name);
-              const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
-              if (e instanceof ConnectionError && recap.ok + recap.changed + recap.failed === 0 && !interrupted) {
-                recap.unreachable = true;
-                emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
-              } else {
-                recap.failed++;
-                emit({ type: 'step', host: host.name, play: play.name, step: 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
-              }
+              fail(host, t0, e);
             } finally {
               recap.ms += Date.now() - t0;
             }

@@ -1,6 +1,6 @@
 /** Playbooks in TypeScript: a name, a schema for the vars they read, and plays of typed steps. */
 import type { Host } from '../inventory/model.js';
-import type { Operation } from '../operations/types.js';
+import type { FactRequest, FactResult, Operation } from '../operations/types.js';
 
 /** What a play's steps see of the host they are planned for. */
 export interface HostContext {
@@ -26,11 +26,26 @@ export interface Play {
   hosts: string;
   /** Hosts per batch; a batch finishes before the next starts. Default: all at once. */
   serial?: number;
-  /** Order hosts before batching (e.g. BACKUP nodes first). Default: inventory order. */
+  /** Order hosts before batching. Default: inventory order. */
   order?: (hosts: readonly HostInfo[]) => HostInfo[];
+  /**
+   * A read-only probe gathered from every host of the play (in the same round trip as its facts)
+   * before any step runs, and the batches built from it, e.g. backups first, the VIP holder last.
+   */
+  probe?: FactRequest;
+  batches?: (hosts: readonly HostInfo[], probes: ReadonlyMap<string, FactResult>) => HostInfo[][];
   steps: (host: HostContext) => Operation[];
   /** Run at the end of the play on hosts where a step notified them (by name). */
   handlers?: Record<string, Operation>;
+}
+
+export interface PlaybookIssue {
+  /** The host whose vars are at fault (for the file:line:col), or undefined for the first targeted host. */
+  host?: string;
+  /** Path inside the vars, e.g. ['keepalived', 'instances', 0, 'auth_pass']. */
+  path: (string | number)[];
+  message: string;
+  hint?: string;
 }
 
 export interface Playbook {
@@ -38,6 +53,8 @@ export interface Playbook {
   description?: string;
   /** JSON Schema (an object schema) for the vars the playbook reads; defaults are applied. */
   vars?: object;
+  /** Checks across hosts that a schema cannot express, run before anything connects. */
+  check?: (hosts: readonly HostInfo[]) => PlaybookIssue[];
   plays: Play[];
 }
 

@@ -5,7 +5,7 @@ import { issuesFromAjv } from '../inventory/schema.js';
 import { validatorFor } from '../inventory/validators.js';
 import { isSecret, type Secret } from '../inventory/secret.js';
 import type { PathSegment } from '../inventory/source.js';
-import type { Playbook } from './define.js';
+import { hostInfo, type Playbook } from './define.js';
 
 /**
  * A copy of the vars in which Secrets are their values (so string rules apply), plus where the
@@ -29,7 +29,7 @@ function rewrap(root: Record<string, unknown>, secrets: [PathSegment[], Secret][
   }
 }
 
-/** host name -> vars with defaults; throws InventoryError listing every host's problems. */
+/** host name -> vars with defaults, for the hosts the playbook targets; then the playbook's own checks. Throws InventoryError listing every problem. */
 export async function resolvePlaybookVars(pb: Playbook, inv: Inventory, hosts: readonly Host[]): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
   const validate = pb.vars ? await validatorFor(pb.vars) : undefined;
@@ -54,6 +54,16 @@ export async function resolvePlaybookVars(pb: Playbook, inv: Inventory, hosts: r
     }
     rewrap(vars, secrets);
     out.set(h.name, vars);
+  }
+  if (issues.length === 0 && pb.check) {
+    const infos = inv.hosts.map((h) => ({ ...hostInfo(h), vars: out.get(h.name) ?? h.vars }));
+    for (const i of pb.check(infos)) {
+      const h = inv.hosts.find((x) => x.name === i.host) ?? hosts[0];
+      const [top, ...rest] = i.path;
+      const origin = h && top !== undefined ? h.varPaths[String(top)] : undefined;
+      const where = origin ? inv.source.locate([...origin, ...rest]) : h?.where ?? inv.source.shownName;
+      issues.push({ where, message: inv.masker.mask(`playbook ${pb.name}: ${i.message}`), hint: i.hint });
+    }
   }
   if (issues.length > 0) throw new InventoryError(dedupe(issues));
   return out;

@@ -1,0 +1,103 @@
+/** Vars of the haproxy-keepalived playbook (JSON Schema; ajv fills the defaults). */
+
+const duration = { type: 'string', pattern: '^[0-9]+(us|ms|s|m|h|d)?$' } as const;
+
+export const haVarsSchema = {
+  type: 'object',
+  properties: {
+    lb_group: { type: 'string', default: 'lb', description: 'the group of load-balancer hosts' },
+    keepalived: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['interface', 'instances'],
+      properties: {
+        interface: { type: 'string', minLength: 1, description: 'the interface that carries the VIPs (eno1, eth0...)' },
+        advert_int: { type: 'number', exclusiveMinimum: 0, default: 1 },
+        unicast: { type: 'boolean', default: true, description: 'unicast VRRP to the other LB nodes (multicast when false)' },
+        unicast_peers: { type: 'array', items: { type: 'string' }, description: 'defaults to the other LB nodes; if given, must be exactly them' },
+        vrrp_strict: { type: 'boolean', default: false },
+        check_interval: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'seconds between haproxy checks' },
+        check_fall: { type: 'integer', minimum: 1, default: 2 },
+        check_rise: { type: 'integer', minimum: 1, default: 2 },
+        check_weight: { type: 'integer', description: 'priority change while haproxy is down (default: enough to lose the VIP)' },
+        instances: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'vip', 'virtual_router_id'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+              vip: { type: 'string', pattern: '^[0-9a-fA-F.:]+/[0-9]{1,3}$', description: 'address/prefix, e.g. 198.18.0.100/24' },
+              virtual_router_id: { type: 'integer', minimum: 1, maximum: 255 },
+              auth_pass: { description: 'VRRP PASS authentication (at most 8 characters)' },
+              nopreempt: { type: 'boolean', default: false },
+            },
+          },
+        },
+      },
+    },
+    haproxy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxconn: { type: 'integer', minimum: 1, default: 20000 },
+        timeout_connect: { ...duration, default: '5s' },
+        timeout_client: { ...duration, default: '10m' },
+        timeout_server: { ...duration, default: '10m' },
+        monitor: {
+          type: 'object', additionalProperties: false, default: { port: 8405, uri: '/monitor' },
+          properties: { port: { type: 'integer', minimum: 1, maximum: 65535 }, uri: { type: 'string', pattern: '^/' } },
+        },
+        stats: {
+          type: 'object', additionalProperties: false, required: ['port', 'password'],
+          properties: {
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            bind: { type: 'string', default: '127.0.0.1' },
+            user: { type: 'string', default: 'admin' },
+            password: { description: 'a secret: !secret env:NAME' },
+          },
+        },
+        services: {
+          type: 'array', default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'port', 'backend_port'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+              port: { type: 'integer', minimum: 1, maximum: 65535 },
+              bind: { type: 'string', default: 'vip', description: '`vip` (the first instance\'s VIP), `any` (*), or an address' },
+              backend_group: { type: 'string', description: 'servers are the hosts of this group' },
+              servers: {
+                type: 'array',
+                items: { type: 'object', additionalProperties: false, required: ['name', 'address'], properties: { name: { type: 'string' }, address: { type: 'string' } } },
+              },
+              backend_port: { type: 'integer', minimum: 1, maximum: 65535 },
+              send_proxy: { enum: ['v1', 'v2', 'v2-ssl', 'v2-ssl-cn'] },
+              balance: { enum: ['roundrobin', 'leastconn', 'source', 'first'], default: 'roundrobin' },
+              check_inter: { ...duration, default: '2s' },
+              check_rise: { type: 'integer', minimum: 1, default: 2 },
+              check_fall: { type: 'integer', minimum: 1, default: 3 },
+              maxconn: { type: 'integer', minimum: 1 },
+              weight: { type: 'integer', minimum: 0, maximum: 256 },
+            },
+          },
+        },
+      },
+    },
+    ingress: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        group: { type: 'string', default: 'ingress' },
+        listen: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 65535 }, default: [8081] },
+        upstream: { type: 'string' },
+      },
+    },
+    keepalived_priority: { type: 'integer', minimum: 1, maximum: 254, description: 'host var; default: by position in the group, highest first' },
+    verify_from: { type: 'string', description: 'a non-LB inventory host to curl the VIPs from' },
+    ha_sysctl_nonlocal_bind: { enum: [0, 1], default: 1, description: 'net.ipv4.ip_nonlocal_bind on LB nodes (needed to bind a VIP a node does not hold)' },
+  },
+  required: ['keepalived'],
+} as const;

@@ -1,0 +1,96 @@
+/** haproxy.cfg: a typed model (TCP load balancing, PROXY protocol, monitor, stats) and a pure renderer. */
+import { revealText, type Secret } from '../inventory/secret.js';
+
+export type SendProxy = 'v1' | 'v2' | 'v2-ssl' | 'v2-ssl-cn';
+
+export interface HaproxyServer {
+  name: string;
+  address: string;
+  port: number;
+  weight?: number;
+  maxconn?: number;
+  sendProxy?: SendProxy;
+  /** Health checks: `check inter <inter> rise <rise> fall <fall>`; false for none. */
+  check?: false | { inter?: string; rise?: number; fall?: number };
+}
+
+export interface HaproxyListen {
+  name: string;
+  /** address:port, e.g. `198.18.0.100:80` or `*:6443` */
+  binds: string[];
+  balance?: 'roundrobin' | 'leastconn' | 'source' | 'first';
+  servers: HaproxyServer[];
+  /** Extra lines for this section (trusted playbook/inventory input). */
+  options?: string[];
+}
+
+export interface HaproxyConfig {
+  global: {
+    maxconn: number;
+    /** The runtime API: `stats socket <path> mode 600 level admin`. */
+    statsSocket: string;
+    user?: string;
+    group?: string;
+    chroot?: string;
+    log?: string;
+  };
+  defaults: {
+    timeoutConnect: string;
+    timeoutClient: string;
+    timeoutServer: string;
+    timeoutCheck?: string;
+    retries?: number;
+  };
+  /** `monitor-uri` frontend: answers 200 while haproxy runs (for upstream checks). */
+  monitor?: { bind: string; uri: string };
+  /** The stats page; its password is a secret. */
+  stats?: { bind: string; uri: string; user: string; password: string | Secret; refresh?: string; admin?: boolean };
+  listens: HaproxyListen[];
+}
+
+function server(s: HaproxyServer): string {
+  const parts = [`server ${s.name} ${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`];
+  if (s.sendProxy) parts.push(`send-proxy${s.sendProxy === 'v1' ? '' : `-${s.sendProxy}`}`);
+  if (s.weight !== undefined) parts.push(`weight ${s.weight}`);
+  if (s.maxconn !== undefined) parts.push(`maxconn ${s.maxconn}`);
+  if (s.check !== false) {
+    const c = s.check ?? {};
+    parts.push('check');
+    if (c.inter) parts.push(`inter ${c.inter}`);
+    if (c.rise !== undefined) parts.push(`rise ${c.rise}`);
+    if (c.fall !== undefined) parts.push(`fall ${c.fall}`);
+  }
+  return parts.join(' ');
+}
+
+export function renderHaproxy(c: HaproxyConfig): string {
+  const g = c.global;
+  const out: string[] = ['# Managed by lbdeploy: changes here are overwritten.', 'global'];
+  if (g.log) out.push(`    log ${g.log}`);
+  if (g.chroot) out.push(`    chroot ${g.chroot}`);
+  // mode 600: the runtime API can drain servers and read state; root only.
+  out.push(`    stats socket ${g.statsSocket} mode 600 level admin expose-fd listeners`, '    stats timeout 30s');
+  if (g.user) out.push(`    user ${g.user}`);
+  if (g.group) out.push(`    group ${g.group}`);
+  out.push(`    maxconn ${g.maxconn}`);
+  const d = c.defaults;
+  out.push('', 'defaults', '    log global', '    mode tcp', '    option tcplog', '    option dontlognull',
+    `    timeout connect ${d.timeoutConnect}`, `    timeout client ${d.timeoutClient}`, `    timeout server ${d.timeoutServer}`);
+  if (d.timeoutCheck) out.push(`    timeout check ${d.timeoutCheck}`);
+  if (d.retries !== undefined) out.push(`    retries ${d.retries}`);
+  if (c.monitor) {
+    out.push('', 'frontend monitor', `    bind ${c.monitor.bind}`, '    mode http', '    option dontlog-normal', `    monitor-uri ${c.monitor.uri}`);
+  }
+  if (c.stats) {
+    const s = c.stats;
+    out.push('', 'listen stats', `    bind ${s.bind}`, '    mode http', '    stats enable', `    stats uri ${s.uri}`,
+      `    stats refresh ${s.refresh ?? '10s'}`, '    stats hide-version', `    stats auth ${s.user}:${revealText(s.password)}`);
+    if (s.admin) out.push('    stats admin if TRUE');
+  }
+  for (const l of c.listens) {
+    out.push('', `listen ${l.name}`, ...l.binds.map((b) => `    bind ${b}`), '    mode tcp', `    balance ${l.balance ?? 'roundrobin'}`);
+    for (const o of l.options ?? []) out.push(`    ${o}`);
+    for (const s of l.servers) out.push(`    ${server(s)}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,94 @@
+/** keepalived.conf: a typed model and a pure renderer (seed 000 / 001 shapes). */
+import { revealText } from '../inventory/secret.js';
+import type { Secret } from '../inventory/secret.js';
+
+export interface KeepalivedGlobal {
+  routerId: string;
+  /** `script_user` + `enable_script_security`: scripts run as this user, and must not be writable by others. */
+  scriptUser?: string;
+  enableScriptSecurity?: boolean;
+  vrrpSkipCheckAdvAddr?: boolean;
+  vrrpStrict?: boolean;
+  vrrpGarpInterval?: number;
+  vrrpGnaInterval?: number;
+}
+
+export interface VrrpScript {
+  name: string;
+  script: string;
+  interval: number;
+  /** Priority change while failing (negative lowers); 0/absent puts the instance in FAULT. */
+  weight?: number;
+  fall?: number;
+  rise?: number;
+  timeout?: number;
+}
+
+export interface VirtualAddress {
+  /** address/prefix, e.g. 198.18.0.100/24 */
+  address: string;
+  dev?: string;
+  label?: string;
+}
+
+export interface VrrpInstance {
+  name: string;
+  state: 'MASTER' | 'BACKUP';
+  interface: string;
+  virtualRouterId: number;
+  priority: number;
+  advertInt: number;
+  authentication?: { type: 'PASS' | 'AH'; pass: string | Secret };
+  unicastSrcIp?: string;
+  unicastPeers?: string[];
+  virtualAddresses: VirtualAddress[];
+  trackScripts?: string[];
+  nopreempt?: boolean;
+  garpMasterDelay?: number;
+}
+
+export interface KeepalivedConfig {
+  global: KeepalivedGlobal;
+  scripts: VrrpScript[];
+  instances: VrrpInstance[];
+}
+
+const q = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
+
+export function renderKeepalived(c: KeepalivedConfig): string {
+  const out: string[] = ['! Managed by lbdeploy: changes here are overwritten.', 'global_defs {', `    router_id ${c.global.routerId}`];
+  if (c.global.scriptUser) out.push(`    script_user ${c.global.scriptUser}`);
+  if (c.global.enableScriptSecurity) out.push('    enable_script_security');
+  if (c.global.vrrpSkipCheckAdvAddr) out.push('    vrrp_skip_check_adv_addr');
+  if (c.global.vrrpStrict) out.push('    vrrp_strict');
+  if (c.global.vrrpGarpInterval !== undefined) out.push(`    vrrp_garp_interval ${c.global.vrrpGarpInterval}`);
+  if (c.global.vrrpGnaInterval !== undefined) out.push(`    vrrp_gna_interval ${c.global.vrrpGnaInterval}`);
+  out.push('}');
+  for (const s of c.scripts) {
+    out.push('', `vrrp_script ${s.name} {`, `    script ${q(s.script)}`, `    interval ${s.interval}`);
+    if (s.timeout !== undefined) out.push(`    timeout ${s.timeout}`);
+    if (s.weight !== undefined) out.push(`    weight ${s.weight}`);
+    if (s.fall !== undefined) out.push(`    fall ${s.fall}`);
+    if (s.rise !== undefined) out.push(`    rise ${s.rise}`);
+    out.push('}');
+  }
+  for (const i of c.instances) {
+    out.push('', `vrrp_instance ${i.name} {`, `    state ${i.state}`, `    interface ${i.interface}`,
+      `    virtual_router_id ${i.virtualRouterId}`, `    priority ${i.priority}`, `    advert_int ${i.advertInt}`);
+    if (i.nopreempt) out.push('    nopreempt');
+    if (i.garpMasterDelay !== undefined) out.push(`    garp_master_delay ${i.garpMasterDelay}`);
+    if (i.authentication) {
+      out.push('    authentication {', `        auth_type ${i.authentication.type}`, `        auth_pass ${revealText(i.authentication.pass)}`, '    }');
+    }
+    if (i.unicastSrcIp) out.push(`    unicast_src_ip ${i.unicastSrcIp}`);
+    if (i.unicastPeers && i.unicastPeers.length > 0) out.push('    unicast_peer {', ...i.unicastPeers.map((p) => `        ${p}`), '    }');
+    out.push('    virtual_ipaddress {');
+    for (const v of i.virtualAddresses) {
+      out.push(`        ${v.address}${v.dev ? ` dev ${v.dev}` : ''}${v.label ? ` label ${v.label}` : ''}`);
+    }
+    out.push('    }');
+    if (i.trackScripts && i.trackScripts.length > 0) out.push('    track_script {', ...i.trackScripts.map((t) => `        ${t}`), '    }');
+    out.push('}');
+  }
+  return out.join('\n') + '\n';
+}
