@@ -17,3 +17,13 @@ export type { CommandOptions, WaitForOptions, RebootOptions } from './operations
 export type { Operation, StepOptions } from './operations/types.js';
 export { sh, raw, quote } from './connection/shell.js';
 export { Secret, isSecret, revealText } from './inventory/secret.js';
+export { shippedFile } from './files.js';
+export { renderKeepalived } from './render/keepalived.js';
+export type { KeepalivedConfig, VrrpInstance, VrrpScript } from './render/keepalived.js';
+export { renderHaproxy } from './render/haproxy.js';
+export type { HaproxyConfig, HaproxyListen, HaproxyServer, SendProxy } from './render/haproxy.js';
+export { renderNginxProxyProtocol, NGINX_SNIPPET_VALIDATE } from './render/nginx.js';
+export { haVarsSchema } from './lb/ha-schema.js';
+export { CHECK_SCRIPT_PATH, haChecks, haproxyFor, keepalivedFor, lbNodes, serviceTargets } from './lb/ha.js';
+export type { HaVars } from './lb/ha.js';
+export type { PlaybookIssue } from './playbook/define.js';

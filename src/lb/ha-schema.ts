@@ -42,7 +42,7 @@ export const haVarsSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxconn: { type: 'integer', minimum: 1, default: 20000 },
+        maxconn: { type: 'integer', minimum: 1, default: 4096, description: 'haproxy needs about 2 file descriptors per connection: keep 2*maxconn under the service\'s LimitNOFILE' },
         timeout_connect: { ...duration, default: '5s' },
         timeout_client: { ...duration, default: '10m' },
         timeout_server: { ...duration, default: '10m' },
@@ -82,15 +82,16 @@ export const haVarsSchema = {
               check_fall: { type: 'integer', minimum: 1, default: 3 },
               maxconn: { type: 'integer', minimum: 1 },
               weight: { type: 'integer', minimum: 0, maximum: 256 },
+              verify_http: { type: 'boolean', default: false, description: '`verify` sends HTTP requests through the VIP (backends answer HTTP)' },
             },
           },
         },
       },
     },
     ingress: {
-      type: 'object', additionalProperties: false,
+      type: 'object', additionalProperties: false, default: {},
+      description: 'nginx on the hosts of group `ingress`: accept the PROXY protocol from the LBs',
       properties: {
-        group: { type: 'string', default: 'ingress' },
         listen: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 65535 }, default: [8081] },
         upstream: { type: 'string' },
       },

@@ -9,7 +9,7 @@ import type { HaproxyConfig, SendProxy } from '../render/haproxy.js';
 
 export interface HaInstanceVars { name: string; vip: string; virtual_router_id: number; auth_pass?: string | Secret; nopreempt: boolean }
 export interface HaServiceVars {
-  name: string; port: number; bind: string; backend_group?: string; servers?: { name: string; address: string }[]; backend_port: number;
+  name: string; port: number; bind: string; verify_http: boolean; backend_group?: string; servers?: { name: string; address: string }[]; backend_port: number;
   send_proxy?: SendProxy; balance: 'roundrobin' | 'leastconn' | 'source' | 'first'; check_inter: string; check_rise: number; check_fall: number;
   maxconn?: number; weight?: number;
 }
@@ -25,7 +25,7 @@ export interface HaVars {
     stats?: { port: number; bind: string; user: string; password: string | Secret };
     services: HaServiceVars[];
   };
-  ingress?: { group: string; listen: number[]; upstream?: string };
+  ingress: { listen: number[]; upstream?: string };
   keepalived_priority?: number;
   verify_from?: string;
   ha_sysctl_nonlocal_bind: 0 | 1;
@@ -78,8 +78,8 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     nopreempt: i.nopreempt || undefined,
   }));
   return {
-    global: { routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined, vrrpGarpInterval: 0, vrrpGnaInterval: 0 },
-    scripts: [{ name: CHECK_SCRIPT_NAME, script: CHECK_SCRIPT_PATH, interval: k.check_interval, timeout: Math.max(1, Math.ceil(k.check_interval)), fall: k.check_fall, rise: k.check_rise, weight: checkWeight(v, prio) }],
+    global: { routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined },
+    scripts: [{ name: CHECK_SCRIPT_NAME, script: `${CHECK_SCRIPT_PATH} ${v.haproxy.monitor.port} ${v.haproxy.monitor.uri}`, interval: k.check_interval, timeout: Math.max(1, Math.ceil(k.check_interval)), fall: k.check_fall, rise: k.check_rise, weight: checkWeight(v, prio) }],
     instances,
   };
 }
@@ -116,14 +116,6 @@ export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
   };
 }
 
-/** The health check keepalived runs: haproxy's process must be up and its monitor URI answer. */
-export function checkScript(monitorPort: number, monitorUri: string): string {
-  return `#!/bin/sh
-# Managed by lbdeploy: keepalived's check that haproxy serves on this node.
-pidof haproxy >/dev/null 2>&1 || exit 1
-exec curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:${monitorPort}${monitorUri}
-`;
-}
 
 export interface HaIssue {
   /** The host whose vars are at fault (for the location), or undefined for the group. */

@@ -97,7 +97,7 @@ export function planWrite(o: FileOptions, facts: FactMap, ctx: PlanContext): Ste
   const old = f.kind === 'file' ? f.content ?? '' : '';
   const diff = !ctx.diff ? undefined
     : o.sensitive ? `--- ${o.path}\n+++ ${o.path}\n(content hidden: the file holds secrets)\n`
-    : createTwoFilesPatch(f.kind === 'absent' ? '/dev/null' : o.path, o.path, old, o.content, undefined, undefined, { context: 3 }).replace(/^Index: .*\n=+\n/, '');
+    : createTwoFilesPatch(f.kind === 'absent' ? '/dev/null' : o.path, o.path, old, o.content, undefined, undefined, { context: 3 }).replace(/^(Index: .*\n)?=+\n/, '');
   return {
     kind: 'change',
     summary: f.kind === 'absent' ? `create ${o.path} (${o.content.length} bytes)` : `update ${o.path}`,
