@@ -16,13 +16,15 @@ Commands:
   plan INVENTORY        what would change, with diffs (= up --check --diff)
   hosts INVENTORY       resolved hosts, groups, connection settings and vars (secrets masked)
   facts INVENTORY       what each host is (OS, kernel, package manager, addresses)
+  verify INVENTORY      prove it works: one VIP holder, backends UP, curl through the VIP
+  failover-test INVENTORY   a drill: stop keepalived / haproxy on the holder, time the VIP move
   lab up|down|status    the local multi-host lab (real sshd/systemd hosts in containers)
 
 Options:
   -h, --help            show this help
   -v, --version         print the version
 
-${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
+${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -48,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./hosts.js')).runHosts(rest);
     case 'facts':
       return (await import('./facts.js')).runFacts(rest);
+    case 'verify':
+      return (await import('./verify.js')).runVerify(rest);
+    case 'failover-test':
+      return (await import('./failover.js')).runFailover(rest);
     case 'lab':
       return (await import('./lab.js')).runLab(rest);
     default:

@@ -5,6 +5,9 @@ export const USAGES = {
        lbdeploy plan INVENTORY [...]   (= up --check --diff)`,
   hosts: 'Usage: lbdeploy hosts INVENTORY [--limit PATTERN] [--json]',
   facts: 'Usage: lbdeploy facts INVENTORY [--limit PATTERN] [--forks N] [--json]',
+  verify: 'Usage: lbdeploy verify INVENTORY [--json]   (exit 1 when a check fails)',
+  failover: `Usage: lbdeploy failover-test INVENTORY [--scenario keepalived|haproxy|all] [--max-move SECONDS] [--rate N] [--json]
+  stops keepalived (and, separately, haproxy) on the VIP holder, measures the move, restores, verifies`,
   lab: `Usage: lbdeploy lab <up|down|status> [--json]
 
   up      install what the lab needs, build images (cached), start the hosts
