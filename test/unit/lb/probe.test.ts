@@ -1,0 +1,49 @@
+import { strict as assert } from 'node:assert';
+import { holdsAddress, parsePage, parseShowStat } from '../../../src/verify/ha-probe.js';
+import { evaluateCurl } from '../../../src/verify/ha-verify.js';
+import { countProbe } from '../../../src/verify/failover.js';
+
+const IP = `1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+109: eth0    inet 198.18.0.11/24 brd 198.18.0.255 scope global eth0\\       valid_lft forever
+109: eth0    inet 198.18.0.100/24 scope global secondary eth0\\       valid_lft forever
+109: eth0    inet6 fd00::100/64 scope global\\       valid_lft forever`;
+
+const STAT = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight
+ingress-proxy,FRONTEND,,,0,1,4096,6,,,,,,,,,,OPEN,
+ingress-proxy,web1,0,0,0,1,,2,,,,,,,,,,UP,1
+ingress-proxy,web2,0,0,0,1,,2,,,,,,,,,,DOWN,1
+ingress-proxy,web3,0,0,0,1,,2,,,,,,,,,,UP 1/2,1
+ingress-proxy,BACKEND,0,0,0,1,,6,,,,,,,,,,UP,2
+`;
+
+describe('verify: probes and parsers', () => {
+  const holds: [string, boolean][] = [['198.18.0.100', true], ['198.18.0.10', false], ['198.18.0.1', false], ['fd00::100', true], ['127.0.0.1', true]];
+  for (const [addr, want] of holds) it(`ip addr: holds ${addr} = ${want}`, () => assert.equal(holdsAddress(IP, addr), want));
+
+  it('reads server states from haproxy show stat', () => {
+    assert.deepEqual(parseShowStat(STAT), [
+      { proxy: 'ingress-proxy', server: 'web1', status: 'UP' },
+      { proxy: 'ingress-proxy', server: 'web2', status: 'DOWN' },
+      { proxy: 'ingress-proxy', server: 'web3', status: 'UP 1/2' },
+    ]);
+    assert.deepEqual(parseShowStat(''), []);
+  });
+
+  it('reads a backend page', () => {
+    assert.deepEqual(parsePage('host=web2 client=198.18.0.30 proxy=198.18.0.11'), { host: 'web2', client: '198.18.0.30' });
+    assert.deepEqual(parsePage('<html>'), { host: undefined, client: undefined });
+  });
+
+  const t = { name: 'svc', vip: '198.18.0.100', port: 80, sendProxy: 'v2' as const, servers: ['web1', 'web2'].map((n) => ({ name: n, address: n, port: 8081 })) };
+  it('curl through the VIP: all answered, both backends, real client address', () => {
+    const out = 'host=web1 client=198.18.0.30\nhost=web2 client=198.18.0.30\nhost=web1 client=198.18.0.30\nhost=web2 client=198.18.0.30\n';
+    assert.deepEqual(evaluateCurl(t, out, 4, '198.18.0.30').map((c) => c.status), ['ok', 'ok', 'ok']);
+  });
+  it('curl through the VIP: a failed request, a missed backend, the LB address instead of the client', () => {
+    const out = 'host=web1 client=198.18.0.11\nlbdeploy-curl-failed\nhost=web1 client=198.18.0.11\n';
+    const c = evaluateCurl(t, out, 3, '198.18.0.30');
+    assert.deepEqual(c.map((x) => `${x.check}:${x.status}`), ['curl via vip:fail', 'round robin:warn', 'client address:fail']);
+    assert.match(c[2]!.detail, /backends saw 198\.18\.0\.11, not 198\.18\.0\.30/);
+  });
+  it('counts the failover prober', () => assert.deepEqual(countProbe('ok\nok\nfail\nok\n\n'), { requests: 4, failed: 1 }));
+});
