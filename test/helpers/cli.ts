@@ -1,6 +1,6 @@
 /** Run the built CLI as a user would, and write throw-away inventories for the lab. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labPaths } from '../../src/lab/state.js';
@@ -58,3 +58,14 @@ ${options.lbExtra ?? ''}
 }
 
 export const FIXTURES = resolve('test/fixtures/playbooks');
+
+/** A copy of inventory/lab.yaml with absolute key paths and `edit` applied to its text. */
+export function labInventoryCopy(edit: (text: string) => string = (t) => t): string {
+  const p = labPaths();
+  const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-inv-'));
+  const file = join(dir, 'lab.yaml');
+  const text = readFileSync(resolve('inventory/lab.yaml'), 'utf8')
+    .replace('../.lbdeploy/lab/id_ed25519', p.clientKey).replace('../.lbdeploy/lab/known_hosts', p.knownHosts);
+  writeFileSync(file, edit(text));
+  return file;
+}

@@ -1,0 +1,124 @@
+/** The HA VIP (seeds 000/001) on the lab: converge, idempotency, verify, failover, reload without a VIP move. */
+import { strict as assert } from 'node:assert';
+import { cli, events, labInventoryCopy } from '../helpers/cli.js';
+import { connectLab, ensureLab, onHost } from '../helpers/lab.js';
+import { sh } from '../../src/connection/shell.js';
+
+const LBS = ['lb1', 'lb2', 'lb3'];
+const VIP = '198.18.0.100';
+
+async function holders(): Promise<string[]> {
+  const out = await Promise.all(LBS.map(async (h) => ((await onHost(h, 'ip -o addr show')).includes(` ${VIP}/`) ? h : '')));
+  return out.filter(Boolean);
+}
+
+async function pids(): Promise<string[]> {
+  return Promise.all(LBS.map((h) => onHost(h, 'systemctl show -p MainPID --value keepalived; systemctl show -p MainPID --value haproxy')));
+}
+
+function recap(stdout: string) {
+  return events(stdout).find((e) => e.type === 'recap') as { hosts: Record<string, { changed: number; failed: number }> } | undefined;
+}
+
+describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function () {
+  this.timeout(300_000);
+  let inv: string;
+
+  before(async function () {
+    this.timeout(900_000);
+    await ensureLab();
+    // Start from LB hosts without haproxy/keepalived, and web hosts without the PROXY-protocol site.
+    await Promise.all(LBS.map((h) => onHost(h, 'systemctl stop keepalived haproxy 2>/dev/null; DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq haproxy keepalived >/dev/null 2>&1; rm -rf /etc/keepalived /etc/haproxy /etc/sysctl.d/60-lbdeploy-ha.conf /var/lib/lbdeploy/handlers; ip addr del 198.18.0.100/24 dev eth0 2>/dev/null; true')));
+    await Promise.all(['web1', 'web2', 'web3'].map((h) => onHost(h, 'rm -f /etc/nginx/conf.d/lbdeploy-proxy-protocol.conf && systemctl reload nginx')));
+    inv = labInventoryCopy();
+  });
+
+  it('converges: one VIP holder, haproxy and keepalived running everywhere', async () => {
+    const r = await cli(['up', inv, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const rc = recap(r.stdout)!;
+    for (const h of LBS) assert.ok(rc.hosts[h]!.changed >= 5, `${h} changed ${rc.hosts[h]!.changed}`);
+    for (const h of ['web1', 'web2', 'web3']) assert.ok(rc.hosts[h]!.changed >= 1);
+    for (let i = 0; i < 20 && (await holders()).length !== 1; i++) await new Promise((res) => setTimeout(res, 500));
+    assert.deepEqual(await holders(), ['lb1'], 'the highest priority holds the VIP');
+  });
+
+  it('a second up reports 0 changed and reloads nothing', async () => {
+    const before = await pids();
+    const r = await cli(['up', inv, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const [h, s] of Object.entries(recap(r.stdout)!.hosts)) assert.equal(s.changed, 0, `${h} changed`);
+    assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.handler).length, 0, 'no handler ran');
+    assert.deepEqual(await pids(), before);
+  });
+
+  it('verify: exactly one holder, backends UP, round robin, the client address through PROXY v2', async () => {
+    const r = await cli(['verify', inv, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; target: string; status: string; detail: string }[] };
+    assert.equal(out.ok, true);
+    const find = (check: string, target: string) => out.checks.find((c) => c.check === check && c.target.startsWith(target));
+    assert.equal(find('vip holder', 'VI_lab')?.detail, 'held by lb1');
+    assert.equal(find('client address', 'ingress-proxy')?.detail, 'backends saw 198.18.0.30 (PROXY v2)');
+    assert.equal(find('round robin', 'web-plain')?.status, 'ok');
+    assert.equal(out.checks.filter((c) => c.check === 'backends' && c.status === 'ok').length, 6);
+  });
+
+  it('verify fails on split brain (the VIP added by hand on a second node)', async () => {
+    await onHost('lb3', `ip addr add ${VIP}/24 dev eth0`);
+    try {
+      const r = await cli(['verify', inv, '--json']);
+      assert.equal(r.code, 1);
+      const out = JSON.parse(r.stdout) as { checks: { check: string; status: string; detail: string }[] };
+      assert.match(out.checks.find((c) => c.check === 'vip holder')!.detail, /split brain: held by lb1, lb3/);
+    } finally {
+      await onHost('lb3', `ip addr del ${VIP}/24 dev eth0`);
+    }
+  });
+
+  it('failover-test: the VIP moves within 5 s when keepalived stops, and when haproxy dies', async () => {
+    const r = await cli(['failover-test', inv, '--json', '--max-move', '5']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const results = JSON.parse(r.stdout) as { scenario: string; ok: boolean; vipMovedS: number; servingS: number; holderBefore: string; holderAfter: string; requests: number }[];
+    assert.deepEqual(results.map((x) => x.scenario), ['keepalived', 'haproxy']);
+    for (const x of results) {
+      assert.equal(x.ok, true, JSON.stringify(x));
+      assert.ok(x.vipMovedS < 5, `${x.scenario}: ${x.vipMovedS} s`);
+      assert.equal(x.holderBefore, 'lb1');
+      assert.equal(x.holderAfter, 'lb2');
+      assert.ok(x.requests > 50);
+    }
+    for (let i = 0; i < 20 && (await holders()).join() !== 'lb1'; i++) await new Promise((res) => setTimeout(res, 500));
+    assert.deepEqual(await holders(), ['lb1'], 'the VIP is back on lb1 after the drill');
+  });
+
+  it('a config edit reloads haproxy and keepalived without moving the VIP or dropping requests', async () => {
+    const before = await pids();
+    const client = await connectLab('client');
+    try {
+      // Requests all along the reload: none may fail.
+      const probe = client.exec(sh`i=0; f=0; while [ $i -lt 60 ]; do curl -s -o /dev/null -m 1 http://${VIP}:81/ || f=$((f+1)); i=$((i+1)); sleep 0.05; done; echo $f`);
+      const edited = labInventoryCopy((t) => t.replace('  haproxy:\n', '  haproxy:\n    maxconn: 3000\n').replace('    check_fall: 1\n', '    check_fall: 1\n    check_rise: 3\n'));
+      const r = await cli(['up', edited, '--json']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const handlers = events(r.stdout).filter((e) => e.type === 'step' && e.handler && e.status === 'changed').map((e) => `${String(e.host)} ${String(e.step)}`).sort();
+      assert.deepEqual(handlers, LBS.flatMap((h) => [`${h} reload haproxy`, `${h} reload keepalived`]).sort());
+      assert.equal((await probe).stdout.trim(), '0', 'no request failed during the reloads');
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(await pids(), before, 'keepalived got SIGHUP and haproxy a seamless reload: same main processes');
+    assert.deepEqual(await holders(), ['lb1']);
+    assert.match(await onHost('lb1', 'cat /etc/haproxy/haproxy.cfg'), /maxconn 3000/);
+    const back = await cli(['up', inv, '--json']);
+    assert.equal(back.code, 0);
+  });
+
+  it('rejects an invalid model before connecting (auth_pass longer than 8), pointing at the inventory line', async () => {
+    const bad = labInventoryCopy((t) => t.replace('auth_pass: !secret lab-vrrp', 'auth_pass: !secret lab-vrrp-too-long').replace(/198\.18\.0\.1[123]/g, '198.18.0.250'));
+    const r = await cli(['up', bad]);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /lab\.yaml:\d+:\d+: playbook haproxy-keepalived: auth_pass is 17 characters: keepalived silently uses only the first 8/);
+    assert.ok(!r.stderr.includes('lab-vrrp-too-long'));
+  });
+});
