@@ -15,7 +15,13 @@ const REQUIRED = [
   { command: 'debootstrap', pkg: 'debootstrap' },
   { command: 'ssh-keygen', pkg: 'openssh-client' },
   { command: 'tar', pkg: 'tar' },
+  // Not for the lab hosts: the tests check rendered configs with the real validators on this machine.
+  { command: 'haproxy', pkg: 'haproxy' },
+  { command: 'keepalived', pkg: 'keepalived' },
+  { command: 'nginx', pkg: 'nginx-light' },
 ] as const;
+
+const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 
 export { LabError };
 
@@ -37,8 +43,15 @@ export async function ensurePackages(log: Log): Promise<void> {
   const pkgs = [...missing];
   log(`installing ${pkgs.join(', ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await $({ env })`apt-get update -qq`.quiet();
-  await $({ env })`apt-get install -y -qq --no-install-recommends ${pkgs}`.quiet();
+  // Installed, never started: haproxy/keepalived/nginx must not start serving on this machine.
+  const ownPolicy = !existsSync(POLICY_RC_D);
+  if (ownPolicy) writeFileSync(POLICY_RC_D, '#!/bin/sh\n# lbdeploy lab: no service starts while packages install\nexit 101\n', { mode: 0o755 });
+  try {
+    await $({ env })`apt-get update -qq`.quiet();
+    await $({ env })`apt-get install -y -qq --no-install-recommends ${pkgs}`.quiet();
+  } finally {
+    if (ownPolicy) rmSync(POLICY_RC_D, { force: true });
+  }
 }
 
 export async function dockerAnswers(): Promise<boolean> {
