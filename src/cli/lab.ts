@@ -1,5 +1,5 @@
 /** `lbdeploy lab up | down | status [--json]` */
-import { labDown, labStatus, labUp, type HostStatus } from '../lab/lab.js';
+import { labDown, labRenewCerts, labStatus, labUp, type HostStatus } from '../lab/lab.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
@@ -25,6 +25,17 @@ export async function runLab(args: string[]): Promise<number> {
       const statuses = await labStatus();
       print(statuses, json);
       return statuses.every((s) => s.ssh) ? EXIT.ok : EXIT.unreachable;
+    }
+    case 'renew-certs': {
+      // --expired: valid until yesterday; --expires-in N: N days left; default: a year.
+      const days = rest.includes('--expired') ? -1 : rest.includes('--expires-in') ? Number(rest[rest.indexOf('--expires-in') + 1]) : 365;
+      if (!Number.isFinite(days)) {
+        out.error(USAGES.lab);
+        return EXIT.usage;
+      }
+      const notAfter = await labRenewCerts({ notBeforeDays: days < 0 ? -30 : -1, notAfterDays: days }, log);
+      if (!json) out.line(`admin.conf on every master now holds a client certificate valid until ${notAfter}`);
+      return EXIT.ok;
     }
     default:
       out.error(USAGES.lab);

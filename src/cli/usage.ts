@@ -8,9 +8,10 @@ export const USAGES = {
   verify: 'Usage: lbdeploy verify INVENTORY [--json]   (exit 1 when a check fails)',
   failover: `Usage: lbdeploy failover-test INVENTORY [--scenario keepalived|haproxy|all] [--max-move SECONDS] [--rate N] [--json]
   stops keepalived (and, separately, haproxy) on the VIP holder, measures the move, restores, verifies`,
-  lab: `Usage: lbdeploy lab <up|down|status> [--json]
+  lab: `Usage: lbdeploy lab <up|down|status|renew-certs> [--json]
 
-  up      install what the lab needs, build images (cached), start the hosts
-  down    remove every lab container and network (images stay cached)
-  status  each host, its address, and whether SSH answers`,
+  up           install what the lab needs, build images (cached), start the hosts
+  down         remove every lab container and network (images stay cached)
+  status       each host, its address, and whether SSH answers
+  renew-certs  re-issue the masters' admin client certificate [--expired | --expires-in DAYS]`,
 };

@@ -6,6 +6,7 @@ import { $ } from 'zx';
 import { LAB_HOSTS, LAB_LABEL, LAB_NETWORK, LAB_SUDO_USER, containerName, type LabHost, type LabRole } from './topology.js';
 import type { LabPaths } from './state.js';
 import { LabError, type Log } from './system.js';
+import { adminKubeconfig, LabPki } from './pki.js';
 
 /** Flags that give a container systemd as PID 1 on this sandbox (LAB-NOTES: --privileged fails). */
 const SYSTEMD_FLAGS = [
@@ -80,7 +81,8 @@ async function inspect(name: string): Promise<ContainerState | undefined> {
  * has other keys: its `lab up` then recreates the hosts instead of failing to log in.
  */
 function keysFingerprint(paths: LabPaths, h: LabHost): string {
-  const material = readFileSync(paths.clientKey + '.pub', 'utf8') + readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8');
+  const ca = h.role === 'master' && existsSync(join(paths.pki, 'ca.crt')) ? readFileSync(join(paths.pki, 'ca.crt'), 'utf8') : '';
+  const material = readFileSync(paths.clientKey + '.pub', 'utf8') + readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8') + ca;
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }
 
@@ -106,7 +108,7 @@ export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Pr
   return 'created';
 }
 
-/** Copy the host key and the lab's authorized key into a created (not yet started) container. */
+/** Copy the host key, the lab's authorized key and role files into a created (not yet started) container. */
 async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<void> {
   const stage = join(paths.dir, 'stage', h.name);
   rmSync(stage, { recursive: true, force: true });
@@ -116,6 +118,7 @@ async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<v
     ['etc/ssh/ssh_host_ed25519_key.pub', readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8'), 0o644],
     ['root/.ssh/authorized_keys', pub, 0o600],
     [`home/${LAB_SUDO_USER}/.ssh/authorized_keys`, pub, 0o644],
+    ...(h.role === 'master' ? await masterFiles(paths, h) : []),
   ];
   for (const [rel, content, mode] of files) {
     const target = join(stage, rel);
@@ -125,6 +128,20 @@ async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<v
   // docker cp creates files as root: fine for sshd's StrictModes, also for the deploy user.
   await $`docker cp ${stage + '/.'} ${name + ':/'}`.quiet();
   rmSync(stage, { recursive: true, force: true });
+}
+
+/** A master's PKI and admin.conf (server: its own name, as kubeadm writes it). */
+async function masterFiles(paths: LabPaths, h: LabHost): Promise<[string, string, number][]> {
+  const pki = new LabPki(paths.pki);
+  await pki.ensureCa();
+  const [crt, key] = await pki.servingCert(h);
+  const [adminCrt, adminKey] = await pki.currentAdmin();
+  return [
+    ['etc/kubernetes/pki/ca.crt', pki.read('ca.crt'), 0o644],
+    ['etc/kubernetes/pki/apiserver.crt', crt, 0o644],
+    ['etc/kubernetes/pki/apiserver.key', key, 0o600],
+    ['etc/kubernetes/admin.conf', adminKubeconfig(`https://${h.name}:6443`, pki.read('ca.crt'), adminCrt, adminKey), 0o600],
+  ];
 }
 
 /** Containers and networks carrying the lab label (and the lab network, whoever made it). */

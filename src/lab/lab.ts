@@ -8,6 +8,8 @@ import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
 import { LAB_HOSTS, containerName, type LabHost, type LabRole } from './topology.js';
 import { LabError } from '../errors.js';
+import { adminKubeconfig, LabPki, type Validity } from './pki.js';
+import { $ } from 'zx';
 
 export interface HostStatus {
   name: string;
@@ -31,6 +33,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths()): Promise<Hos
   const images = await ensureImages(roles, paths.buildDir, log);
   await ensureNetwork(log);
   await ensureKeys(paths, LAB_HOSTS);
+  await new LabPki(paths.pki).ensureCa();
   writeKnownHosts(paths, LAB_HOSTS);
   for (const h of LAB_HOSTS) {
     const did = await ensureHost(paths, h, images.get(h.role)!);
@@ -87,4 +90,28 @@ export async function labDown(log: Log, paths: LabPaths = labPaths()): Promise<v
   if (await dockerAnswers()) await removeAll(log);
   await stopOwnDockerd(paths, log);
   if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
+}
+
+/**
+ * Re-issue the admin client certificate (a cluster's certificate renewal) and write the new
+ * /etc/kubernetes/admin.conf on every master. Returns the new certificate's notAfter.
+ */
+export async function labRenewCerts(v: Validity, log: Log, paths: LabPaths = labPaths()): Promise<string> {
+  assertCanRunLab();
+  const pki = new LabPki(paths.pki);
+  const [crt, key] = await pki.adminCert(v);
+  const masters = LAB_HOSTS.filter((h) => h.role === 'master');
+  for (const m of masters) {
+    const stage = `${paths.dir}/stage-${m.name}-admin.conf`;
+    writeFileSync(stage, adminKubeconfig(`https://${m.name}:6443`, pki.read('ca.crt'), crt, key), { mode: 0o600 });
+    try {
+      await $`docker cp ${stage} ${containerName(m) + ':/etc/kubernetes/admin.conf'}`.quiet();
+      await $`docker exec ${containerName(m)} chmod 0600 /etc/kubernetes/admin.conf`.quiet();
+    } finally {
+      rmSync(stage, { force: true });
+    }
+  }
+  const notAfter = /notAfter=(.*)/.exec((await $({ cwd: paths.pki })`openssl x509 -noout -enddate -in admin.crt`.quiet()).stdout)?.[1] ?? '?';
+  log(`admin client certificate re-issued (valid until ${notAfter}) and written to ${masters.map((m) => m.name).join(', ')}`);
+  return notAfter;
 }

@@ -85,6 +85,30 @@ server {
 }
 `;
 
+/**
+ * The masters' stand-in for kube-apiserver: nginx on 6443 that, like the real one, refuses a client
+ * without a certificate signed by the cluster CA, and answers /version, /readyz and /api/v1/nodes
+ * in the Kubernetes JSON shape. No kube-apiserver can be installed here.
+ */
+export function masterApiSite(masters: readonly string[]): string {
+  const node = (n: string) => `{"metadata":{"name":"${n}","labels":{"node-role.kubernetes.io/control-plane":""}},"status":{"conditions":[{"type":"Ready","status":"True"}],"nodeInfo":{"kubeletVersion":"v1.30.0"}}}`;
+  const nodes = `{"kind":"NodeList","apiVersion":"v1","metadata":{},"items":[${masters.map(node).join(',')}]}`;
+  return `# lbdeploy lab: kube-apiserver stand-in with client-certificate authentication.
+server {
+    listen 6443 ssl;
+    ssl_certificate /etc/kubernetes/pki/apiserver.crt;
+    ssl_certificate_key /etc/kubernetes/pki/apiserver.key;
+    ssl_client_certificate /etc/kubernetes/pki/ca.crt;
+    ssl_verify_client on;
+    default_type application/json;
+    location = /version { return 200 '{"major":"1","minor":"30","gitVersion":"v1.30.0-lbdeploy-lab","platform":"linux/amd64","servedBy":"$hostname"}\n'; }
+    location = /readyz { default_type text/plain; return 200 'ok'; }
+    location = /api/v1/nodes { return 200 '${nodes}\n'; }
+    location / { return 404 '{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}\n'; }
+}
+`;
+}
+
 /** The Docker engine inside the LB hosts: vfs storage, bridges outside private ranges. */
 export const LB_DOCKER_DAEMON_JSON = JSON.stringify({
   'storage-driver': 'vfs',
@@ -118,6 +142,14 @@ export function recipeFor(role: LabRole): ImageRecipe {
       };
     case 'client':
       return { ...base, rolePackages: [], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+    case 'master':
+      return {
+        ...base,
+        rolePackages: ['nginx-light'],
+        files: { ...COMMON_FILES, '/etc/nginx/sites-available/default': masterApiSite(['master1', 'master2', 'master3']) },
+        setup: [...COMMON_SETUP, 'install -d -m 0755 /etc/kubernetes/pki'],
+        enable: ['ssh.service', 'nginx.service'],
+      };
   }
 }
 

@@ -19,6 +19,8 @@ export interface LabPaths {
   clientKey: string;
   knownHosts: string;
   hostKeys: string;
+  /** The lab cluster's CA and certificates (masters). */
+  pki: string;
   dockerdPid: string;
   dockerdLog: string;
   /** Build area for root file systems (device nodes, so kept out of the project tree). */
@@ -32,6 +34,7 @@ export function labPaths(): LabPaths {
     clientKey: join(dir, 'id_ed25519'),
     knownHosts: join(dir, 'known_hosts'),
     hostKeys: join(dir, 'hosts'),
+    pki: join(dir, 'pki'),
     dockerdPid: join(dir, 'dockerd.pid'),
     dockerdLog: join(dir, 'dockerd.log'),
     buildDir: process.env.LBDEPLOY_LAB_BUILD_DIR ?? '/var/cache/lbdeploy-lab',

@@ -1,6 +1,6 @@
 /** The lab's fixed shape: one Docker network in 198.18.0.0/24 and the hosts on it. */
 
-export type LabRole = 'lb' | 'web' | 'client';
+export type LabRole = 'lb' | 'web' | 'client' | 'master';
 
 export interface LabHost {
   name: string;
@@ -31,6 +31,10 @@ export const LAB_HOSTS: readonly LabHost[] = [
   { name: 'web2', role: 'web', address: '198.18.0.22' },
   { name: 'web3', role: 'web', address: '198.18.0.23' },
   { name: 'client', role: 'client', address: '198.18.0.30' },
+  // Kubernetes control-plane stand-ins: real TLS client-certificate auth on 6443 (see recipes).
+  { name: 'master1', role: 'master', address: '198.18.0.41' },
+  { name: 'master2', role: 'master', address: '198.18.0.42' },
+  { name: 'master3', role: 'master', address: '198.18.0.43' },
 ];
 
 /** Ports the web hosts serve on: one plain, one that expects a PROXY protocol (v1 or v2) header. */

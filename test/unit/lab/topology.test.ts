@@ -23,10 +23,10 @@ describe('lab topology', () => {
     assert.ok(inCidr(LAB_NETWORK.gateway, LAB_NETWORK.subnet));
   });
 
-  it('has unique names and addresses, and 7 hosts: lb1-3, web1-3, client', () => {
+  it('has unique names and addresses: lb1-3, web1-3, client, master1-3', () => {
     assert.equal(new Set(LAB_HOSTS.map((h) => h.name)).size, LAB_HOSTS.length);
     assert.equal(new Set(LAB_HOSTS.map((h) => h.address)).size, LAB_HOSTS.length);
-    assert.deepEqual(LAB_HOSTS.map((h) => h.name), ['lb1', 'lb2', 'lb3', 'web1', 'web2', 'web3', 'client']);
+    assert.deepEqual(LAB_HOSTS.map((h) => h.name), ['lb1', 'lb2', 'lb3', 'web1', 'web2', 'web3', 'client', 'master1', 'master2', 'master3']);
   });
 
   it('puts every Docker bridge (outer and inner daemons) in 198.18.0.0/15, never a private range', () => {
@@ -46,7 +46,7 @@ describe('lab topology', () => {
     // Each host once, with the group that defines it (other groups only list it).
     const fromInventory = Object.entries(inv.groups).flatMap(([group, g]) =>
       Object.entries(g.hosts).filter(([, h]) => h !== null).map(([name, h]) => `${group}/${name}/${h!.address}`));
-    const groupOf = { lb: 'lb', web: 'web', client: 'clients' } as const;
+    const groupOf = { lb: 'lb', web: 'web', client: 'clients', master: 'masters' } as const;
     const fromLab = LAB_HOSTS.map((h) => `${groupOf[h.role]}/${h.name}/${h.address}`);
     assert.deepEqual(fromInventory.sort(), fromLab.sort());
   });
