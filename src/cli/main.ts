@@ -16,6 +16,7 @@ Commands:
   plan INVENTORY        what would change, with diffs (= up --check --diff)
   hosts INVENTORY       resolved hosts, groups, connection settings and vars (secrets masked)
   facts INVENTORY       what each host is (OS, kernel, package manager, addresses)
+  rotate-kubeconfig INVENTORY   admin.conf from the masters to the LB nodes, certificates checked and proven
   verify INVENTORY      prove it works: one VIP holder, backends UP, curl through the VIP
   failover-test INVENTORY   a drill: stop keepalived / haproxy on the holder, time the VIP move
   lab up|down|status    the local multi-host lab (real sshd/systemd hosts in containers)
@@ -50,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./hosts.js')).runHosts(rest);
     case 'facts':
       return (await import('./facts.js')).runFacts(rest);
+    case 'rotate-kubeconfig':
+      return (await import('./up.js')).runUp(['--playbook', 'kubeconfig', ...rest], 'up');
     case 'verify':
       return (await import('./verify.js')).runVerify(rest);
     case 'failover-test':

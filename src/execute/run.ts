@@ -4,7 +4,7 @@ import { sh } from '../connection/shell.js';
 import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
-import { hostInfo, type HostContext, type Playbook } from '../playbook/define.js';
+import { hostInfo, type HostContext, type Playbook, type PrepareResult } from '../playbook/define.js';
 import { resolvePlaybookVars } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
 import type { FactMap, Operation, PlanContext } from '../operations/types.js';
@@ -80,10 +80,50 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const dead = new Set<string>();
   const inventoryInfo = inv.hosts.map(hostInfo);
 
+  /** A playbook's prepare: read-only commands; its refusals fail the hosts it targets, before any step. */
+  const prepare = async (pb: Playbook, vars: Map<string, Record<string, unknown>>): Promise<boolean> => {
+    const t0 = Date.now();
+    const infos = inv.hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars }));
+    let result: PrepareResult;
+    try {
+      result = await pb.prepare!({
+        hosts: infos,
+        check: opts.check,
+        secret: (v) => inv.masker.add(v),
+        run: async (name, command) => {
+          const host = inv.hosts.find((h) => h.name === name);
+          if (!host) throw new LbdeployError(`prepare: no host '${name}' in the inventory`);
+          return (await pool.session(host)).run(command);
+        },
+      });
+    } catch (e) {
+      result = { errors: [{ message: e instanceof LbdeployError ? e.format() : (e as Error).message }] };
+    }
+    for (const text of result.notes ?? []) emit({ type: 'note', playbook: pb.name, text });
+    if (result.errors && result.errors.length > 0) {
+      for (const err of result.errors) {
+        emit({ type: 'note', playbook: pb.name, text: `REFUSED ${err.host ? `${err.host}: ` : ''}${err.message}${err.hint ? `\n  → ${err.hint}` : ''}` });
+      }
+      const targeted = pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name));
+      for (const h of new Set(targeted)) {
+        recaps[h]!.failed++;
+        dead.add(h);
+        emit({ type: 'step', host: h, play: 'prepare', step: `${pb.name}: prepare`, status: 'failed', message: `refused before any change (${result.errors.length} problem(s) above)`, ms: Date.now() - t0 });
+      }
+      return false;
+    }
+    for (const [host, extra] of Object.entries(result.vars ?? {})) vars.set(host, { ...(vars.get(host) ?? {}), ...extra });
+    return true;
+  };
+
   emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: allHosts, check: opts.check });
   try {
     for (const pb of playbooks) {
       const vars = varsByPlaybook.get(pb)!;
+      if (pb.prepare && !interrupted) {
+        const ok = await prepare(pb, vars);
+        if (!ok) continue;
+      }
       for (const play of pb.plays) {
         if (interrupted) break;
         let hosts = selectHosts(inv, play.hosts).filter(inScope);
@@ -97,7 +137,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
         emit({ type: 'play-start', playbook: pb.name, play: play.name, hosts: hosts.map((h) => h.name) });
 
         // Connect and gather every host's facts (and the play's probe) in parallel, one round trip each.
-        const prepared = new Map<string, { session: HostSession; steps: Operation[]; facts: FactMap }>();
+        const prepared = new Map<string, { session: HostSession; steps: Operation[]; handlers: Record<string, Operation>; facts: FactMap }>();
         const fail = (host: Host, t0: number, e: unknown) => {
           dead.add(host.name);
           const recap = recaps[host.name]!;
@@ -116,8 +156,9 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
             const session = await pool.session(host);
             const hostCtx: HostContext = { ...infoOf(host), vars: vars.get(host.name) ?? {}, inventory: inventoryInfo };
             const steps = selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags);
-            const facts = await gatherFacts(session, steps, Object.values(play.handlers ?? {}), ctx, play.probe ? [play.probe] : []);
-            prepared.set(host.name, { session, steps, facts });
+            const handlers = typeof play.handlers === 'function' ? play.handlers(hostCtx) : play.handlers ?? {};
+            const facts = await gatherFacts(session, steps, Object.values(handlers), ctx, play.probe ? [play.probe] : []);
+            prepared.set(host.name, { session, steps, handlers, facts });
           } catch (e) {
             fail(host, t0, e);
           } finally {
@@ -143,7 +184,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
             try {
               const r = await runHostPlay({
                 session: prep.session, facts: prep.facts, playbook: pb.name, play: play.name,
-                steps: prep.steps, handlers: play.handlers ?? {}, ctx, emit,
+                steps: prep.steps, handlers: prep.handlers, ctx, emit,
                 aborted: () => interrupted,
                 holdsSecret: (text) => inv.masker.mask(text) !== text,
                 reconnect: (timeoutMs) => reconnect(pool, host, timeoutMs),

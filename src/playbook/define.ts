@@ -1,6 +1,8 @@
 /** Playbooks in TypeScript: a name, a schema for the vars they read, and plays of typed steps. */
 import type { Host } from '../inventory/model.js';
 import type { FactRequest, FactResult, Operation } from '../operations/types.js';
+import type { ShellCommand } from '../connection/shell.js';
+import type { ExecResult } from '../connection/ssh.js';
 
 /** What a play's steps see of the host they are planned for. */
 export interface HostContext {
@@ -35,8 +37,8 @@ export interface Play {
   probe?: FactRequest;
   batches?: (hosts: readonly HostInfo[], probes: ReadonlyMap<string, FactResult>) => HostInfo[][];
   steps: (host: HostContext) => Operation[];
-  /** Run at the end of the play on hosts where a step notified them (by name). */
-  handlers?: Record<string, Operation>;
+  /** Run at the end of the play on hosts where a step notified them (by name); per host when a function. */
+  handlers?: Record<string, Operation> | ((host: HostContext) => Record<string, Operation>);
 }
 
 export interface PlaybookIssue {
@@ -48,6 +50,26 @@ export interface PlaybookIssue {
   hint?: string;
 }
 
+/** What a playbook's `prepare` may do: read-only commands on any inventory host, before any step. */
+export interface PrepareContext {
+  /** Every inventory host, with the playbook's resolved vars where it targets the host. */
+  hosts: readonly HostInfo[];
+  /** Run a read-only command on a host (through the run's one connection, with become). */
+  run(host: string, command: ShellCommand): Promise<ExecResult>;
+  /** Mask a value found on a host (a key, a token) in every output from now on. */
+  secret(value: string): void;
+  check: boolean;
+}
+
+export interface PrepareResult {
+  /** Extra vars per host name, merged over the host's vars for planning its steps. */
+  vars?: Record<string, Record<string, unknown>>;
+  /** Lines to show in the run's output (and its JSON events). */
+  notes?: string[];
+  /** Refusals: the run stops before any step, nothing changes. */
+  errors?: { host?: string; message: string; hint?: string }[];
+}
+
 export interface Playbook {
   name: string;
   description?: string;
@@ -55,6 +77,8 @@ export interface Playbook {
   vars?: object;
   /** Checks across hosts that a schema cannot express, run before anything connects. */
   check?: (hosts: readonly HostInfo[]) => PlaybookIssue[];
+  /** Gather data from hosts (read-only) before planning, e.g. kubeconfigs from the masters. */
+  prepare?: (ctx: PrepareContext) => Promise<PrepareResult>;
   plays: Play[];
 }
 

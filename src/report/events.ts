@@ -14,6 +14,7 @@ export interface HostRecap {
 export type RunEvent =
   | { type: 'run-start'; playbooks: string[]; hosts: string[]; check: boolean }
   | { type: 'play-start'; playbook: string; play: string; hosts: string[] }
+  | { type: 'note'; playbook: string; text: string }
   | { type: 'host-unreachable'; host: string; message: string; hint?: string }
   | { type: 'step'; host: string; play: string; step: string; status: StepStatus; message?: string; hint?: string; diff?: string; ms: number; handler?: boolean }
   | { type: 'host-done'; host: string; recap: HostRecap }

@@ -27,6 +27,9 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
         case 'play-start':
           write(`\nPLAY ${e.playbook}: ${e.play} [${e.hosts.join(', ')}]\n`);
           break;
+        case 'note':
+          write(`${e.playbook}: ${e.text}\n`);
+          break;
         case 'host-unreachable':
           write(`UNREACHABLE ${e.host}: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
           break;

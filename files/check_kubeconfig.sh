@@ -1,0 +1,21 @@
+#!/bin/sh
+# Managed by lbdeploy: prove a kubeconfig works with a real authenticated call before it goes live.
+# Usage: check_kubeconfig.sh FILE. kubectl when present; otherwise curl with the credentials in a
+# private temporary folder that is removed whatever happens.
+set -e
+k=$1
+if command -v kubectl >/dev/null 2>&1; then
+  exec kubectl --kubeconfig "$k" --request-timeout=5s get --raw /api/v1/nodes >/dev/null
+fi
+field() { sed -n "s/^ *$1: *//p" "$k" | head -n 1 | tr -d '"'; }
+server=$(field server)
+[ -n "$server" ] || { echo "no server in $k" >&2; exit 1; }
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT HUP INT TERM
+chmod 700 "$d"
+field certificate-authority-data | base64 -d > "$d/ca.crt"
+field client-certificate-data | base64 -d > "$d/client.crt"
+(umask 077; field client-key-data | base64 -d > "$d/client.key")
+code=$(curl -sS -o "$d/body" -w '%{http_code}' --max-time 5 --cacert "$d/ca.crt" --cert "$d/client.crt" --key "$d/client.key" "$server/api/v1/nodes") || { echo "the API at $server refused the connection or the certificate" >&2; exit 1; }
+[ "$code" = 200 ] || { echo "the API at $server answered HTTP $code to the kubeconfig's credentials" >&2; exit 1; }
+grep -q '"kind":"NodeList"' "$d/body" || { echo "the API at $server did not answer with a NodeList" >&2; exit 1; }
