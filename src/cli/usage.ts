@@ -8,6 +8,11 @@ export const USAGES = {
   verify: 'Usage: lbdeploy verify INVENTORY [--json]   (exit 1 when a check fails)',
   failover: `Usage: lbdeploy failover-test INVENTORY [--scenario keepalived|haproxy|all] [--max-move SECONDS] [--rate N] [--json]
   stops keepalived (and, separately, haproxy) on the VIP holder, measures the move, restores, verifies`,
+  audit: `Usage: lbdeploy audit INVENTORY [--format table|json|junit|prometheus] [--output FILE] [--html FILE]
+                      [--warn-days 30] [--crit-days 7] [--host-timeout 10] [--no-drift]
+       lbdeploy audit INVENTORY --install-timer [--every 15m] [--textfile-dir DIR] [--unit-dir DIR]
+       lbdeploy audit INVENTORY --print-schedule [--every 15m]
+  read-only; exit 0 healthy, 1 warning, 2 critical`,
   lab: `Usage: lbdeploy lab <up|down|status|renew-certs> [--json]
 
   up           install what the lab needs, build images (cached), start the hosts

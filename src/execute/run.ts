@@ -19,6 +19,8 @@ export interface RunOptions {
   forks: number;
   allowReboot: boolean;
   signal?: AbortSignal;
+  /** Reuse these connections (the caller closes them); by default the run opens and closes its own. */
+  pool?: ConnectionPool;
 }
 
 export interface RunResult {
@@ -67,7 +69,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
 
   const allHosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name))))];
   const recaps: Record<string, HostRecap> = Object.fromEntries(allHosts.map((h) => [h, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 }]));
-  const pool = new ConnectionPool(inv);
+  const pool = opts.pool ?? new ConnectionPool(inv);
   const ctx: PlanContext = { check: opts.check, diff: opts.diff, allowReboot: opts.allowReboot };
   const emit = reporter.emit.bind(reporter);
   let interrupted = false;
@@ -205,7 +207,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await pool.closeAll();
+    if (!opts.pool) await pool.closeAll();
   }
   for (const h of allHosts) emit({ type: 'host-done', host: h, recap: recaps[h]! });
   const commands = Object.fromEntries(pool.stats.commands);
