@@ -47,7 +47,7 @@ export function withServer(text: string, server: string): string {
   const info = readKubeconfig(text);
   const cluster = named(doc, 'clusters', info.cluster)!.get('cluster') as YAMLMap;
   cluster.set('server', server);
-  return doc.toString({ lineWidth: 0 });
+  return doc.toString({ lineWidth: 0, indentSeq: false });
 }
 
 export function decodeData(b64: string | undefined): string | undefined {

@@ -1,0 +1,124 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certFindings, serviceFindings, vipFindings, worst, type Finding } from '../../../src/audit/checks.js';
+import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../../../src/audit/formats.js';
+import { cronJob, cronSpec, crontabLine, parseEvery, systemdUnits } from '../../../src/audit/schedule.js';
+import { withPki } from '../../helpers/certs.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('audit: checks', () => {
+  it('grades kubeconfig certificates by days left: ok, warning under 30, critical under 7 or expired', async function () {
+    this.timeout(30_000);
+    const lines = await withPki(async (pki) => {
+      const out: string[] = [];
+      for (const [name, days] of [['long', 200], ['soon', 20], ['urgent', 3], ['gone', -1]] as const) {
+        const [crt] = await pki.adminCert({ notBeforeDays: days < 0 ? -30 : -1, notAfterDays: days });
+        out.push(`/etc/keepalived/kubecfg/${name}.conf\t${b64(crt)}`);
+      }
+      return out.join('\n') + '\n';
+    });
+    const f = certFindings('lb1', lines + '/etc/x.conf\tbm90IGEgY2VydA==\n', { warnDays: 30, critDays: 7 });
+    assert.deepEqual(f.map((x) => `${x.target.split('/').pop()}:${x.severity}`), ['long.conf:ok', 'soon.conf:warning', 'urgent.conf:critical', 'gone.conf:critical', 'x.conf:critical']);
+    assert.match(f[3]!.detail, /^expired/);
+  });
+
+  const ip = (addrs: string[]) => new Map([['addresses', { stdout: addrs.map((a) => `2: eth0    inet ${a}/24 scope global eth0`).join('\n'), code: 0 }]]);
+  it('VIP: one holder ok, none or two critical (split brain)', () => {
+    const vips = [{ name: 'VI', address: '198.18.0.100' }];
+    assert.equal(vipFindings(vips, new Map([['lb1', ip(['198.18.0.11', '198.18.0.100'])], ['lb2', ip(['198.18.0.12'])]]))[0]!.severity, 'ok');
+    const split = vipFindings(vips, new Map([['lb1', ip(['198.18.0.100'])], ['lb2', ip(['198.18.0.100'])], ['lb3', undefined]]))[0]!;
+    assert.equal(split.severity, 'critical');
+    assert.equal(split.detail, 'split brain: held by lb1, lb2');
+    assert.equal(vipFindings(vips, new Map([['lb1', ip(['198.18.0.11'])]]))[0]!.detail, 'no node holds the VIP');
+  });
+
+  it('services: a stopped keepalived warns, all backends down is critical, a missing container critical', () => {
+    const p = new Map([
+      ['keepalived', { stdout: 'inactive\n', code: 3 }], ['haproxy', { stdout: 'active\n', code: 0 }],
+      ['haproxy-stat', { stdout: '# pxname,svname,status\nsvc,a,DOWN\nsvc,b,DOWN\n', code: 0 }],
+      ['containers', { stdout: 'keepalived\texited\n', code: 0 }],
+    ]);
+    const f = serviceFindings('lb1', p, [{ name: 'svc', servers: 2 }], ['keepalived']);
+    assert.deepEqual(f.map((x) => `${x.check}:${x.severity}`), ['keepalived running:warning', 'haproxy running:ok', 'haproxy backends:critical', 'container running:critical']);
+  });
+
+  it('the worst finding decides', () => {
+    const f = (severity: Finding['severity']): Finding => ({ check: 'c', target: 't', severity, detail: '' });
+    assert.equal(worst([f('ok'), f('ok')]), 'ok');
+    assert.equal(worst([f('ok'), f('warning')]), 'warning');
+    assert.equal(worst([f('warning'), f('critical'), f('ok')]), 'critical');
+  });
+});
+
+describe('audit: outputs', () => {
+  const report: AuditReport = {
+    inventory: 'inv.yaml', generatedAt: '2026-11-22T00:00:00.000Z', status: 'critical',
+    findings: [
+      { check: 'vip holder', target: 'VI 198.18.0.100', severity: 'critical', detail: 'split brain: held by lb1, lb2', value: 2 },
+      { check: 'kubeconfig certificate', target: 'lb1 /etc/k/kubecfg01.conf', severity: 'warning', detail: '20 days left <soon> & "quoted"', value: 20 },
+      { check: 'ssh', target: 'lb1', severity: 'ok', detail: 'answered', value: 1 },
+    ],
+  };
+  it('table', () => assert.match(auditTable(report), /audit CRITICAL: 1 ok, 1 warning\(s\), 1 critical$/));
+  it('JUnit XML: a failure per finding that is not ok, escaped', () => {
+    const x = auditJunit(report);
+    assert.match(x, /<testsuites name="lbdeploy audit" tests="3" failures="2">/);
+    assert.match(x, /<failure type="critical" message="split brain: held by lb1, lb2">/);
+    assert.match(x, /20 days left &lt;soon&gt; &amp; &quot;quoted&quot;/);
+    if (spawnSync('sh', ['-c', 'command -v xmllint']).status === 0) {
+      assert.equal(spawnSync('xmllint', ['--noout', '-'], { input: x }).status, 0);
+    }
+  });
+  it('Prometheus textfile: HELP/TYPE once per metric, one sample per line', () => {
+    const p = auditPrometheus(report);
+    assert.match(p, /^lbdeploy_audit_status\{inventory="inv.yaml"\} 2$/m);
+    assert.match(p, /^lbdeploy_audit_check_value\{check="kubeconfig certificate",target="lb1 \/etc\/k\/kubecfg01.conf"\} 20$/m);
+    for (const line of p.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+\{[^}]*\} -?\d+(\.\d+)?)$/, line);
+    assert.equal((p.match(/# TYPE lbdeploy_audit_check_status /g) ?? []).length, 1);
+  });
+  it('HTML: self-contained, data embedded safely', () => {
+    const h = auditHtml({ ...report, findings: [...report.findings, { check: 'x', target: '</script><b>', severity: 'ok', detail: '' }] });
+    assert.doesNotMatch(h, /(src|href)=["']https?:/);
+    assert.equal((h.match(/<\/script>/g) ?? []).length, 2, 'the embedded data cannot close the script element');
+  });
+});
+
+describe('audit: scheduling', () => {
+  const cases: [string, number, string][] = [['15m', 15, '*/15 * * * *'], ['1h', 60, '0 */1 * * *'], ['5min', 5, '*/5 * * * *'], ['6h', 360, '0 */6 * * *']];
+  for (const [text, minutes, cron] of cases) {
+    it(`--every ${text}`, () => {
+      assert.deepEqual(parseEvery(text), { minutes });
+      assert.equal(cronSpec(parseEvery(text)), cron);
+    });
+  }
+  it('rejects a bad --every', () => {
+    for (const bad of ['15', '0m', '2d', 'soon']) assert.throws(() => parseEvery(bad));
+  });
+  const target = { argv: [process.execPath, '/opt/lbdeploy/dist/src/cli/main.js', 'audit', '/etc/lbdeploy/inv.yaml', '--format', 'prometheus', '--output', '/var/lib/node_exporter/textfile_collector/lbdeploy_audit.prom'], inventory: '/etc/lbdeploy/inv.yaml', textfile: '/x', every: { minutes: 15 } };
+  it('systemd units that systemd-analyze accepts', function () {
+    if (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0) throw new Error('systemd-analyze is not installed (apt-get install systemd)');
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-units-'));
+    try {
+      const u = systemdUnits(target);
+      writeFileSync(join(dir, 'lbdeploy-audit.service'), u.service);
+      writeFileSync(join(dir, 'lbdeploy-audit.timer'), u.timer);
+      assert.match(u.timer, /OnUnitActiveSec=15min/);
+      assert.match(u.service, /SuccessExitStatus=1 2/);
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'lbdeploy-audit.service'), join(dir, 'lbdeploy-audit.timer')], { encoding: 'utf8' });
+      const complaints = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('lbdeploy-audit'));
+      assert.deepEqual(complaints, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('the crontab line and the CronJob', () => {
+    assert.match(crontabLine(target), /^\*\/15 \* \* \* \* root \S+node \/opt\/lbdeploy\/dist\/src\/cli\/main\.js audit \/etc\/lbdeploy\/inv\.yaml --format prometheus --output \S+lbdeploy_audit\.prom >\/dev\/null 2>&1$/);
+    const cj = cronJob(target);
+    assert.match(cj, /kind: CronJob/);
+    assert.match(cj, /schedule: "\*\/15 \* \* \* \*"/);
+  });
+});
