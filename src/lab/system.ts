@@ -19,6 +19,9 @@ const REQUIRED = [
   { command: 'haproxy', pkg: 'haproxy' },
   { command: 'keepalived', pkg: 'keepalived' },
   { command: 'nginx', pkg: 'nginx-light' },
+  // The audit's HTML report is checked in headless Chromium.
+  { command: 'chromium', pkg: 'chromium' },
+  { command: 'systemd-analyze', pkg: 'systemd' },
 ] as const;
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';

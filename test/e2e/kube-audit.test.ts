@@ -1,0 +1,211 @@
+/** Kubeconfig rotation and the health audit, against the lab's masters and LB nodes. */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { cli, events, labInventoryCopy } from '../helpers/cli.js';
+import { ensureLab, labHost, onHost } from '../helpers/lab.js';
+import { labPaths } from '../../src/lab/state.js';
+import { containerName } from '../../src/lab/topology.js';
+
+const LBS = ['lb1', 'lb2', 'lb3'];
+const KUBECFG = '/etc/keepalived/kubecfg';
+const MANAGED = `/etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf /etc/keepalived/check_haproxy.sh /etc/sysctl.d/60-lbdeploy-ha.conf ${KUBECFG}/kubecfg01.conf ${KUBECFG}/kubecfg02.conf ${KUBECFG}/kubecfg03.conf`;
+
+const renew = (...args: string[]) => cli(['lab', 'renew-certs', ...args]);
+const serialOf = async (host: string, file: string) =>
+  (await onHost(host, `sed -n 's/^ *client-certificate-data: *//p' ${file} | base64 -d | openssl x509 -noout -serial 2>/dev/null || sed -n 's/^ *client-certificate-data: *//p' ${file} | md5sum`)).trim();
+const sums = () => Promise.all(LBS.map((h) => onHost(h, `sha256sum ${MANAGED}`)));
+
+interface AuditJson { status: string; findings: { check: string; target: string; severity: string; detail: string; value?: number }[] }
+async function auditJson(inv: string, ...extra: string[]): Promise<{ code: number | null; report: AuditJson }> {
+  const r = await cli(['audit', inv, '--format', 'json', ...extra]);
+  assert.ok(r.stdout.startsWith('{'), r.stdout + r.stderr);
+  return { code: r.code, report: JSON.parse(r.stdout) as AuditJson };
+}
+
+describe('kubeconfig rotation and health audit (end-to-end on the lab)', function () {
+  this.timeout(240_000);
+  let inv: string;
+
+  before(async function () {
+    this.timeout(900_000);
+    await ensureLab();
+    inv = labInventoryCopy();
+    const r = await renew();
+    assert.equal(r.code, 0, r.stderr);
+    const up = await cli(['up', inv]);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+  });
+
+  it('the masters answer only a client certificate signed by the cluster CA', async () => {
+    const pki = labPaths().pki;
+    const m = labHost('master2').address;
+    const ok = await $`curl -sS --cacert ${join(pki, 'ca.crt')} --cert ${join(pki, 'admin.crt')} --key ${join(pki, 'admin.key')} https://${m}:6443/api/v1/nodes`.quiet();
+    assert.match(ok.stdout, /"kind":"NodeList".*"name":"master1"/);
+    const anonymous = await $`curl -sS -o /dev/null -w %{http_code} --cacert ${join(pki, 'ca.crt')} https://${m}:6443/version`.nothrow().quiet();
+    assert.equal(anonymous.stdout, '400');
+  });
+
+  it('rotation converges, and a second run changes nothing', async () => {
+    const again = await cli(['rotate-kubeconfig', inv, '--json']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const steps = events(again.stdout).filter((e) => e.type === 'step');
+    assert.equal(steps.filter((e) => e.status === 'changed').length, 0);
+    const notes = events(again.stdout).filter((e) => e.type === 'note').map((e) => String(e.text));
+    assert.equal(notes.filter((n) => /^master\d: CN=kubernetes-admin, O=system:masters, valid until .* \(\d+ days left\)/.test(n)).length, 3);
+    for (const h of LBS) {
+      const ls = await onHost(h, `stat -c '%a %U %n' ${KUBECFG}/*.conf; grep -h server: ${KUBECFG}/*.conf`);
+      assert.equal(ls, `600 root ${KUBECFG}/kubecfg01.conf\n600 root ${KUBECFG}/kubecfg02.conf\n600 root ${KUBECFG}/kubecfg03.conf\n` +
+        '    server: https://198.18.0.41:6443\n    server: https://198.18.0.42:6443\n    server: https://198.18.0.43:6443\n');
+    }
+  });
+
+  it('after lab renew-certs, rotation distributes the new certificate and the old one is gone', async () => {
+    const old = readFileSync(join(labPaths().pki, 'admin.crt'), 'utf8');
+    const oldSerial = await serialOf('lb2', `${KUBECFG}/kubecfg01.conf`);
+    assert.equal((await renew()).code, 0);
+    const r = await cli(['rotate-kubeconfig', inv, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.status === 'changed' && !e.handler).length, 9, '3 files on 3 nodes');
+    const newSerial = await serialOf('lb2', `${KUBECFG}/kubecfg01.conf`);
+    assert.notEqual(newSerial, oldSerial);
+    const oldData = Buffer.from(old).toString('base64');
+    for (const h of LBS) assert.ok(!(await onHost(h, `cat ${KUBECFG}/*.conf`)).includes(oldData), `${h} still has the old certificate`);
+    assert.ok(!r.stdout.includes(readFileSync(join(labPaths().pki, 'admin.key'), 'utf8').split('\n')[1]!), 'no key material in the output');
+  });
+
+  it('refuses an expired certificate: the previous files stay byte-identical', async () => {
+    const before = await sums();
+    assert.equal((await renew('--expired')).code, 0);
+    try {
+      const r = await cli(['rotate-kubeconfig', inv]);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /REFUSED master1: the client certificate in \/etc\/kubernetes\/admin\.conf is expired/);
+      assert.deepEqual(await sums(), before);
+    } finally {
+      assert.equal((await renew()).code, 0);
+      assert.equal((await cli(['rotate-kubeconfig', inv])).code, 0);
+    }
+  });
+
+  it('the audit of a healthy lab exits 0 and changes nothing on the hosts', async () => {
+    const before = await sums();
+    const { code, report } = await auditJson(inv);
+    assert.equal(code, 0, JSON.stringify(report.findings.filter((f) => f.severity !== 'ok')));
+    assert.equal(report.status, 'ok');
+    for (const check of ['ssh', 'vip holder', 'keepalived running', 'haproxy running', 'haproxy backends', 'kubeconfig certificate', 'drift']) {
+      assert.ok(report.findings.some((f) => f.check === check), `no ${check} finding`);
+    }
+    assert.equal(report.findings.filter((f) => f.check === 'kubeconfig certificate').length, 9);
+    assert.deepEqual(await sums(), before, 'checksums of every managed file are identical after the audit');
+  });
+
+  it('warns when keepalived is stopped on one node', async () => {
+    await onHost('lb3', 'systemctl stop keepalived');
+    try {
+      const { code, report } = await auditJson(inv, '--no-drift');
+      assert.equal(code, 1);
+      assert.deepEqual(report.findings.filter((f) => f.severity !== 'ok').map((f) => `${f.check} ${f.target} ${f.severity}`), ['keepalived running lb3 warning']);
+    } finally {
+      await onHost('lb3', 'systemctl start keepalived');
+    }
+  });
+
+  it('reports critical split brain when the VIP is added by hand on a second node', async () => {
+    await onHost('lb2', 'ip addr add 198.18.0.100/24 dev eth0');
+    try {
+      const { code, report } = await auditJson(inv, '--no-drift');
+      assert.equal(code, 2);
+      const vip = report.findings.find((f) => f.check === 'vip holder')!;
+      assert.equal(vip.severity, 'critical');
+      assert.match(vip.detail, /split brain: held by lb1, lb2/);
+    } finally {
+      await onHost('lb2', 'ip addr del 198.18.0.100/24 dev eth0');
+    }
+  });
+
+  it('reports critical for a kubeconfig certificate 3 days from expiry', async () => {
+    assert.equal((await renew('--expires-in', '3')).code, 0);
+    try {
+      assert.equal((await cli(['rotate-kubeconfig', inv])).code, 0, 'still valid: distributed');
+      const { code, report } = await auditJson(inv, '--no-drift');
+      assert.equal(code, 2);
+      const certs = report.findings.filter((f) => f.check === 'kubeconfig certificate');
+      assert.equal(certs.length, 9);
+      for (const c of certs) {
+        assert.equal(c.severity, 'critical');
+        assert.ok(c.value === 2 || c.value === 3, String(c.value));
+      }
+    } finally {
+      assert.equal((await renew()).code, 0);
+      assert.equal((await cli(['rotate-kubeconfig', inv])).code, 0);
+    }
+  });
+
+  it('shows a hand-edited haproxy.cfg as drift', async () => {
+    await onHost('lb2', "sed -i 's/maxconn 4096/maxconn 4097/' /etc/haproxy/haproxy.cfg");
+    try {
+      const { code, report } = await auditJson(inv);
+      assert.equal(code, 1);
+      const drift = report.findings.filter((f) => f.check === 'drift' && f.severity !== 'ok');
+      assert.deepEqual(drift.map((f) => f.target), ['lb2']);
+      assert.match(drift[0]!.detail, /file \/etc\/haproxy\/haproxy\.cfg/);
+    } finally {
+      assert.equal((await cli(['up', inv])).code, 0);
+    }
+  });
+
+  it('a host that does not answer never hangs the audit (per-host timeout)', async () => {
+    const lb3 = containerName(labHost('lb3'));
+    await $`docker pause ${lb3}`.quiet();
+    try {
+      const t0 = Date.now();
+      const { code, report } = await auditJson(inv, '--host-timeout', '3', '--no-drift');
+      assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+      assert.equal(code, 2);
+      assert.equal(report.findings.find((f) => f.check === 'ssh' && f.target === 'lb3')!.severity, 'critical');
+      assert.equal(report.findings.find((f) => f.check === 'ssh' && f.target === 'lb1')!.severity, 'ok');
+    } finally {
+      await $`docker unpause ${lb3}`.quiet();
+    }
+  });
+
+  it('writes an HTML report that Chromium shows: VIPs and holders, backends, certificate expiry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-html-'));
+    try {
+      const html = join(dir, 'audit.html');
+      const prom = join(dir, 'audit.prom');
+      const r = await cli(['audit', inv, '--format', 'prometheus', '--output', prom, '--html', html]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(readFileSync(prom, 'utf8'), /^lbdeploy_audit_status\{inventory="[^"]*lab\.yaml"\} 0$/m);
+      const dom = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(dom.status, 0, dom.stderr);
+      const text = dom.stdout.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+      assert.match(text, /lbdeploy audit OK/);
+      assert.match(text, /VIPs and their holders VIP Status Holder VI_lab 198\.18\.0\.100 ok held by lb1/);
+      assert.match(text, /lb1 ingress-proxy ok 3\/3 UP/);
+      assert.match(text, /lb3 \/etc\/keepalived\/kubecfg\/kubecfg03\.conf ok 36\d \d+ days left/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('installs a systemd service and timer, and prints the crontab line and CronJob', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-timer-'));
+    try {
+      const r = await cli(['audit', inv, '--install-timer', '--every', '15m', '--unit-dir', dir, '--textfile-dir', join(dir, 'textfile')]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(existsSync(join(dir, 'lbdeploy-audit.service')) && existsSync(join(dir, 'lbdeploy-audit.timer')));
+      assert.match(readFileSync(join(dir, 'lbdeploy-audit.service'), 'utf8'), new RegExp(`ExecStart=\\S+node \\S+main\\.js audit ${inv.replace(/[/.]/g, '\\$&')} --format prometheus --output ${join(dir, 'textfile').replace(/[/.]/g, '\\$&')}/lbdeploy_audit\\.prom`));
+      const p = await cli(['audit', inv, '--print-schedule', '--every', '1h']);
+      assert.match(p.stdout, /^0 \*\/1 \* \* \* root .* audit .* --format prometheus/m);
+      assert.match(p.stdout, /kind: CronJob/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
