@@ -32,3 +32,4 @@ export type { KubeconfigInfo } from './kube/kubeconfig.js';
 export { certInfo } from './kube/cert.js';
 export type { CertInfo } from './kube/cert.js';
 export type { PrepareContext, PrepareResult } from './playbook/define.js';
+export { holdsAddress } from './verify/ha-probe.js';

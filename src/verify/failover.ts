@@ -7,6 +7,7 @@ import { sh } from '../connection/shell.js';
 import type { HostSession } from '../connection/pool.js';
 import { serviceTargets } from '../lb/ha.js';
 import { holders, probeNodes, verifyHa, vipsOf, type Check, type HaContext } from './ha-verify.js';
+import { holdsAddress } from './ha-probe.js';
 
 export type Scenario = 'keepalived' | 'haproxy';
 
@@ -69,7 +70,7 @@ export async function failoverTest(ctx: HaContext, scenario: Scenario, opts: { m
       client && url && moved !== undefined ? client.run(sh`curl -s -o /dev/null -m 0.5 -w '%{http_code}' ${url}`) : undefined,
     ]);
     const now = Date.now();
-    const idx = addrs.findIndex((r) => new RegExp(`\\sinet6? ${vip.address.replace(/\./g, '\\.')}/`).test(r.stdout));
+    const idx = addrs.findIndex((r) => holdsAddress(r.stdout, vip.address));
     if (moved === undefined && idx >= 0) {
       moved = now;
       newHolder = others[idx]!.name;

@@ -26,7 +26,7 @@ describe('haproxy-keepalived: example inventories render configs the real tools 
         // The lab inventory names the lab's key, which exists only once the lab ran: check it without.
         if (e instanceof InventoryError && /private key/.test(e.message)) return undefined;
         throw e;
-      }) ?? await parseInventory(file, (await import('node:fs')).readFileSync(file, 'utf8').replace(/private_key: .*\n/, ''), { env: ENV });
+      }) ?? await parseInventory(file, (await import('node:fs')).readFileSync(file, 'utf8').replace(/^ *private_key: .*\n/m, ''), { env: ENV });
       const hosts = await resolved(inv);
       const v = hosts.find((h) => h.groups.includes('lb'))!.vars as unknown as HaVars;
       const nodes = lbNodes(hosts, v.lb_group);
