@@ -7,6 +7,7 @@ import { LbdeployError } from '../errors.js';
 import { batchFacts } from '../facts/batch.js';
 import type { FactMap, FactRequest, Operation, PlanContext, StepPlan } from '../operations/types.js';
 import type { RunEvent, StepStatus } from '../report/events.js';
+import { BOOT_FACT } from '../operations/command.js';
 
 /** Where a notified-but-not-yet-run handler is remembered on the host, so a failed run does not lose it. */
 export const HANDLER_MARKER_DIR = '/var/lib/lbdeploy/handlers';
@@ -31,8 +32,8 @@ export interface HostPlayInput {
   aborted: () => boolean;
   /** Does this text hold a secret value? Diffs of such files are hidden (the old version may hold an old secret). */
   holdsSecret: (text: string) => boolean;
-  /** Called after a step with `reconnect` changed (a reboot): returns a fresh session. */
-  reconnect: (timeoutMs: number) => Promise<HostSession>;
+  /** Called after a step with `reconnect` changed (a reboot): returns a fresh session on the new boot. */
+  reconnect: (timeoutMs: number, previousBoot: string) => Promise<HostSession>;
 }
 
 /**
@@ -137,7 +138,7 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
     }
     op.notify.forEach((n) => notified.add(n));
     report(op.name, 'changed', started, { message: plan.summary, diff: plan.diff });
-    if (op.reconnect) session = await input.reconnect(op.reconnect.timeoutMs);
+    if (op.reconnect) session = await input.reconnect(op.reconnect.timeoutMs, facts.get(BOOT_FACT.key)?.stdout ?? '');
     // Later steps plan against the host as it is now: one more round trip, only after a change.
     if (i < steps.length - 1 || notified.size > 0) facts = await gather(steps.slice(i + 1));
   }

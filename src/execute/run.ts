@@ -1,6 +1,6 @@
 /** Runs playbooks over an inventory: plays in order, batches (serial), hosts in parallel up to --forks. */
 import { ConnectionPool, type HostSession } from '../connection/pool.js';
-import { sh } from '../connection/shell.js';
+import { BOOT_FACT } from '../operations/command.js';
 import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
@@ -189,7 +189,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
                 steps: prep.steps, handlers: prep.handlers, ctx, emit,
                 aborted: () => interrupted,
                 holdsSecret: (text) => inv.masker.mask(text) !== text,
-                reconnect: (timeoutMs) => reconnect(pool, host, timeoutMs),
+                reconnect: (timeoutMs, previousBoot) => reconnect(pool, host, timeoutMs, previousBoot),
               });
               recap.ok += r.ok;
               recap.changed += r.changed;
@@ -215,22 +215,22 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   return { hosts: recaps, interrupted, connections: pool.stats.connections, commands };
 }
 
-/** After a reboot: drop the connection, wait until SSH answers again with a new boot. */
-async function reconnect(pool: ConnectionPool, host: Host, timeoutMs: number): Promise<HostSession> {
+/** After a reboot: drop the connection, wait until SSH answers again on a new boot. */
+async function reconnect(pool: ConnectionPool, host: Host, timeoutMs: number, previousBoot: string): Promise<HostSession> {
   await pool.forget(host);
   const deadline = Date.now() + timeoutMs;
-  await new Promise((r) => setTimeout(r, 3000));
   let last: unknown;
   while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
     try {
       const s = await pool.session(host);
-      const r = await s.run(sh`cat /proc/sys/kernel/random/boot_id`);
-      if (r.code === 0) return s;
+      const r = await s.run(BOOT_FACT.command, { timeoutMs: 10_000 });
+      if (r.code === 0 && r.stdout !== previousBoot) return s;
+      await pool.forget(host); // still the old boot: the reboot has not happened yet
     } catch (e) {
       last = e;
       await pool.forget(host);
     }
-    await new Promise((r) => setTimeout(r, 2000));
   }
   throw new ConnectionError(`did not come back within ${Math.round(timeoutMs / 1000)} s after the reboot${last ? `: ${(last as Error).message}` : ''}`, { where: host.name });
 }

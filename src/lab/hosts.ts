@@ -17,6 +17,8 @@ const SYSTEMD_FLAGS = [
   '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
   // systemd as PID 1 shuts down cleanly on this signal.
   '--stop-signal', 'SIGRTMIN+3',
+  // `systemctl reboot` inside ends the container; Docker starts it again, as a machine reboots.
+  '--restart', 'unless-stopped',
 ];
 
 export async function ensureNetwork(log: Log): Promise<void> {
@@ -77,12 +79,12 @@ async function inspect(name: string): Promise<ContainerState | undefined> {
 }
 
 /**
- * A fingerprint of the keys installed in a host. Another checkout (another state folder)
- * has other keys: its `lab up` then recreates the hosts instead of failing to log in.
+ * A fingerprint of the keys installed in a host (and of its container flags). Another checkout
+ * (another state folder) has other keys: its `lab up` then recreates the hosts instead of failing to log in.
  */
 function keysFingerprint(paths: LabPaths, h: LabHost): string {
   const ca = h.role === 'master' && existsSync(join(paths.pki, 'ca.crt')) ? readFileSync(join(paths.pki, 'ca.crt'), 'utf8') : '';
-  const material = readFileSync(paths.clientKey + '.pub', 'utf8') + readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8') + ca;
+  const material = readFileSync(paths.clientKey + '.pub', 'utf8') + readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8') + ca + SYSTEMD_FLAGS.join(' ');
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }
 

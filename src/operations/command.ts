@@ -70,12 +70,15 @@ export interface RebootOptions extends StepOptions {
   timeoutSec?: number;
 }
 
+/** Identifies one boot: the kernel's boot id and PID 1's start time (a container restart changes only that). */
+export const BOOT_FACT = { key: 'lbdeploy:boot', command: sh`cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat` };
+
 export function reboot(o: RebootOptions = {}): Operation {
   const marker = o.when === 'always' ? undefined : o.when ?? '/var/run/reboot-required';
   return {
     ...common('reboot', 'reboot', o),
     reconnect: { timeoutMs: (o.timeoutSec ?? 300) * 1000 },
-    facts: () => (marker ? [pathFactRequest(marker)] : []),
+    facts: () => [BOOT_FACT, ...(marker ? [pathFactRequest(marker)] : [])],
     plan: (facts, ctx) => {
       if (marker && parsePathFact(fact(facts, pathFactRequest(marker).key)).kind === 'absent') return { kind: 'ok', reason: 'no reboot required' };
       if (!ctx.allowReboot) return { kind: 'fail', message: 'a reboot is required but not allowed', hint: 'run again with --allow-reboot' };

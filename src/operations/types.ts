@@ -61,6 +61,7 @@ export interface Operation {
   /** How the script's result reads; default: exit 0 = changed, anything else = failed. */
   result?(r: ExecResult): { changed: boolean; error?: string };
   /** A reboot (or similar) drops the connection on purpose: the executor reconnects and waits. */
+  /** The executor then waits until the host answers with a new boot (see BOOT_FACT). */
   reconnect?: { timeoutMs: number };
 }
 

@@ -215,6 +215,25 @@ describe('engine (end-to-end against the lab)', function () {
     assert.match(again.stdout, /lb1 +debian 12/);
   });
 
+  it('reboots only with --allow-reboot, waits until the host is back on a new boot, and carries on', async function () {
+    this.timeout(300_000);
+    const clients = '  clients:\n    hosts:\n      client: { address: 198.18.0.30 }\n';
+    const file = labInventory(`playbook: ${join(FIXTURES, 'reboot.ts')}\n`, { lbExtra: clients });
+    const pid1 = async () => (await onHost('client', "cut -d' ' -f22 /proc/1/stat")).trim();
+    await onHost('client', 'rm -f /run/reboot-required /root/lbdeploy-after-reboot');
+    const before = await pid1();
+    const refused = await cli(['up', file, '--json']);
+    assert.equal(refused.code, 1);
+    assert.match(steps(refused.stdout).find((s) => s.status === 'failed')?.message ?? '', /a reboot is required but not allowed/);
+    assert.equal(await pid1(), before, 'no reboot without --allow-reboot');
+    const r = await cli(['up', file, '--json', '--allow-reboot']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(steps(r.stdout).map((s) => `${s.step}:${s.status}`), ['require a reboot:ok', 'reboot:changed', 'after the reboot:changed']);
+    const after = await pid1();
+    assert.notEqual(after, before, 'PID 1 started again: the host rebooted');
+    assert.equal((await onHost('client', 'cat /root/lbdeploy-after-reboot')).trim(), after, 'the step after the reboot ran on the new boot');
+  });
+
   it('keeps a notified handler pending across a failed run and runs it on the next', async () => {
     await Promise.all(LBS.map((h) => onHost(h, 'rm -f /etc/lbdeploy-handler-test.conf /var/tmp/lbdeploy-handler-ran /var/lib/lbdeploy/handlers/*')));
     const pb = join(FIXTURES, 'handlers.ts');
