@@ -108,8 +108,10 @@ describe('operation: command, wait-for, reboot', () => {
     assert.ok(p.kind === 'run' && /dev\/tcp\/127\.0\.0\.1\/6443/.test(p.script.text));
   });
   it('reboots only when allowed', () => {
-    assert.equal(plan(reboot(), ['file 644 root root 0\nx\n']).kind, 'fail');
-    assert.equal(plan(reboot(), ['file 644 root root 0\nx\n'], { ...ctx, allowReboot: true }).kind, 'change');
-    assert.equal(plan(reboot(), ['absent\n'], { ...ctx, allowReboot: true }).kind, 'ok');
+    const boot = 'b3f1\n12345\n';
+    assert.equal(plan(reboot(), [boot, 'file 644 root root 0\nx\n']).kind, 'fail');
+    assert.equal(plan(reboot(), [boot, 'file 644 root root 0\nx\n'], { ...ctx, allowReboot: true }).kind, 'change');
+    assert.equal(plan(reboot(), [boot, 'absent\n'], { ...ctx, allowReboot: true }).kind, 'ok');
+    assert.equal(plan(reboot({ when: 'always' }), [boot], { ...ctx, allowReboot: true }).kind, 'change');
   });
 });
