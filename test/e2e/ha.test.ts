@@ -102,6 +102,11 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
       const edited = labInventoryCopy((t) => t.replace('  haproxy:\n', '  haproxy:\n    maxconn: 3000\n').replace('    check_fall: 1\n', '    check_fall: 1\n    check_rise: 3\n'));
       const r = await cli(['up', edited, '--json']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
+      // Backups first, the VIP holder (lb1) last: all of lb1's steps come after lb2's and lb3's.
+      const lbSteps = events(r.stdout).map((e, i) => ({ e, i })).filter(({ e }) => e.type === 'step' && e.play === 'load balancers');
+      const lastBackup = Math.max(...lbSteps.filter(({ e }) => e.host !== 'lb1').map(({ i }) => i));
+      const firstHolder = Math.min(...lbSteps.filter(({ e }) => e.host === 'lb1').map(({ i }) => i));
+      assert.ok(firstHolder > lastBackup, 'the holder is converged after the backups');
       const handlers = events(r.stdout).filter((e) => e.type === 'step' && e.handler && e.status === 'changed').map((e) => `${String(e.host)} ${String(e.step)}`).sort();
       assert.deepEqual(handlers, LBS.flatMap((h) => [`${h} reload haproxy`, `${h} reload keepalived`]).sort());
       assert.equal((await probe).stdout.trim(), '0', 'no request failed during the reloads');

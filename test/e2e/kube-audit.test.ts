@@ -63,13 +63,22 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     }
   });
 
-  it('after lab renew-certs, rotation distributes the new certificate and the old one is gone', async () => {
+  it('after lab renew-certs, rotation distributes the new certificate and the old one is gone; consumers restart only then', async () => {
     const old = readFileSync(join(labPaths().pki, 'admin.crt'), 'utf8');
     const oldSerial = await serialOf('lb2', `${KUBECFG}/kubecfg01.conf`);
+    // rsyslog stands in for a consumer of the kubeconfigs (issue 6: the keepalived container).
+    const withConsumer = labInventoryCopy((t) => t.replace('    targets: lb\n', '    targets: lb\n    consumers: [{ service: rsyslog, action: restart }]\n'));
+    const pid = () => onHost('lb2', 'systemctl show -p MainPID --value rsyslog');
+    const pidBefore = await pid();
+    const same = await cli(['rotate-kubeconfig', withConsumer, '--json']);
+    assert.equal(same.code, 0, same.stdout);
+    assert.equal(await pid(), pidBefore, 'nothing changed: the consumer is left alone');
     assert.equal((await renew()).code, 0);
-    const r = await cli(['rotate-kubeconfig', inv, '--json']);
+    const r = await cli(['rotate-kubeconfig', withConsumer, '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.status === 'changed' && !e.handler).length, 9, '3 files on 3 nodes');
+    assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.status === 'changed' && e.handler).length, 3, 'the consumer restarted once per node');
+    assert.notEqual(await pid(), pidBefore);
     const newSerial = await serialOf('lb2', `${KUBECFG}/kubecfg01.conf`);
     assert.notEqual(newSerial, oldSerial);
     const oldData = Buffer.from(old).toString('base64');
