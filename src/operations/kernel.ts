@@ -68,6 +68,20 @@ export function sysctl(o: SysctlOptions): Operation {
   };
 }
 
+/**
+ * Modules that later kernels merged into others: asked for by older recipes (seed 002 lists
+ * nf_conntrack_ipv4), they no longer exist. Missing on the host and listed here, they are skipped
+ * with a note instead of failing the run.
+ */
+export const MERGED_MODULES: Readonly<Record<string, { into: string; since: string }>> = {
+  nf_conntrack_ipv4: { into: 'nf_conntrack', since: '4.19' },
+  nf_conntrack_ipv6: { into: 'nf_conntrack', since: '4.19' },
+  nf_nat_ipv4: { into: 'nf_nat', since: '5.1' },
+  nf_nat_ipv6: { into: 'nf_nat', since: '5.1' },
+  nf_nat_masquerade_ipv4: { into: 'nf_nat', since: '5.2' },
+  nf_nat_masquerade_ipv6: { into: 'nf_nat', since: '5.2' },
+};
+
 export interface ModulesOptions extends StepOptions {
   /** The persisted file, e.g. /etc/modules-load.d/lbdeploy.conf */
   file: string;
@@ -93,20 +107,26 @@ export function parseModules(stdout: string): { state: Map<string, string>; kern
 }
 
 export function kernelModules(o: ModulesOptions): Operation {
-  const content = '# Managed by lbdeploy: changes here are overwritten.\n' + o.modules.map((m) => `${m}\n`).join('');
-  const fileOpts = { path: o.file, content };
   return {
     ...common('modules', `kernel modules ${o.file}`, o),
     facts: (ctx) => [pathFactRequest(o.file, ctx.diff), modulesRequest(o.modules)],
     plan: (facts, ctx) => {
       const { state, kernel } = parseModules(fact(facts, modulesRequest(o.modules).key).stdout);
-      const missing = o.modules.filter((m) => state.get(m) === 'missing');
+      const merged = o.modules.filter((m) => state.get(m) === 'missing' && MERGED_MODULES[m]);
+      const note = merged.map((m) => `skipped ${m} (merged into ${MERGED_MODULES[m]!.into} in Linux ${MERGED_MODULES[m]!.since}; kernel ${kernel})`);
+      const wanted = o.modules.filter((m) => !merged.includes(m));
+      const missing = wanted.filter((m) => state.get(m) === 'missing');
       if (missing.length > 0) {
         return { kind: 'fail', message: `kernel module ${missing.join(', ')} cannot be loaded: not built into kernel ${kernel} and not found by modinfo`, hint: 'on a container host the modules come from the host kernel; otherwise install the matching linux-modules package or drop the module' };
       }
-      const load = o.modules.filter((m) => state.get(m) === 'available');
+      const load = wanted.filter((m) => state.get(m) === 'available');
       const runtime = load.map((m) => sh`modprobe ${m} || { echo ${`lbdeploy: modprobe ${m} failed on kernel ${kernel}`} >&2; exit 1; }`);
-      return combine(planWrite(fileOpts, facts, ctx), runtime, load.map((m) => `load ${m}`));
+      // The persisted list holds only modules this kernel has: modules-load would fail at boot on the others.
+      const content = '# Managed by lbdeploy: changes here are overwritten.\n' + wanted.map((m) => `${m}\n`).join('');
+      const planned = combine(planWrite({ path: o.file, content }, facts, ctx), runtime, load.map((m) => `load ${m}`));
+      if (note.length === 0) return planned;
+      return planned.kind === 'ok' ? { kind: 'ok', reason: `${planned.reason}; ${note.join('; ')}` }
+        : planned.kind === 'change' ? { ...planned, summary: `${planned.summary}; ${note.join('; ')}` } : planned;
     },
   };
 }

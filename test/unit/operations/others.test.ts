@@ -86,6 +86,16 @@ describe('operation: kernel modules', () => {
     assert.match(p.script.text, /modprobe ip_vs/);
     assert.doesNotMatch(p.script.text, /modprobe overlay/);
   });
+  it('skips modules that newer kernels merged (seed 002\'s nf_conntrack_ipv4) with a note, and leaves them out of the file', () => {
+    const op = kernelModules({ file: '/etc/modules-load.d/alive.kmod.conf', modules: ['ip_vs', 'nf_conntrack_ipv4', 'nf_conntrack'] });
+    const p = plan(op, ['absent\n', 'ip_vs available\nnf_conntrack_ipv4 missing\nnf_conntrack loaded\n@kernel 6.1.0\n']);
+    assert.ok(p.kind === 'change', JSON.stringify(p));
+    assert.match(p.summary, /skipped nf_conntrack_ipv4 \(merged into nf_conntrack in Linux 4\.19; kernel 6\.1\.0\)/);
+    assert.equal(p.stdin, '# Managed by lbdeploy: changes here are overwritten.\nip_vs\nnf_conntrack\n');
+    const old = plan(op, ['absent\n', 'ip_vs available\nnf_conntrack_ipv4 available\nnf_conntrack loaded\n@kernel 4.9.0\n']);
+    assert.ok(old.kind === 'change' && /modprobe nf_conntrack_ipv4/.test(old.script.text), 'an old kernel that has it still loads it');
+  });
+
   it('fails clearly when a module cannot be loaded on this kernel', () => {
     const p = plan(kernelModules({ file: '/etc/modules-load.d/x.conf', modules: ['ip_vs'] }), ['absent\n', 'ip_vs missing\n@kernel 6.18.0\n']);
     assert.ok(p.kind === 'fail' && /ip_vs cannot be loaded: not built into kernel 6\.18\.0/.test(p.message));
