@@ -47,10 +47,34 @@ export interface VrrpInstance {
   garpMasterDelay?: number;
 }
 
+/** An IPVS virtual server that keepalived programs and health-checks (seed 002). */
+export interface VirtualServerBlock {
+  address: string;
+  port: number;
+  /** Lines inside `virtual_server { }`: delay_loop, lb_algo, lb_kind, protocol... (from the inventory). */
+  config: string;
+  realServers: { address: string; port: number; weight?: number; check?: string }[];
+}
+
 export interface KeepalivedConfig {
   global: KeepalivedGlobal;
   scripts: VrrpScript[];
   instances: VrrpInstance[];
+  virtualServers?: VirtualServerBlock[];
+}
+
+/** Re-indent a block of raw config lines (as written in YAML `|` text) by `depth` levels. */
+function indented(text: string, depth: number): string[] {
+  let level = depth;
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (line.startsWith('}')) level--;
+    out.push(`${'    '.repeat(Math.max(level, 0))}${line}`);
+    if (line.endsWith('{')) level++;
+  }
+  return out;
 }
 
 const q = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
@@ -88,6 +112,13 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     }
     out.push('    }');
     if (i.trackScripts && i.trackScripts.length > 0) out.push('    track_script {', ...i.trackScripts.map((t) => `        ${t}`), '    }');
+    out.push('}');
+  }
+  for (const v of c.virtualServers ?? []) {
+    out.push('', `virtual_server ${v.address} ${v.port} {`, ...indented(v.config, 1));
+    for (const r of v.realServers) {
+      out.push(`    real_server ${r.address} ${r.port} {`, `        weight ${r.weight ?? 1}`, ...(r.check ? indented(r.check, 2) : []), '    }');
+    }
     out.push('}');
   }
   return out.join('\n') + '\n';

@@ -1,0 +1,68 @@
+import { strict as assert } from 'node:assert';
+import { parse } from 'yaml';
+import { aliveKeepalived, renderAliveYaml, type AliveVars } from '../../../src/lb/alive.js';
+import { renderKeepalived } from '../../../src/render/keepalived.js';
+import type { HostInfo } from '../../../src/playbook/define.js';
+import { keepalivedCheck } from '../../helpers/validate.js';
+
+/** Seed 002's alive.yaml, as written there (addresses are examples, never targets). */
+const SEED: AliveVars = {
+  instances: [
+    {
+      vip: { vip: '192.168.128.118', id: 20, interface: 'eth0', check_interval: 1, check_timeout: 3, name: 'vip-1', peer: ['192.168.128.116', '192.168.128.75'],
+        kube_lock: { kubecfgs: ['/live/cfg/kubecfg/kubecfg01.conf', '/live/cfg/kubecfg/kubecfg02.conf', '/live/cfg/kubecfg/kubecfg03.conf'] } },
+      ipvs: { ips: ['192.168.143.192', '192.168.138.100', '192.168.129.100'], ports: [{ port: 80,
+        virtual_server_config: 'delay_loop 10\nlb_algo rr\nlb_kind NAT\nprotocol TCP\n', raw_check: 'TCP_CHECK {\n    connect_timeout 10\n    connect_port 1936\n}\n' }] },
+    },
+    {
+      vip: { vip: '2004::192:168:128:118', id: 102, interface: 'eth0', name: 'vip-2', peer: ['2004::192:168:128:75', '2004::192:168:128:116'] },
+      ipvs: { ips: ['2004::192:168:143:192', '2004::192:168:138:100', '2004::192:168:129:100'], ports: [{ port: 80,
+        virtual_server_config: 'delay_loop 10\nlb_algo rr\nlb_kind NAT\nprotocol TCP\n', raw_check: 'TCP_CHECK {\n    connect_timeout 1\n    connect_port 1936\n}\n' }] },
+    },
+  ],
+};
+
+const nodes: HostInfo[] = [
+  { name: 'lb-a', address: '192.168.128.116', groups: ['lb'], vars: { addresses: ['2004::192:168:128:116'] } },
+  { name: 'lb-b', address: '192.168.128.75', groups: ['lb'], vars: { addresses: ['2004::192:168:128:75'] } },
+];
+
+describe('seed 002: alive.yaml model -> keepalived.conf with IPVS virtual servers (IPv4 and IPv6)', () => {
+  const text = renderKeepalived(aliveKeepalived(nodes[1]!, SEED, nodes));
+
+  it('renders the virtual_server and real_server blocks with the raw health checks', () => {
+    assert.ok(text.includes(`virtual_server 192.168.128.118 80 {
+    delay_loop 10
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.168.143.192 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 10
+            connect_port 1936
+        }
+    }
+`), text);
+    assert.match(text, /virtual_server 2004::192:168:128:118 80 \{/);
+    assert.equal((text.match(/real_server /g) ?? []).length, 6);
+  });
+
+  it('unicasts to the other peer of the same address family', () => {
+    assert.match(text, /vrrp_instance vip-1 \{[\s\S]*unicast_src_ip 192\.168\.128\.75\n    unicast_peer \{\n        192\.168\.128\.116\n    \}/);
+    assert.match(text, /vrrp_instance vip-2 \{[\s\S]*unicast_src_ip 2004::192:168:128:75\n    unicast_peer \{\n        2004::192:168:128:116\n    \}/);
+    assert.match(text, /        192\.168\.128\.118\/32 dev eth0\n/);
+    assert.match(text, /        2004::192:168:128:118\/128 dev eth0\n/);
+  });
+
+  it('is accepted by the real keepalived -t', () => {
+    const v = keepalivedCheck(text);
+    assert.ok(v.ok, v.output + text);
+  });
+
+  it('writes alive.yaml for images that read it, same data', () => {
+    const y = renderAliveYaml(SEED);
+    assert.deepEqual(parse(y), { instances: SEED.instances });
+    assert.match(y, /kubecfgs:\n {10}- \/live\/cfg\/kubecfg\/kubecfg01\.conf/);
+  });
+});
