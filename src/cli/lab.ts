@@ -12,7 +12,7 @@ export async function runLab(args: string[]): Promise<number> {
   switch (action) {
     case 'up': {
       const started = Date.now();
-      const statuses = await labUp(log);
+      const statuses = await labUp(log, undefined, { vms: rest.includes('--vms') });
       print(statuses, json);
       if (!json) out.line(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return EXIT.ok;

@@ -16,6 +16,7 @@ export const USAGES = {
   lab: `Usage: lbdeploy lab <up|down|status|renew-certs> [--json]
 
   up           install what the lab needs, build images (cached), start the hosts
+               --vms: also the VM tier (lbvm1, lbvm2: qemu, Debian's kernel, real IPVS)
   down         remove every lab container and network (images stay cached)
   status       each host, its address, and whether SSH answers
   renew-certs  re-issue the masters' admin client certificate [--expired | --expires-in DAYS]`,

@@ -42,7 +42,7 @@ export async function ensureImages(roles: readonly LabRole[], buildDir: string, 
   return tags;
 }
 
-async function baseTarball(recipe: ImageRecipe, buildDir: string, log: Log): Promise<string> {
+export async function baseTarball(recipe: ImageRecipe, buildDir: string, log: Log): Promise<string> {
   const tarball = join(buildDir, `base-${recipe.suite}-${baseHash(recipe)}.tar`);
   if (existsSync(tarball)) return tarball;
   const root = join(buildDir, `base-${process.pid}`);

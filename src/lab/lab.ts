@@ -1,12 +1,13 @@
 /** `lbdeploy lab up | down | status`: the local multi-host lab every end-to-end test uses. */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connectSsh } from '../connection/ssh.js';
 import { sh } from '../connection/shell.js';
 import { labPaths, type LabPaths } from './state.js';
 import { assertCanRunLab, dockerAnswers, ensureDockerd, ensurePackages, sleep, stopOwnDockerd, type Log } from './system.js';
 import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
-import { LAB_HOSTS, containerName, type LabHost, type LabRole } from './topology.js';
+import { LAB_HOSTS, LAB_VMS, containerName, type LabHost, type LabRole } from './topology.js';
+import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { LabError } from '../errors.js';
 import { adminKubeconfig, LabPki, type Validity } from './pki.js';
 import { $ } from 'zx';
@@ -23,23 +24,34 @@ export interface HostStatus {
   error?: string;
 }
 
-export async function labUp(log: Log, paths: LabPaths = labPaths()): Promise<HostStatus[]> {
+export interface LabUpOptions {
+  /** Also start the VM tier (lbvm1, lbvm2): real kernels for IPVS, modules, sysctl. */
+  vms?: boolean;
+}
+
+export async function labUp(log: Log, paths: LabPaths = labPaths(), options: LabUpOptions = {}): Promise<HostStatus[]> {
   assertCanRunLab();
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  await ensurePackages(log);
+  await ensurePackages(log, options.vms ? [{ command: 'qemu-system-x86_64', pkg: 'qemu-system-x86' }, { command: 'mkfs.ext4', pkg: 'e2fsprogs' }] : []);
   await ensureDockerd(paths, log);
   await cleanBuildLeftovers(paths.buildDir);
   const roles = [...new Set(LAB_HOSTS.map((h) => h.role))];
   const images = await ensureImages(roles, paths.buildDir, log);
   await ensureNetwork(log);
-  await ensureKeys(paths, LAB_HOSTS);
+  await ensureKeys(paths, [...LAB_HOSTS, ...LAB_VMS]);
   await new LabPki(paths.pki).ensureCa();
-  writeKnownHosts(paths, LAB_HOSTS);
+  writeKnownHosts(paths, [...LAB_HOSTS, ...LAB_VMS]);
   for (const h of LAB_HOSTS) {
     const did = await ensureHost(paths, h, images.get(h.role)!);
     if (did !== 'running') log(`${h.name} ${h.address}: ${did}`);
   }
-  const statuses = await waitForHosts(paths, 120_000);
+  if (options.vms) {
+    const image = await ensureVmImage(paths.buildDir, log);
+    const pub = readFileSync(paths.clientKey + '.pub', 'utf8');
+    for (const vm of LAB_VMS) await ensureVm(paths, vm, image, `${paths.hostKeys}/${vm.name}_ssh_host_ed25519_key`, pub, log);
+  }
+  // VMs boot under software emulation: give them longer.
+  const statuses = await waitForHosts(paths, options.vms ? 300_000 : 120_000);
   const bad = statuses.filter((s) => !s.ssh || s.system !== 'running');
   if (bad.length > 0) {
     throw new LabError(`lab hosts not ready: ${bad.map((s) => `${s.name} (${s.error ?? s.system})`).join(', ')}`, {
@@ -61,13 +73,15 @@ async function waitForHosts(paths: LabPaths, timeoutMs: number): Promise<HostSta
   }
 }
 
+/** The containers, and the VMs that were started. */
 export async function labStatus(paths: LabPaths = labPaths()): Promise<HostStatus[]> {
-  return Promise.all(LAB_HOSTS.map((h) => hostStatus(paths, h)));
+  const vms = LAB_VMS.filter((v) => existsSync(`${paths.vms}/${v.name}.pid`));
+  return Promise.all([...LAB_HOSTS, ...vms].map((h) => hostStatus(paths, h)));
 }
 
 async function hostStatus(paths: LabPaths, h: LabHost): Promise<HostStatus> {
-  const base = { name: h.name, role: h.role, address: h.address, container: containerName(h) };
-  const running = await containerRunning(h).catch(() => false);
+  const base = { name: h.name, role: h.role, address: h.address, container: h.role === 'vm' ? `qemu ${vmPid(paths, h) ?? '-'}` : containerName(h) };
+  const running = h.role === 'vm' ? vmPid(paths, h) !== undefined : await containerRunning(h).catch(() => false);
   if (!running) return { ...base, running, ssh: false, error: 'container not running' };
   try {
     const conn = await connectSsh({
@@ -87,6 +101,7 @@ async function hostStatus(paths: LabPaths, h: LabHost): Promise<HostStatus> {
 
 export async function labDown(log: Log, paths: LabPaths = labPaths()): Promise<void> {
   assertCanRunLab();
+  await stopVms(paths, LAB_VMS, log);
   if (await dockerAnswers()) await removeAll(log);
   await stopOwnDockerd(paths, log);
   if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });

@@ -142,6 +142,8 @@ export function recipeFor(role: LabRole): ImageRecipe {
       };
     case 'client':
       return { ...base, rolePackages: [], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+    case 'vm':
+      throw new Error('VM root file systems are built by src/lab/vms.ts, not as container images');
     case 'master':
       return {
         ...base,

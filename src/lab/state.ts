@@ -21,6 +21,8 @@ export interface LabPaths {
   hostKeys: string;
   /** The lab cluster's CA and certificates (masters). */
   pki: string;
+  /** Per-VM disks, pid files and consoles. */
+  vms: string;
   dockerdPid: string;
   dockerdLog: string;
   /** Build area for root file systems (device nodes, so kept out of the project tree). */
@@ -35,6 +37,7 @@ export function labPaths(): LabPaths {
     knownHosts: join(dir, 'known_hosts'),
     hostKeys: join(dir, 'hosts'),
     pki: join(dir, 'pki'),
+    vms: join(dir, 'vms'),
     dockerdPid: join(dir, 'dockerd.pid'),
     dockerdLog: join(dir, 'dockerd.log'),
     buildDir: process.env.LBDEPLOY_LAB_BUILD_DIR ?? '/var/cache/lbdeploy-lab',

@@ -39,9 +39,9 @@ async function commandExists(cmd: string): Promise<boolean> {
   return (await $`command -v ${cmd}`.nothrow().quiet()).exitCode === 0;
 }
 
-export async function ensurePackages(log: Log): Promise<void> {
+export async function ensurePackages(log: Log, extra: readonly { command: string; pkg: string }[] = []): Promise<void> {
   const missing = new Set<string>();
-  for (const r of REQUIRED) if (!(await commandExists(r.command))) missing.add(r.pkg);
+  for (const r of [...REQUIRED, ...extra]) if (!(await commandExists(r.command))) missing.add(r.pkg);
   if (missing.size === 0) return;
   const pkgs = [...missing];
   log(`installing ${pkgs.join(', ')} with apt-get`);

@@ -1,6 +1,6 @@
 /** The lab's fixed shape: one Docker network in 198.18.0.0/24 and the hosts on it. */
 
-export type LabRole = 'lb' | 'web' | 'client' | 'master';
+export type LabRole = 'lb' | 'web' | 'client' | 'master' | 'vm';
 
 export interface LabHost {
   name: string;
@@ -35,6 +35,15 @@ export const LAB_HOSTS: readonly LabHost[] = [
   { name: 'master1', role: 'master', address: '198.18.0.41' },
   { name: 'master2', role: 'master', address: '198.18.0.42' },
   { name: 'master3', role: 'master', address: '198.18.0.43' },
+];
+
+/**
+ * The VM tier (`lab up --vms`): LB nodes as qemu virtual machines with Debian's own kernel, for what
+ * containers sharing this machine's kernel cannot do: IPVS, loadable modules, sysctl, reboot.
+ */
+export const LAB_VMS: readonly LabHost[] = [
+  { name: 'lbvm1', role: 'vm', address: '198.18.0.51' },
+  { name: 'lbvm2', role: 'vm', address: '198.18.0.52' },
 ];
 
 /** Ports the web hosts serve on: one plain, one that expects a PROXY protocol (v1 or v2) header. */

@@ -1,7 +1,8 @@
 /** Test fixture: make sure the lab is up; bring it down afterwards only if this run started it. */
 import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
 import { labPaths } from '../../src/lab/state.js';
-import { LAB_HOSTS, type LabHost } from '../../src/lab/topology.js';
+import { LAB_HOSTS, LAB_VMS, type LabHost } from '../../src/lab/topology.js';
+import { stopVms } from '../../src/lab/vms.js';
 import { connectSsh, type Connection } from '../../src/connection/ssh.js';
 import { sh } from '../../src/connection/shell.js';
 
@@ -11,7 +12,7 @@ let startedHere = false;
 export function ensureLab(): Promise<void> {
   ready ??= (async () => {
     const statuses = await labStatus().catch(() => []);
-    if (statuses.length === LAB_HOSTS.length && statuses.every((s) => s.ssh)) return;
+    if (LAB_HOSTS.every((h) => statuses.find((s) => s.name === h.name)?.ssh)) return;
     startedHere = true;
     await labUp((line) => process.stderr.write(`      lab: ${line}\n`));
   })();
@@ -24,7 +25,7 @@ export async function releaseLab(): Promise<void> {
 }
 
 export function labHost(name: string): LabHost {
-  const h = LAB_HOSTS.find((x) => x.name === name);
+  const h = [...LAB_HOSTS, ...LAB_VMS].find((x) => x.name === name);
   if (!h) throw new Error(`no lab host ${name}`);
   return h;
 }
@@ -49,4 +50,24 @@ export async function onHost(name: string, command: string): Promise<string> {
   } finally {
     await conn.close();
   }
+}
+
+let vmsReady: Promise<void> | undefined;
+let vmsStartedHere = false;
+
+/** The VM tier too (`lab up --vms`); if it cannot start, the tests that need it fail with the reason. */
+export function ensureLabVms(): Promise<void> {
+  vmsReady ??= (async () => {
+    await ensureLab();
+    const statuses = await labStatus().catch(() => []);
+    if (LAB_VMS.every((v) => statuses.find((s) => s.name === v.name)?.ssh)) return;
+    vmsStartedHere = true;
+    await labUp((line) => process.stderr.write(`      lab: ${line}\n`), undefined, { vms: true });
+  })();
+  return vmsReady;
+}
+
+/** Stop the VMs if this run started them (the containers follow releaseLab). */
+export async function releaseVms(): Promise<void> {
+  if (vmsStartedHere && !startedHere) await stopVms(labPaths(), LAB_VMS, (line) => process.stderr.write(`      lab: ${line}\n`));
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK } from '../../../src/lab/topology.js';
+import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK, LAB_VMS } from '../../../src/lab/topology.js';
 import { LB_DOCKER_DAEMON_JSON } from '../../../src/lab/recipes.js';
 
 function ipToInt(ip: string): number {
@@ -16,7 +16,7 @@ const LAB_RANGE = '198.18.0.0/15';
 
 describe('lab topology', () => {
   it('keeps every lab address inside 198.18.0.0/15 and the lab subnet', () => {
-    for (const h of LAB_HOSTS) {
+    for (const h of [...LAB_HOSTS, ...LAB_VMS]) {
       assert.ok(inCidr(h.address, LAB_RANGE), `${h.name} ${h.address}`);
       assert.ok(inCidr(h.address, LAB_NETWORK.subnet), `${h.name} ${h.address}`);
     }
@@ -46,7 +46,7 @@ describe('lab topology', () => {
     // Each host once, with the group that defines it (other groups only list it).
     const fromInventory = Object.entries(inv.groups).flatMap(([group, g]) =>
       Object.entries(g.hosts).filter(([, h]) => h !== null).map(([name, h]) => `${group}/${name}/${h!.address}`));
-    const groupOf = { lb: 'lb', web: 'web', client: 'clients', master: 'masters' } as const;
+    const groupOf = { lb: 'lb', web: 'web', client: 'clients', master: 'masters', vm: 'vms' } as const;
     const fromLab = LAB_HOSTS.map((h) => `${groupOf[h.role]}/${h.name}/${h.address}`);
     assert.deepEqual(fromInventory.sort(), fromLab.sort());
   });
