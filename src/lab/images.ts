@@ -65,50 +65,72 @@ export async function baseTarball(recipe: ImageRecipe, buildDir: string, log: Lo
   return tarball;
 }
 
-async function buildImage(recipe: ImageRecipe, tag: string, buildDir: string, log: Log): Promise<void> {
-  mkdirSync(buildDir, { recursive: true });
-  const tarball = await baseTarball(recipe, buildDir, log);
-  const root = join(buildDir, `${recipe.role}-${process.pid}`);
+export type Chroot = (script: string) => Promise<unknown>;
+
+/**
+ * A root file system to build in: the base extracted into buildDir/NAME-PID, no service may start
+ * in it, /proc mounted while `work` runs in the chroot; then /proc is unmounted before `finish`
+ * reads the tree (so it is never archived), and the folder is removed whatever happens.
+ */
+export async function withBuildRoot<T>(buildDir: string, name: string, base: string,
+  work: (root: string, chroot: Chroot) => Promise<void>, finish: (root: string) => Promise<T>): Promise<T> {
+  const root = join(buildDir, `${name}-${process.pid}`);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   let procMounted = false;
   try {
-    await $`tar -C ${root} -xf ${tarball}`.quiet();
-    // No service may start inside the build chroot.
+    await $`tar -C ${root} -xf ${base}`.quiet();
     writeFileSync(join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n');
     chmodSync(join(root, 'usr/sbin/policy-rc.d'), 0o755);
     await $`mount -t proc proc ${join(root, 'proc')}`.quiet();
     procMounted = true;
-    const chroot = (script: string) =>
-      $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } })`chroot ${root} /bin/sh -ec ${script}`.quiet();
-    if (recipe.rolePackages.length > 0) {
-      log(`installing ${recipe.rolePackages.join(', ')} into the ${recipe.role} image`);
-      const sources = `deb ${debianMirror()} ${recipe.suite} main`;
-      await chroot(`echo ${quote(sources)} > /etc/apt/sources.list && apt-get update -qq && ` +
-        `apt-get install -y -qq --no-install-recommends ${recipe.rolePackages.join(' ')}`);
-    }
-    for (const [path, content] of Object.entries(recipe.files)) {
-      const target = join(root, path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, content);
-    }
-    await chroot(recipe.setup.join('\n'));
-    await chroot([
-      ...recipe.enable.map((u) => `systemctl enable ${u} >/dev/null 2>&1`),
-      ...recipe.mask.map((u) => `systemctl mask ${u} >/dev/null 2>&1`),
-      'apt-get clean', 'rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d /tmp/* /var/log/*.log',
-    ].join('\n'));
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
+    await work(root, (script) => $({ env })`chroot ${root} /bin/sh -ec ${script}`.quiet());
     await $`umount ${join(root, 'proc')}`.quiet();
     procMounted = false;
-    log(`importing ${tag} into Docker`);
-    await $`tar -C ${root} -c . | docker import -c ${'CMD ["/sbin/init"]'} - ${tag}`.quiet();
+    rmSync(join(root, 'usr/sbin/policy-rc.d'), { force: true });
+    return await finish(root);
+  } finally {
+    if (procMounted) await $`umount -l ${join(root, 'proc')}`.nothrow().quiet();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Write files into a root file system (path -> content). */
+export function writeFiles(root: string, files: Readonly<Record<string, string>>): void {
+  for (const [path, content] of Object.entries(files)) {
+    const target = join(root, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+}
+
+async function buildImage(recipe: ImageRecipe, tag: string, buildDir: string, log: Log): Promise<void> {
+  mkdirSync(buildDir, { recursive: true });
+  const tarball = await baseTarball(recipe, buildDir, log);
+  try {
+    await withBuildRoot(buildDir, recipe.role, tarball, async (root, chroot) => {
+      if (recipe.rolePackages.length > 0) {
+        log(`installing ${recipe.rolePackages.join(', ')} into the ${recipe.role} image`);
+        const sources = `deb ${debianMirror()} ${recipe.suite} main`;
+        await chroot(`echo ${quote(sources)} > /etc/apt/sources.list && apt-get update -qq && ` +
+          `apt-get install -y -qq --no-install-recommends ${recipe.rolePackages.join(' ')}`);
+      }
+      writeFiles(root, recipe.files);
+      await chroot(recipe.setup.join('\n'));
+      await chroot([
+        ...recipe.enable.map((u) => `systemctl enable ${u} >/dev/null 2>&1`),
+        ...recipe.mask.map((u) => `systemctl mask ${u} >/dev/null 2>&1`),
+        'apt-get clean', 'rm -rf /var/lib/apt/lists/* /tmp/* /var/log/*.log',
+      ].join('\n'));
+    }, async (root) => {
+      log(`importing ${tag} into Docker`);
+      await $`tar -C ${root} -c . | docker import -c ${'CMD ["/sbin/init"]'} - ${tag}`.quiet();
+    });
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string; message: string };
     throw new LabError(`building the ${recipe.role} image failed: ${lastLines((err.stdout ?? '') + (err.stderr ?? err.message))}`,
       { hint: 'fix what the message says (mirror reachable? disk room?) and run `lab up` again: the build restarts cleanly' });
-  } finally {
-    if (procMounted) await $`umount -l ${join(root, 'proc')}`.nothrow().quiet();
-    rmSync(root, { recursive: true, force: true });
   }
 }
 
@@ -116,7 +138,8 @@ async function buildImage(recipe: ImageRecipe, tag: string, buildDir: string, lo
 export async function cleanBuildLeftovers(buildDir: string): Promise<void> {
   if (!existsSync(buildDir)) return;
   for (const name of readdirSync(buildDir)) {
-    const m = /-(\d+)$/.exec(name);
+    // Only build folders (NAME-PID), never the caches (debs, base-*.tar, vm-HASH).
+    const m = /^(?:base|lb|web|client|master|vmroot)-(\d+)$/.exec(name);
     if (!m || isAlive(Number(m[1]))) continue;
     const dir = join(buildDir, name);
     // An interrupted build may have left /proc mounted inside: never recurse into it.

@@ -4,11 +4,11 @@
  * tap device on the lab bridge. SSH answers about 20 s after start.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { LabError } from '../errors.js';
-import { baseTarball, debianMirror } from './images.js';
+import { baseTarball, debianMirror, withBuildRoot, writeFiles } from './images.js';
 import { recipeFor } from './recipes.js';
 import type { LabPaths } from './state.js';
 import { isAlive, sleep, type Log } from './system.js';
@@ -39,52 +39,36 @@ export async function ensureVmImage(buildDir: string, log: Log): Promise<VmImage
   const started = Date.now();
   log('building the VM image (kernel, udev, networking; about a minute)');
   const base = await baseTarball(recipeFor('client'), buildDir, log);
-  const root = join(buildDir, `vmroot-${process.pid}`);
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(root, { recursive: true });
-  let procMounted = false;
   try {
-    await $`tar -C ${root} -xf ${base}`.quiet();
-    writeFileSync(join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n');
-    chmodSync(join(root, 'usr/sbin/policy-rc.d'), 0o755);
-    await $`mount -t proc proc ${join(root, 'proc')}`.quiet();
-    procMounted = true;
-    const recipe = recipeFor('client');
-    for (const [path, content] of Object.entries(recipe.files)) {
-      mkdirSync(join(root, path, '..'), { recursive: true });
-      writeFileSync(join(root, path), content);
-    }
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
-    const script = [
-      `echo 'deb ${debianMirror()} bookworm main' > /etc/apt/sources.list`,
-      `apt-get update -qq && apt-get install -y -qq --no-install-recommends ${VM_PACKAGES.join(' ')} >/dev/null`,
-      ...recipe.setup,
-      'systemctl enable ssh.service >/dev/null 2>&1',
-      ...VM_UNMASK.map((u) => `systemctl unmask ${u} >/dev/null 2>&1 || true`),
-      "echo '/dev/vda / ext4 defaults 0 1' > /etc/fstab",
-      'apt-get clean', 'rm -rf /var/lib/apt/lists/*',
-    ].join('\n');
-    await $({ env })`chroot ${root} /bin/sh -ec ${script}`.quiet();
-    await $`umount ${join(root, 'proc')}`.quiet();
-    procMounted = false;
-    rmSync(join(root, 'usr/sbin/policy-rc.d'));
-    mkdirSync(dir, { recursive: true });
-    const boot = readdirSync(join(root, 'boot'));
-    const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
-    const initrd = boot.find((f) => f.startsWith('initrd.img-'));
-    if (!kernel || !initrd) throw new LabError('the VM image has no kernel or initrd in /boot');
-    copyFileSync(join(root, 'boot', kernel), image.kernel);
-    copyFileSync(join(root, 'boot', initrd), image.initrd);
-    await $`tar -C ${root} -cf ${image.rootfs + '.part'} .`.quiet();
-    renameSync(image.rootfs + '.part', image.rootfs);
+    await withBuildRoot(buildDir, 'vmroot', base, async (root, chroot) => {
+      const recipe = recipeFor('client');
+      writeFiles(root, recipe.files);
+      await chroot([
+        `echo 'deb ${debianMirror()} bookworm main' > /etc/apt/sources.list`,
+        `apt-get update -qq && apt-get install -y -qq --no-install-recommends ${VM_PACKAGES.join(' ')} >/dev/null`,
+        ...recipe.setup,
+        'systemctl enable ssh.service >/dev/null 2>&1',
+        ...VM_UNMASK.map((u) => `systemctl unmask ${u} >/dev/null 2>&1 || true`),
+        "echo '/dev/vda / ext4 defaults 0 1' > /etc/fstab",
+        'apt-get clean', 'rm -rf /var/lib/apt/lists/*',
+      ].join('\n'));
+    }, async (root) => {
+      mkdirSync(dir, { recursive: true });
+      const boot = readdirSync(join(root, 'boot'));
+      const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
+      const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+      if (!kernel || !initrd) throw new LabError('the VM image has no kernel or initrd in /boot');
+      copyFileSync(join(root, 'boot', kernel), image.kernel);
+      copyFileSync(join(root, 'boot', initrd), image.initrd);
+      await $`tar -C ${root} -cf ${image.rootfs + '.part'} .`.quiet();
+      renameSync(image.rootfs + '.part', image.rootfs);
+    });
     log(`built the VM image in ${Math.round((Date.now() - started) / 1000)} s`);
     return image;
   } catch (e) {
+    if (e instanceof LabError) throw e;
     const err = e as { stderr?: string; message: string };
     throw new LabError(`building the VM image failed: ${(err.stderr ?? err.message).trim().split('\n').slice(-6).join('\n')}`, { hint: 'check that the Debian mirror is reachable; `lab up --vms` can be repeated' });
-  } finally {
-    if (procMounted) await $`umount -l ${join(root, 'proc')}`.nothrow().quiet();
-    rmSync(root, { recursive: true, force: true });
   }
 }
 
