@@ -8,6 +8,7 @@ import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
 import { LAB_HOSTS, LAB_VMS, containerName, type LabHost, type LabRole } from './topology.js';
 import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
+import { startAptProxy, stopAptProxy } from './apt-proxy.js';
 import { LabError } from '../errors.js';
 import { adminKubeconfig, LabPki, type Validity } from './pki.js';
 import { $ } from 'zx';
@@ -46,6 +47,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
     if (did !== 'running') log(`${h.name} ${h.address}: ${did}`);
   }
   if (options.vms) {
+    await startAptProxy(paths, log);
     const image = await ensureVmImage(paths.buildDir, log);
     const pub = readFileSync(paths.clientKey + '.pub', 'utf8');
     for (const vm of LAB_VMS) await ensureVm(paths, vm, image, `${paths.hostKeys}/${vm.name}_ssh_host_ed25519_key`, pub, log);
@@ -102,6 +104,7 @@ async function hostStatus(paths: LabPaths, h: LabHost): Promise<HostStatus> {
 export async function labDown(log: Log, paths: LabPaths = labPaths()): Promise<void> {
   assertCanRunLab();
   await stopVms(paths, LAB_VMS, log);
+  await stopAptProxy(paths, log);
   if (await dockerAnswers()) await removeAll(log);
   await stopOwnDockerd(paths, log);
   if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { LabError } from '../errors.js';
 import { baseTarball, debianMirror, withBuildRoot, writeFiles } from './images.js';
+import { APT_PROXY_URL } from './apt-proxy.js';
 import { recipeFor } from './recipes.js';
 import type { LabPaths } from './state.js';
 import { isAlive, sleep, type Log } from './system.js';
@@ -104,8 +105,10 @@ export async function ensureVm(paths: LabPaths, h: LabHost, image: VmImage, host
     writeFileSync(join(root, 'etc/hosts'), `127.0.0.1 localhost\n${h.address} ${h.name}\n`);
     writeFileSync(join(root, 'etc/network/interfaces'),
       `auto lo\niface lo inet loopback\n\nauto ens3\niface ens3 inet static\n    address ${h.address}/24\n    gateway ${LAB_NETWORK.gateway}\n`);
-    // No resolver: the VMs send no traffic outside the lab network (this machine's resolver is not in it).
+    // No resolver: the VMs send no traffic outside the lab network (this machine's resolver is not
+    // in it); apt goes through the lab's proxy on the gateway.
     writeFileSync(join(root, 'etc/resolv.conf'), '');
+    writeFileSync(join(root, 'etc/apt/apt.conf.d/01lbdeploy-lab-proxy'), `Acquire::http::Proxy "${APT_PROXY_URL}";\n`);
     writeFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key'), readFileSync(hostKey), { mode: 0o600 });
     writeFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), readFileSync(hostKey + '.pub'));
     writeFileSync(join(root, 'root/.ssh/authorized_keys'), clientPub, { mode: 0o600 });

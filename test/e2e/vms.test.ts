@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { cli, events, FIXTURES, labInventory } from '../helpers/cli.js';
 import { ensureLabVms, onHost } from '../helpers/lab.js';
 import { LAB_VMS } from '../../src/lab/topology.js';
+import { parseIpvsadmSave } from '../../src/render/ipvs.js';
 
 const VMS = LAB_VMS.map((v) => v.name);
 const vmGroup = `  vms:\n    hosts:\n${LAB_VMS.map((v) => `      ${v.name}: { address: ${v.address} }`).join('\n')}\n`;
@@ -27,7 +28,7 @@ describe('VM tier (lab up --vms): real kernels', function () {
     });
   }
 
-  it('seed 002\'s kernel side converges for real: modules load (merged ones skipped with a note), sysctls apply', async () => {
+  it('seed 002\'s kernel side converges for real: ipvsadm installs, modules load (merged ones skipped with a note), sysctls apply', async () => {
     const inv = labInventory(`playbook: ${join(FIXTURES, 'ipvs-kernel.ts')}\n`, { lbExtra: vmGroup });
     const r = await cli(['up', inv, '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -35,10 +36,10 @@ describe('VM tier (lab up --vms): real kernels', function () {
     assert.equal(mods.length, VMS.length);
     for (const m of mods) assert.match(String(m.message), /skipped nf_conntrack_ipv4 \(merged into nf_conntrack in Linux 4\.19; kernel 6\.\d+/);
     for (const vm of VMS) {
-      const out = await onHost(vm, 'for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh; do test -d /sys/module/$m && echo $m; done; sysctl -n net.ipv4.vs.conntrack net.ipv4.vs.conn_reuse_mode net.ipv4.ip_forward; cat /etc/modules-load.d/alive.kmod.conf; cat /proc/net/ip_vs');
+      const out = await onHost(vm, 'for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh; do test -d /sys/module/$m && echo $m; done; sysctl -n net.ipv4.vs.conntrack net.ipv4.vs.conn_reuse_mode net.ipv4.ip_forward; cat /etc/modules-load.d/alive.kmod.conf; ipvsadm -A -t 198.18.0.200:80 -s rr && ipvsadm -Sn && ipvsadm -C');
       assert.match(out, /^ip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\n1\n0\n1\n/);
       assert.doesNotMatch(out, /nf_conntrack_ipv4/, 'the persisted list holds only modules this kernel has');
-      assert.match(out, /IP Virtual Server version \d/, 'the kernel\'s IPVS table is there (empty)');
+      assert.deepEqual(parseIpvsadmSave(out.slice(out.indexOf('-A '))), [{ protocol: 'tcp', address: '198.18.0.200', port: 80, scheduler: 'rr', realServers: [] }], 'ipvsadm programs the kernel');
     }
     const again = await cli(['up', inv, '--json']);
     assert.equal(again.code, 0);
