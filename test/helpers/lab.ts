@@ -3,6 +3,7 @@ import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
 import { labPaths } from '../../src/lab/state.js';
 import { LAB_HOSTS, LAB_VMS, type LabHost } from '../../src/lab/topology.js';
 import { stopVms } from '../../src/lab/vms.js';
+import { stopAptProxy } from '../../src/lab/apt-proxy.js';
 import { connectSsh, type Connection } from '../../src/connection/ssh.js';
 import { sh } from '../../src/connection/shell.js';
 
@@ -69,5 +70,8 @@ export function ensureLabVms(): Promise<void> {
 
 /** Stop the VMs if this run started them (the containers follow releaseLab). */
 export async function releaseVms(): Promise<void> {
-  if (vmsStartedHere && !startedHere) await stopVms(labPaths(), LAB_VMS, (line) => process.stderr.write(`      lab: ${line}\n`));
+  if (!vmsStartedHere || startedHere) return;
+  const log = (line: string) => process.stderr.write(`      lab: ${line}\n`);
+  await stopVms(labPaths(), LAB_VMS, log);
+  await stopAptProxy(labPaths(), log);
 }
