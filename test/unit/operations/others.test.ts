@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { command, reboot, waitFor } from '../../../src/operations/command.js';
+import { address, ipvsServices } from '../../../src/operations/ipvs.js';
 import { kernelModules, parseModules, parseSysctl, sysctl, sysctlFileContent } from '../../../src/operations/kernel.js';
 import { packages, parseInstalled } from '../../../src/operations/package.js';
 import { parseUnit, service } from '../../../src/operations/service.js';
@@ -123,5 +124,28 @@ describe('operation: command, wait-for, reboot', () => {
     assert.equal(plan(reboot(), [boot, 'file 644 root root 0\nx\n'], { ...ctx, allowReboot: true }).kind, 'change');
     assert.equal(plan(reboot(), [boot, 'absent\n'], { ...ctx, allowReboot: true }).kind, 'ok');
     assert.equal(plan(reboot({ when: 'always' }), [boot], { ...ctx, allowReboot: true }).kind, 'change');
+  });
+});
+
+describe('operation: IPVS services and addresses', () => {
+  const svc = { protocol: 'tcp' as const, address: '198.18.0.200', port: 80, scheduler: 'rr', realServers: [
+    { address: '198.18.0.21', port: 80, forward: 'route' as const, weight: 1 }, { address: '198.18.0.22', port: 80, forward: 'route' as const, weight: 1 }] };
+  const op = ipvsServices({ services: [svc] });
+  it('programs only what differs', () => {
+    const p = plan(op, ['-A -t 198.18.0.200:80 -s rr\n-a -t 198.18.0.200:80 -r 198.18.0.21:80 -g -w 1\n']);
+    assert.ok(p.kind === 'change');
+    assert.equal(p.script.text, 'ipvsadm -a -t 198.18.0.200:80 -r 198.18.0.22:80 -g -w 1');
+  });
+  it('is ok when the table matches', () => {
+    assert.equal(plan(op, ['-A -t 198.18.0.200:80 -s rr\n-a -t 198.18.0.200:80 -r 198.18.0.21:80 -g -w 1\n-a -t 198.18.0.200:80 -r 198.18.0.22:80 -g -w 1\n']).kind, 'ok');
+  });
+  it('needs ipvsadm (a change in check mode, where an earlier step would install it)', () => {
+    assert.equal(plan(op, ['@no-ipvsadm\n']).kind, 'fail');
+    assert.equal(plan(op, ['@no-ipvsadm\n'], { ...ctx, check: true }).kind, 'change');
+  });
+  it('adds an address only when the interface lacks it', () => {
+    const a = address({ address: '198.18.0.200/32', device: 'lo' });
+    assert.equal(plan(a, ['1: lo    inet 127.0.0.1/8 scope host lo\n']).kind, 'change');
+    assert.equal(plan(a, ['1: lo    inet 127.0.0.1/8 scope host lo\n1: lo    inet 198.18.0.200/32 scope global lo\n']).kind, 'ok');
   });
 });

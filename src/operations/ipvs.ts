@@ -1,0 +1,59 @@
+/**
+ * IPVS virtual services, applied idempotently: read the kernel's table (`ipvsadm -Sn`) and run
+ * only the ipvsadm commands that differ.
+ */
+import { join as joinCmd, sh } from '../connection/shell.js';
+import { holdsAddress } from '../verify/ha-probe.js';
+import { diffIpvs, parseIpvsadmSave, type VirtualService } from '../render/ipvs.js';
+import { common, fact, type FactRequest, type Operation, type StepOptions, type StepPlan } from './types.js';
+
+export interface IpvsOptions extends StepOptions {
+  services: VirtualService[];
+}
+
+export const IPVS_TABLE_FACT: FactRequest = {
+  key: 'ipvs:table',
+  command: sh`if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; else echo '@no-ipvsadm'; fi`,
+};
+
+/** Debian's /etc/default/ipvsadm that restores /etc/ipvsadm.rules at boot (write it with `file`). */
+export const DEBIAN_IPVSADM_DEFAULTS = '# Managed by lbdeploy: restore /etc/ipvsadm.rules at boot.\nAUTO="true"\nDAEMON="none"\n';
+
+/** The kernel's table: only the ipvsadm commands that differ. Persist it with `file` + renderIpvsRules. */
+export function ipvsServices(o: IpvsOptions): Operation {
+  return {
+    ...common('ipvs', `ipvs ${o.services.length} virtual service(s)`, o),
+    facts: () => [IPVS_TABLE_FACT],
+    plan: (facts, ctx): StepPlan => {
+      const table = fact(facts, IPVS_TABLE_FACT.key).stdout;
+      if (table.includes('@no-ipvsadm')) {
+        if (ctx.check) return { kind: 'change', summary: 'program IPVS once an earlier step installs ipvsadm', script: sh`:` };
+        return { kind: 'fail', message: 'ipvsadm is not installed', hint: 'install the ipvsadm package in an earlier step' };
+      }
+      const cmds = diffIpvs(o.services, parseIpvsadmSave(table));
+      if (cmds.length === 0) return { kind: 'ok', reason: `IPVS table matches (${o.services.length} service(s))` };
+      return { kind: 'change', summary: cmds.map((c) => `ipvsadm ${c.join(' ')}`).join('; '), script: joinCmd(cmds.map((c) => sh`ipvsadm ${c}`), ' && ') };
+    },
+  };
+}
+
+export interface AddressOptions extends StepOptions {
+  /** address/prefix, e.g. 198.18.0.200/32 */
+  address: string;
+  device: string;
+}
+
+/** An address on an interface (the DR director's VIP, or a real server's VIP on lo). */
+export function address(o: AddressOptions): Operation {
+  const req: FactRequest = { key: `addr:${o.device}`, command: sh`ip -o addr show dev ${o.device}` };
+  return {
+    ...common('address', `address ${o.address} on ${o.device}`, o),
+    facts: () => [req],
+    plan: (facts) => {
+      const f = fact(facts, req.key);
+      if (f.code !== 0) return { kind: 'fail', message: `no interface ${o.device}`, hint: 'check the interface name (ip -o link)' };
+      if (holdsAddress(f.stdout, o.address.split('/')[0]!)) return { kind: 'ok', reason: `${o.address} is on ${o.device}` };
+      return { kind: 'change', summary: `add ${o.address} to ${o.device}`, script: sh`ip addr add ${o.address} dev ${o.device}` };
+    },
+  };
+}
