@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cli, events, FIXTURES, labInventory } from '../helpers/cli.js';
 import { ensureLabVms, onHost } from '../helpers/lab.js';
 import { LAB_VMS } from '../../src/lab/topology.js';
-import { parseIpvsadmSave } from '../../src/render/ipvs.js';
+import { parseIpvsadmList, parseIpvsadmSave } from '../../src/render/ipvs.js';
 
 const VMS = LAB_VMS.map((v) => v.name);
 const vmGroup = `  vms:\n    hosts:\n${LAB_VMS.map((v) => `      ${v.name}: { address: ${v.address} }`).join('\n')}\n`;
@@ -57,5 +57,28 @@ describe('VM tier (lab up --vms): real kernels', function () {
     assert.equal(loaded, 'loaded');
     assert.equal(conntrack, '1');
     assert.equal(expire, '1');
+  });
+
+  it('seed 003: IPVS direct routing from lbvm1 to web1..web3, the client address preserved', async () => {
+    const groups = `${vmGroup}  ipvs:\n    hosts:\n      lbvm1:\n  ipvs_real_servers:\n    hosts:\n      web1: { address: 198.18.0.21 }\n      web2: { address: 198.18.0.22 }\n      web3: { address: 198.18.0.23 }\n`;
+    const inv = labInventory('playbook: ipvs-dr\nvars:\n  ipvs_dr:\n    vip: 198.18.0.200/24\n    interface: ens3\n    services: [{ port: 80, real_servers_group: ipvs_real_servers }]\n', { lbExtra: groups });
+    try {
+      const r = await cli(['up', inv, '--json']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const table = parseIpvsadmList(await onHost('lbvm1', 'ipvsadm -ln'));
+      assert.deepEqual(table, [{ protocol: 'tcp', address: '198.18.0.200', port: 80, scheduler: 'rr',
+        realServers: ['21', '22', '23'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route', weight: 1 })) }]);
+      const pages = (await onHost('client', 'for i in 1 2 3 4 5 6; do curl -sS -m 3 http://198.18.0.200/; done')).trim().split('\n');
+      assert.equal(pages.length, 6);
+      assert.deepEqual([...new Set(pages.map((p) => /host=(\S+)/.exec(p)?.[1]))].sort(), ['web1', 'web2', 'web3'], 'round robin over the real servers');
+      for (const p of pages) assert.match(p, /client=198\.18\.0\.30$/, 'direct routing keeps the client address');
+      const again = await cli(['up', inv, '--json']);
+      assert.equal(again.code, 0);
+      assert.equal(events(again.stdout).filter((e) => e.type === 'step' && e.status === 'changed').length, 0, 'a second run changes nothing');
+      assert.match(await onHost('lbvm1', 'cat /etc/ipvsadm.rules'), /^-A -t 198\.18\.0\.200:80 -s rr\n-a -t 198\.18\.0\.200:80 -r 198\.18\.0\.21:80 -g -w 1\n/);
+    } finally {
+      await onHost('lbvm1', 'ipvsadm -C; ip addr del 198.18.0.200/24 dev ens3 2>/dev/null; true');
+      for (const w of ['web1', 'web2', 'web3']) await onHost(w, 'ip addr del 198.18.0.200/32 dev lo 2>/dev/null; rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true');
+    }
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * ipvs-dr: seed 003. An IPVS director in direct-routing mode (-g): ip_forward on, ip_vs loaded, the
+ * VIP on the director's interface, virtual services and real servers applied idempotently and
+ * saved for boot. Real servers that are plain hosts (group `ipvs_real_servers`) carry the VIP on lo
+ * with arp_ignore/arp_announce, so only the director answers ARP for it.
+ */
+import {
+  address, DEBIAN_IPVSADM_DEFAULTS, definePlaybook, file, ipvsServices, kernelModules, packages, renderIpvsRules, sysctl,
+  type HostInfo, type VirtualService,
+} from '../src/index.js';
+
+interface DrVars {
+  ipvs_dr: {
+    vip: string;
+    interface: string;
+    services: { port: number; protocol: 'tcp' | 'udp'; scheduler: string; real_servers_group: string; real_port?: number; weight: number; persistent?: number }[];
+  };
+}
+
+/** The virtual services, with the real servers taken from the inventory groups. */
+export function drServices(v: DrVars['ipvs_dr'], inventory: readonly HostInfo[]): VirtualService[] {
+  const vip = v.vip.split('/')[0]!;
+  return v.services.map((s) => ({
+    protocol: s.protocol, address: vip, port: s.port, scheduler: s.scheduler,
+    ...(s.persistent ? { persistent: s.persistent } : {}),
+    realServers: inventory.filter((h) => h.groups.includes(s.real_servers_group))
+      .map((h) => ({ address: h.address, port: s.real_port ?? s.port, forward: 'route' as const, weight: s.weight })),
+  }));
+}
+
+export default definePlaybook({
+  name: 'ipvs-dr',
+  description: 'IPVS direct routing (seed 003): director on group `ipvs`, real servers on group `ipvs_real_servers`',
+  vars: {
+    type: 'object',
+    required: ['ipvs_dr'],
+    properties: {
+      ipvs_dr: {
+        type: 'object', additionalProperties: false, required: ['vip', 'interface', 'services'],
+        properties: {
+          vip: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$', description: 'address/prefix on the director, e.g. 198.18.0.200/24' },
+          interface: { type: 'string', minLength: 1 },
+          services: {
+            type: 'array', minItems: 1,
+            items: {
+              type: 'object', additionalProperties: false, required: ['port', 'real_servers_group'],
+              properties: {
+                port: { type: 'integer', minimum: 1, maximum: 65535 },
+                protocol: { enum: ['tcp', 'udp'], default: 'tcp' },
+                scheduler: { enum: ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'lblc', 'lblcr', 'sed', 'nq'], default: 'rr' },
+                real_servers_group: { type: 'string' },
+                real_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'DR cannot change the port: must equal port' },
+                weight: { type: 'integer', minimum: 0, maximum: 65535, default: 1 },
+                persistent: { type: 'integer', minimum: 1 },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  check: (hosts) => {
+    const h = hosts.find((x) => x.vars.ipvs_dr !== undefined);
+    const v = (h?.vars as unknown as DrVars | undefined)?.ipvs_dr;
+    if (!v) return [];
+    return v.services.flatMap((s, i) => [
+      ...(s.real_port !== undefined && s.real_port !== s.port
+        ? [{ path: ['ipvs_dr', 'services', i, 'real_port'], message: `direct routing cannot translate ports: real_port ${s.real_port} must equal port ${s.port}`, hint: 'use the same port, or NAT mode' }] : []),
+      ...(!hosts.some((x) => x.groups.includes(s.real_servers_group))
+        ? [{ path: ['ipvs_dr', 'services', i, 'real_servers_group'], message: `real_servers_group '${s.real_servers_group}' has no hosts` }] : []),
+    ]);
+  },
+  plays: [
+    {
+      name: 'IPVS director',
+      hosts: 'ipvs',
+      steps: (h) => {
+        const v = (h.vars as unknown as DrVars).ipvs_dr;
+        const services = drServices(v, h.inventory);
+        return [
+          packages({ names: ['ipvsadm'] }),
+          kernelModules({ file: '/etc/modules-load.d/lbdeploy-ipvs.conf', modules: ['ip_vs', ...new Set(v.services.map((s) => `ip_vs_${s.scheduler}`))] }),
+          sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ipvs.conf', values: { 'net.ipv4.ip_forward': 1 } }),
+          address({ address: v.vip, device: v.interface }),
+          ipvsServices({ services }),
+          file({ path: '/etc/ipvsadm.rules', content: renderIpvsRules(services) }),
+          file({ path: '/etc/default/ipvsadm', content: DEBIAN_IPVSADM_DEFAULTS }),
+        ];
+      },
+    },
+    {
+      name: 'DR real servers',
+      hosts: 'ipvs_real_servers',
+      steps: (h) => {
+        const v = (h.vars as unknown as DrVars).ipvs_dr;
+        return [
+          // Answer ARP only for addresses on the asking interface, and never announce the VIP.
+          sysctl({ file: '/etc/sysctl.d/60-lbdeploy-dr.conf', values: {
+            'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.all.arp_announce': 2,
+            'net.ipv4.conf.lo.arp_ignore': 1, 'net.ipv4.conf.lo.arp_announce': 2,
+          } }),
+          address({ address: `${v.vip.split('/')[0]}/32`, device: 'lo' }),
+        ];
+      },
+    },
+  ],
+});

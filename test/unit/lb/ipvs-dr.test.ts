@@ -1,0 +1,42 @@
+import { strict as assert } from 'node:assert';
+import { parseInventory } from '../../../src/inventory/load.js';
+import { InventoryError } from '../../../src/inventory/errors.js';
+import { loadPlaybook } from '../../../src/playbook/load.js';
+import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
+import { drServices } from '../../../playbooks/ipvs-dr.js';
+
+const inv = (services: string) => `playbook: ipvs-dr
+vars:
+  ipvs_dr:
+    vip: 172.17.8.201/24
+    interface: eth0
+    services: ${services}
+groups:
+  ipvs:
+    hosts:
+      director: { address: 172.17.8.10 }
+  ipvs_real_servers:
+    hosts:
+      node1: { address: 172.17.8.11 }
+      node2: { address: 172.17.8.12 }
+`;
+
+describe('seed 003: IPVS direct routing model', () => {
+  it('builds the virtual service from the real-server group (the seed\'s -A -t VIP:80, -a -r node:80 -g)', async () => {
+    const i = await parseInventory('/tmp/lbd/dr.yaml', inv('[{ port: 80, real_servers_group: ipvs_real_servers, scheduler: wlc }]'), { env: {} });
+    const pb = await loadPlaybook('ipvs-dr', i.dir);
+    const vars = await resolvePlaybookVars(pb, i, i.hosts);
+    const infos = i.hosts.map((h) => ({ name: h.name, address: h.address, groups: h.groups, vars: vars.get(h.name)! }));
+    assert.deepEqual(drServices((vars.get('director') as { ipvs_dr: never }).ipvs_dr, infos), [{
+      protocol: 'tcp', address: '172.17.8.201', port: 80, scheduler: 'wlc',
+      realServers: [{ address: '172.17.8.11', port: 80, forward: 'route', weight: 1 }, { address: '172.17.8.12', port: 80, forward: 'route', weight: 1 }],
+    }]);
+  });
+
+  it('refuses a port translation, which direct routing cannot do, at the inventory line', async () => {
+    const i = await parseInventory('/tmp/lbd/dr.yaml', inv('[{ port: 80, real_port: 8080, real_servers_group: ipvs_real_servers }]'), { env: {} });
+    const pb = await loadPlaybook('ipvs-dr', i.dir);
+    await assert.rejects(resolvePlaybookVars(pb, i, i.hosts), (e: unknown) =>
+      e instanceof InventoryError && /dr\.yaml:6:\d+: playbook ipvs-dr: direct routing cannot translate ports: real_port 8080 must equal port 80/.test(e.issues.map((x) => `${x.where}: ${x.message}`).join('\n')));
+  });
+});
