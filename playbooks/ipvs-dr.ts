@@ -5,8 +5,8 @@
  * with arp_ignore/arp_announce, so only the director answers ARP for it.
  */
 import {
-  address, DEBIAN_IPVSADM_DEFAULTS, definePlaybook, file, ipvsServices, kernelModules, packages, renderIpvsRules, sysctl,
-  type HostInfo, type VirtualService,
+  address, addressUnit, DEBIAN_IPVSADM_DEFAULTS, definePlaybook, file, ipvsServices, kernelModules, packages, renderIpvsRules, sysctl,
+  command, sh, type HostInfo, type VirtualService,
 } from '../src/index.js';
 
 interface DrVars {
@@ -77,15 +77,23 @@ export default definePlaybook({
       steps: (h) => {
         const v = (h.vars as unknown as DrVars).ipvs_dr;
         const services = drServices(v, h.inventory);
+        const vipUnit = addressUnit({ address: v.vip, device: v.interface });
         return [
           packages({ names: ['ipvsadm'] }),
           kernelModules({ file: '/etc/modules-load.d/lbdeploy-ipvs.conf', modules: ['ip_vs', ...new Set(v.services.map((s) => `ip_vs_${s.scheduler}`))] }),
           sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ipvs.conf', values: { 'net.ipv4.ip_forward': 1 } }),
           address({ address: v.vip, device: v.interface }),
+          // The VIP comes back after a reboot; the table comes back from /etc/ipvsadm.rules.
+          file({ path: `/etc/systemd/system/${vipUnit.name}`, content: vipUnit.content, notify: 'systemd reload' }),
           ipvsServices({ services }),
           file({ path: '/etc/ipvsadm.rules', content: renderIpvsRules(services) }),
           file({ path: '/etc/default/ipvsadm', content: DEBIAN_IPVSADM_DEFAULTS }),
         ];
+      },
+      handlers: (h) => {
+        const v = (h.vars as unknown as DrVars).ipvs_dr;
+        const unit = addressUnit({ address: v.vip, device: v.interface }).name;
+        return { 'systemd reload': command({ cmd: sh`systemctl daemon-reload && systemctl enable ${unit}`, title: 'enable the VIP unit' }) };
       },
     },
     {

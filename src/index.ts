@@ -33,7 +33,7 @@ export { certInfo } from './kube/cert.js';
 export type { CertInfo } from './kube/cert.js';
 export type { PrepareContext, PrepareResult } from './playbook/define.js';
 export { holdsAddress } from './verify/ha-probe.js';
-export { ipvsServices, address, DEBIAN_IPVSADM_DEFAULTS } from './operations/ipvs.js';
+export { ipvsServices, address, addressUnit, DEBIAN_IPVSADM_DEFAULTS } from './operations/ipvs.js';
 export type { IpvsOptions, AddressOptions } from './operations/ipvs.js';
 export { parseIpvsadmSave, parseIpvsadmList, diffIpvs, renderIpvsRules } from './render/ipvs.js';
 export type { VirtualService, RealServer, Forward } from './render/ipvs.js';

@@ -43,6 +43,31 @@ export interface AddressOptions extends StepOptions {
   device: string;
 }
 
+/**
+ * A systemd unit that puts an address back on its interface at boot (an address added with
+ * `ip addr add` lives only until the next reboot). Write it with `file` and enable it with `service`.
+ */
+export function addressUnit(o: AddressOptions): { name: string; content: string } {
+  const name = `lbdeploy-address-${o.device}-${o.address.replace(/[^0-9a-fA-F]/g, '-')}.service`;
+  return {
+    name,
+    content: `# Managed by lbdeploy: ${o.address} on ${o.device} at boot.
+[Unit]
+Description=lbdeploy: address ${o.address} on ${o.device}
+After=network.target
+Wants=network.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'ip -o addr show dev ${o.device} | grep -q " ${o.address.split('/')[0]}/" || ip addr add ${o.address} dev ${o.device}'
+
+[Install]
+WantedBy=multi-user.target
+`,
+  };
+}
+
 /** An address on an interface (the DR director's VIP, or a real server's VIP on lo). */
 export function address(o: AddressOptions): Operation {
   const req: FactRequest = { key: `addr:${o.device}`, command: sh`ip -o addr show dev ${o.device}` };

@@ -76,6 +76,22 @@ describe('VM tier (lab up --vms): real kernels', function () {
       assert.equal(again.code, 0);
       assert.equal(events(again.stdout).filter((e) => e.type === 'step' && e.status === 'changed').length, 0, 'a second run changes nothing');
       assert.match(await onHost('lbvm1', 'cat /etc/ipvsadm.rules'), /^-A -t 198\.18\.0\.200:80 -s rr\n-a -t 198\.18\.0\.200:80 -r 198\.18\.0\.21:80 -g -w 1\n/);
+      // Persisted across a reboot: the VIP (its unit), the table (ipvsadm.rules), the modules.
+      const boot = (await onHost('lbvm1', 'cat /proc/sys/kernel/random/boot_id')).trim();
+      await onHost('lbvm1', 'nohup sh -c "sleep 1; systemctl reboot" >/dev/null 2>&1 &');
+      let back = '';
+      for (let i = 0; i < 90 && (back === '' || back === boot); i++) {
+        await new Promise((res) => setTimeout(res, 2000));
+        back = (await onHost('lbvm1', 'cat /proc/sys/kernel/random/boot_id').catch(() => '')).trim();
+      }
+      assert.ok(back !== '' && back !== boot, 'lbvm1 rebooted');
+      let served = '';
+      for (let i = 0; i < 30 && !/host=web\d port=80 client=/.test(served); i++) {
+        await new Promise((res) => setTimeout(res, 1000));
+        served = await onHost('client', 'curl -sS -m 2 http://198.18.0.200/ 2>&1 || true');
+      }
+      assert.match(served, /host=web\d port=80 client=198\.18\.0\.30/, `the VIP serves again after the reboot; last answer: ${served}; lbvm1: ${await onHost('lbvm1', 'ip -o addr show ens3; ipvsadm -ln; systemctl --failed --no-pager').catch((e: Error) => e.message)}`);
+      assert.equal(parseIpvsadmList(await onHost('lbvm1', 'ipvsadm -ln'))[0]?.realServers.length, 3);
     } finally {
       await onHost('lbvm1', 'ipvsadm -C; ip addr del 198.18.0.200/24 dev ens3 2>/dev/null; true');
       for (const w of ['web1', 'web2', 'web3']) await onHost(w, 'ip addr del 198.18.0.200/32 dev lo 2>/dev/null; rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true');
