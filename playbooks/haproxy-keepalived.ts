@@ -4,7 +4,7 @@
  * 6443), and the nginx side that accepts the PROXY protocol on the `ingress` group.
  */
 import {
-  CHECK_SCRIPT_PATH, command, definePlaybook, holdsAddress, directory, file, haChecks, haproxyFor, haVarsSchema, keepalivedFor, lbNodes,
+  CHECK_SCRIPT_PATH, command, definePlaybook, holdsAddress, vipsOf, directory, file, haChecks, haproxyFor, haVarsSchema, keepalivedFor, lbNodes,
   NGINX_SNIPPET_VALIDATE, packages, renderHaproxy, renderKeepalived, renderNginxProxyProtocol, service, sh, shippedFile, sysctl,
   type HaVars,
 } from '../src/index.js';
@@ -23,7 +23,8 @@ export default definePlaybook({
       // Converge the backups first and the node that holds a VIP last, so the VIP moves at most once.
       probe: { key: 'ha:addresses', command: sh`ip -o addr show` },
       batches: (hosts, probes) => {
-        const vips = ((hosts[0]?.vars as unknown as HaVars | undefined)?.keepalived.instances ?? []).map((i) => i.vip.split('/')[0]!);
+        const v = hosts[0]?.vars as unknown as HaVars | undefined;
+        const vips = v ? vipsOf(v).map((x) => x.address) : [];
         const holds = (name: string) => vips.some((vip) => holdsAddress(probes.get(name)?.stdout ?? '', vip));
         return [hosts.filter((h) => !holds(h.name)), hosts.filter((h) => holds(h.name))].filter((b) => b.length > 0);
       },

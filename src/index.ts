@@ -24,7 +24,7 @@ export { renderHaproxy } from './render/haproxy.js';
 export type { HaproxyConfig, HaproxyListen, HaproxyServer, SendProxy } from './render/haproxy.js';
 export { renderNginxProxyProtocol, NGINX_SNIPPET_VALIDATE } from './render/nginx.js';
 export { haVarsSchema } from './lb/ha-schema.js';
-export { CHECK_SCRIPT_PATH, haChecks, haproxyFor, keepalivedFor, lbNodes, serviceTargets } from './lb/ha.js';
+export { CHECK_SCRIPT_PATH, haChecks, haproxyFor, keepalivedFor, lbNodes, serviceTargets, vipsOf } from './lb/ha.js';
 export type { HaVars } from './lb/ha.js';
 export type { PlaybookIssue } from './playbook/define.js';
 export { readKubeconfig, withServer, decodeData } from './kube/kubeconfig.js';

@@ -10,14 +10,13 @@ import { runPlaybooks } from '../execute/run.js';
 import { batchFacts } from '../facts/batch.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
-import { serviceTargets } from '../lb/ha.js';
+import { serviceTargets, vipsOf } from '../lb/ha.js';
 import type { FactRequest } from '../operations/types.js';
 import { loadPlaybook } from '../playbook/load.js';
 import type { Playbook } from '../playbook/define.js';
 import type { RunEvent } from '../report/events.js';
 import { HA_NODE_PROBES } from '../verify/ha-probe.js';
 import { loadHaContext } from '../verify/ha-context.js';
-import { vipsOf } from '../verify/ha-verify.js';
 import { certFindings, serviceFindings, vipFindings, worst, type AuditThresholds, type Finding, type Probe } from './checks.js';
 import type { AuditReport } from './formats.js';
 

@@ -1,6 +1,7 @@
 /** Runs playbooks over an inventory: plays in order, batches (serial), hosts in parallel up to --forks. */
 import { ConnectionPool, type HostSession } from '../connection/pool.js';
 import { BOOT_FACT } from '../operations/command.js';
+import { sleep } from '../util/sleep.js';
 import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
@@ -221,7 +222,7 @@ async function reconnect(pool: ConnectionPool, host: Host, timeoutMs: number, pr
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     try {
       const s = await pool.session(host);
       const r = await s.run(BOOT_FACT.command, { timeoutMs: 10_000 });

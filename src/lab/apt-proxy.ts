@@ -5,14 +5,14 @@
  * Started detached by `lab up --vms`, stopped by `lab down`.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.js';
 import { debianMirror } from './images.js';
 import type { LabPaths } from './state.js';
-import { isAlive, sleep, type Log } from './system.js';
+import { livePid, sleep, stopPidFile, type Log } from './system.js';
 import { LAB_NETWORK } from './topology.js';
 
 export const APT_PROXY_PORT = 3142;
@@ -66,8 +66,7 @@ function answers(): Promise<boolean> {
 }
 
 export async function startAptProxy(paths: LabPaths, log: Log): Promise<void> {
-  const pid = existsSync(pidFile(paths)) ? Number(readFileSync(pidFile(paths), 'utf8')) : 0;
-  if (pid > 0 && isAlive(pid) && (await answers())) return;
+  if (livePid(pidFile(paths)) && (await answers())) return;
   const out = openSync(`${paths.dir}/apt-proxy.log`, 'a');
   const self = fileURLToPath(import.meta.url);
   // From source (the tests run src/ through tsx) the module needs tsx to run on its own.
@@ -87,15 +86,7 @@ export async function startAptProxy(paths: LabPaths, log: Log): Promise<void> {
 }
 
 export async function stopAptProxy(paths: LabPaths, log: Log): Promise<void> {
-  if (!existsSync(pidFile(paths))) return;
-  const pid = Number(readFileSync(pidFile(paths), 'utf8'));
-  if (pid > 0 && isAlive(pid)) {
-    log(`stopping the apt proxy (pid ${pid})`);
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 20 && isAlive(pid); i++) await sleep(250);
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  }
-  rmSync(pidFile(paths), { force: true });
+  await stopPidFile(pidFile(paths), 'the apt proxy', 5_000, log);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--serve') serve();

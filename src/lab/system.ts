@@ -5,6 +5,7 @@ import { $ } from 'zx';
 import { LAB_DOCKERD_ARGS } from './topology.js';
 import type { LabPaths } from './state.js';
 import { LabError } from '../errors.js';
+import { sleep } from '../util/sleep.js';
 
 export type Log = (line: string) => void;
 
@@ -79,17 +80,28 @@ export async function ensureDockerd(paths: LabPaths, log: Log): Promise<void> {
   throw new LabError('dockerd did not come up within 60 s', { hint: `see ${paths.dockerdLog}` });
 }
 
-/** Stop the daemon only if the lab started it. */
-export async function stopOwnDockerd(paths: LabPaths, log: Log): Promise<void> {
-  if (!existsSync(paths.dockerdPid)) return;
-  const pid = Number(readFileSync(paths.dockerdPid, 'utf8').trim());
-  if (pid > 0 && isAlive(pid)) {
-    log(`stopping the dockerd the lab started (pid ${pid})`);
+/** The pid recorded in a pid file, if that process still runs. */
+export function livePid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/** Stop a process the lab started (recorded in a pid file): SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopPidFile(file: string, what: string, graceMs: number, log: Log): Promise<void> {
+  const pid = livePid(file);
+  if (pid) {
+    log(`stopping ${what} (pid ${pid})`);
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 60 && isAlive(pid); i++) await sleep(500);
+    for (let waited = 0; waited < graceMs && isAlive(pid); waited += 250) await sleep(250);
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
-  rmSync(paths.dockerdPid, { force: true });
+  rmSync(file, { force: true });
+}
+
+/** Stop the daemon only if the lab started it. */
+export async function stopOwnDockerd(paths: LabPaths, log: Log): Promise<void> {
+  await stopPidFile(paths.dockerdPid, 'the dockerd the lab started', 30_000, log);
 }
 
 export function isAlive(pid: number): boolean {
@@ -101,4 +113,4 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };

@@ -12,7 +12,7 @@ import { baseTarball, debianMirror, withBuildRoot, writeFiles } from './images.j
 import { APT_PROXY_URL } from './apt-proxy.js';
 import { recipeFor } from './recipes.js';
 import type { LabPaths } from './state.js';
-import { isAlive, sleep, type Log } from './system.js';
+import { livePid, stopPidFile, type Log } from './system.js';
 import { LAB_NETWORK, LAB_SUDO_USER, type LabHost } from './topology.js';
 
 /** What the VM root file system adds to the common base: a kernel that boots, udev, networking. */
@@ -77,9 +77,7 @@ const tapName = (h: LabHost) => `lbd-${h.name}`.slice(0, 15);
 const pidFile = (paths: LabPaths, h: LabHost) => join(paths.vms, `${h.name}.pid`);
 
 export function vmPid(paths: LabPaths, h: LabHost): number | undefined {
-  if (!existsSync(pidFile(paths, h))) return undefined;
-  const pid = Number(readFileSync(pidFile(paths, h), 'utf8').trim());
-  return pid > 0 && isAlive(pid) ? pid : undefined;
+  return livePid(pidFile(paths, h));
 }
 
 async function labBridge(): Promise<string> {
@@ -139,15 +137,8 @@ export async function ensureVm(paths: LabPaths, h: LabHost, image: VmImage, host
 /** Stop every lab VM this state folder started and remove its tap device and disk. */
 export async function stopVms(paths: LabPaths, vms: readonly LabHost[], log: Log): Promise<void> {
   for (const h of vms) {
-    const pid = vmPid(paths, h);
-    if (pid) {
-      log(`stopping VM ${h.name} (pid ${pid})`);
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 40 && isAlive(pid); i++) await sleep(250);
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    }
+    await stopPidFile(pidFile(paths, h), `VM ${h.name}`, 10_000, log);
     await $`ip link del ${tapName(h)}`.nothrow().quiet();
-    rmSync(pidFile(paths, h), { force: true });
     rmSync(join(paths.vms, `${h.name}.img`), { force: true });
   }
 }

@@ -49,6 +49,11 @@ function vipAddress(vip: string): string {
   return vip.split('/')[0]!;
 }
 
+/** Each instance's VIP, without its prefix. */
+export function vipsOf(v: HaVars): { name: string; address: string }[] {
+  return v.keepalived.instances.map((i) => ({ name: i.name, address: vipAddress(i.vip) }));
+}
+
 /** haproxy's check weight: enough that a node with haproxy down ranks below every healthy one. */
 export function checkWeight(v: HaVars, prio: Map<string, number>): number {
   if (v.keepalived.check_weight !== undefined) return v.keepalived.check_weight;

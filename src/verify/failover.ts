@@ -5,9 +5,10 @@
  */
 import { sh } from '../connection/shell.js';
 import type { HostSession } from '../connection/pool.js';
-import { serviceTargets } from '../lb/ha.js';
-import { holders, probeNodes, verifyHa, vipsOf, type Check, type HaContext } from './ha-verify.js';
+import { serviceTargets, vipsOf } from '../lb/ha.js';
+import { holders, probeNodes, verifyHa, type Check, type HaContext } from './ha-verify.js';
 import { holdsAddress } from './ha-probe.js';
+import { sleep } from '../util/sleep.js';
 
 export type Scenario = 'keepalived' | 'haproxy';
 
@@ -28,7 +29,6 @@ export interface FailoverResult {
   problem?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A bounded prober on the client: `rate` requests/s for `seconds`, one line per request. */
 export function proberScript(url: string, rate: number, seconds: number) {

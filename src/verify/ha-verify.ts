@@ -3,7 +3,7 @@ import { sh, type ShellCommand } from '../connection/shell.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import { batchFacts } from '../facts/batch.js';
 import type { Host } from '../inventory/model.js';
-import { serviceTargets, type HaVars, type ServiceTarget } from '../lb/ha.js';
+import { serviceTargets, vipsOf, type HaVars, type ServiceTarget } from '../lb/ha.js';
 import type { HostInfo } from '../playbook/define.js';
 import type { FactResult } from '../operations/types.js';
 import { holdsAddress, HA_NODE_PROBES, parsePage, parseShowStat } from './ha-probe.js';
@@ -40,9 +40,6 @@ export async function probeNodes(ctx: HaContext): Promise<Map<string, NodeProbe>
   return new Map(results);
 }
 
-export function vipsOf(v: HaVars): { name: string; address: string }[] {
-  return v.keepalived.instances.map((i) => ({ name: i.name, address: i.vip.split('/')[0]! }));
-}
 
 /** Which nodes hold a VIP, from probes. */
 export function holders(probes: Map<string, NodeProbe>, vip: string): string[] {
