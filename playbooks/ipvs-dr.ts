@@ -6,7 +6,7 @@
  */
 import {
   address, addressUnit, DEBIAN_IPVSADM_DEFAULTS, definePlaybook, file, ipvsServices, kernelModules, packages, renderIpvsRules, sysctl,
-  command, sh, type HostInfo, type VirtualService,
+  command, drRealServerSteps, sh, type HostInfo, type VirtualService,
 } from '../src/index.js';
 
 interface DrVars {
@@ -101,14 +101,7 @@ export default definePlaybook({
       hosts: 'ipvs_real_servers',
       steps: (h) => {
         const v = (h.vars as unknown as DrVars).ipvs_dr;
-        return [
-          // Answer ARP only for addresses on the asking interface, and never announce the VIP.
-          sysctl({ file: '/etc/sysctl.d/60-lbdeploy-dr.conf', values: {
-            'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.all.arp_announce': 2,
-            'net.ipv4.conf.lo.arp_ignore': 1, 'net.ipv4.conf.lo.arp_announce': 2,
-          } }),
-          address({ address: `${v.vip.split('/')[0]}/32`, device: 'lo' }),
-        ];
+        return drRealServerSteps([v.vip]);
       },
     },
   ],

@@ -6,8 +6,8 @@
  * the old file. Consumers are reloaded only when a file changed.
  */
 import {
-  certInfo, command, decodeData, definePlaybook, directory, file, readKubeconfig, service, sh, shippedFile, withServer,
-  type CertInfo, join, type Operation,
+  certInfo, command, containerSignal, decodeData, definePlaybook, directory, file, readKubeconfig, service, sh, shippedFile, withServer,
+  type CertInfo, type Operation,
 } from '../src/index.js';
 
 const CHECK = '/usr/local/sbin/lbdeploy-check-kubeconfig';
@@ -18,6 +18,9 @@ interface KubeVars {
     consumers: { service?: string; container?: string; action: 'reload' | 'restart' }[];
   };
 }
+
+type Consumer = KubeVars['kubeconfig']['consumers'][number];
+const consumerName = (c: Consumer) => `kubeconfig consumer ${c.service ? `service ${c.service}` : `container ${c.container}`}`;
 
 export interface FetchedKubeconfig {
   master: string;
@@ -99,7 +102,7 @@ export default definePlaybook({
     steps: (h) => {
       const v = (h.vars as unknown as KubeVars).kubeconfig;
       const files = (h.vars.kubeconfig_files as FetchedKubeconfig[] | undefined) ?? [];
-      const notify = v.consumers.length > 0 ? ['kubeconfig consumers'] : [];
+      const notify = v.consumers.map(consumerName);
       return [
         file({ path: CHECK, content: shippedFile('check_kubeconfig.sh'), mode: '0755', tags: ['kubeconfig'] }),
         directory({ path: v.dest_dir, mode: '0700', tags: ['kubeconfig'] }),
@@ -108,11 +111,12 @@ export default definePlaybook({
     },
     handlers: (h): Record<string, Operation> => {
       const v = (h.vars as unknown as KubeVars).kubeconfig;
-      // A systemd service reloads (or restarts); a container gets SIGHUP (reload) or a restart.
-      const cmds = v.consumers.map((c) => c.service
-        ? sh`systemctl ${c.action === 'restart' ? 'restart' : 'reload-or-restart'} ${c.service}`
-        : c.action === 'restart' ? sh`docker restart ${c.container ?? ''}` : sh`docker kill -s HUP ${c.container ?? ''}`);
-      return cmds.length > 0 ? { 'kubeconfig consumers': command({ cmd: join(cmds, ' && '), title: 'reload kubeconfig consumers' }) } : {};
+      // A systemd service reloads (or restarts); a container gets SIGHUP (reload) or a restart, and
+      // one that is not running yet reads the files when it starts.
+      return Object.fromEntries(v.consumers.map((c) => [consumerName(c), c.service
+        ? command({ cmd: sh`systemctl ${c.action === 'restart' ? 'restart' : 'reload-or-restart'} ${c.service}`, title: `${c.action} ${c.service}` })
+        : c.action === 'restart' ? command({ cmd: sh`docker restart ${c.container ?? ''}`, title: `restart container ${c.container}` })
+        : containerSignal({ name: c.container ?? '', signal: 'HUP' })]));
     },
   }],
 });

@@ -5,12 +5,12 @@
 import { ConnectionError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { sh, type ShellCommand } from './shell.js';
-import { connectSsh, type Connection, type ExecResult } from './ssh.js';
+import { connectSsh, type Connection, type ExecOptions, type ExecResult } from './ssh.js';
 
 export interface HostSession {
   host: Host;
   /** Run a POSIX sh script as the connection's user, or through sudo -n when become is on. */
-  run(script: ShellCommand, options?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
+  run(script: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
 }
 
 export interface PoolStats {

@@ -1,6 +1,6 @@
 /** SSH connections through node-ssh: host key verification, timeouts, keepalive. */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { ConnectionError } from '../errors.js';
 import { formatKnownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
@@ -33,7 +33,8 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
-  stdin?: string;
+  /** Text, or a stream (a local file uploaded as it is read). */
+  stdin?: string | Readable;
   timeoutMs?: number;
 }
 

@@ -1,5 +1,7 @@
 /** One play on one host: facts in one round trip, steps in order, handlers at the end. */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { join as joinCmd, sh, type ShellCommand } from '../connection/shell.js';
 import type { HostSession } from '../connection/pool.js';
 import type { ExecResult } from '../connection/ssh.js';
@@ -113,7 +115,7 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
       continue;
     }
     // A change.
-    if (plan.diff && plan.stdin !== undefined && input.holdsSecret(plan.stdin)) plan = { ...plan, diff: hiddenDiff(plan.diff) };
+    if (plan.diff && typeof plan.stdin === 'string' && input.holdsSecret(plan.stdin)) plan = { ...plan, diff: hiddenDiff(plan.diff) };
     if (ctx.check) {
       op.notify.forEach((n) => notified.add(n));
       report(op.name, 'changed', started, { message: `would ${plan.summary}`, diff: plan.diff });
@@ -122,7 +124,7 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
     // Notified handlers are remembered on the host in the same command as the change itself.
     const marker = op.kind === 'command' ? undefined : markers(op.notify);
     const script: ShellCommand = marker ? joinCmd([sh`( ${plan.script} )`, marker], ' && ') : plan.script;
-    const r = await session.run(script, { stdin: plan.stdin });
+    const r = await session.run(script, { stdin: stdinOf(plan.stdin) });
     const outcome = op.result ? op.result(r) : r.code === 0 ? { changed: true } : { changed: false, error: errorText(r) };
     if (outcome.error !== undefined || r.code === null) {
       report(op.name, 'failed', started, { message: outcome.error ?? `the command ended without an exit status (${r.signal ?? 'connection lost'})` });
@@ -161,14 +163,21 @@ export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult>
       return counts;
     }
     const script = plan.kind === 'ok' ? sh`rm -f ${marker}` : joinCmd([sh`( ${plan.script} )`, sh`rm -f ${marker}`], ' && ');
-    const r = await session.run(script, { stdin: plan.kind === 'change' ? plan.stdin : undefined });
+    const r = await session.run(script, { stdin: plan.kind === 'change' ? stdinOf(plan.stdin) : undefined });
     if (r.code !== 0) {
       report(name, 'failed', started, { handler: true, message: `${errorText(r)} (stays pending for the next run)` });
       return counts;
     }
     report(name, plan.kind === 'ok' ? 'ok' : 'changed', started, { handler: true, message: plan.kind === 'ok' ? plan.reason : plan.summary });
+    // A reboot handler: wait for the new boot before the next handler (or the next play).
+    if (op.reconnect && plan.kind === 'change') session = await input.reconnect(op.reconnect.timeoutMs, facts.get(BOOT_FACT.key)?.stdout ?? '');
   }
   return counts;
+}
+
+/** A local file goes up as a stream, opened only when its step runs. */
+function stdinOf(stdin: string | { localFile: string } | undefined): string | Readable | undefined {
+  return stdin === undefined || typeof stdin === 'string' ? stdin : createReadStream(stdin.localFile);
 }
 
 /** Keep a diff's headers and size, not its lines. */

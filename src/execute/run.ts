@@ -91,6 +91,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
     try {
       result = await pb.prepare!({
         hosts: infos,
+        inventoryDir: inv.dir,
         check: opts.check,
         secret: (v) => inv.masker.add(v),
         run: async (name, command) => {

@@ -9,6 +9,7 @@ import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, wri
 import { LAB_HOSTS, LAB_VMS, containerName, type LabHost, type LabRole } from './topology.js';
 import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
+import { ensureKeepalivedImage } from './keepalived-image.js';
 import { LabError } from '../errors.js';
 import { adminKubeconfig, LabPki, type Validity } from './pki.js';
 import { $ } from 'zx';
@@ -51,6 +52,8 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
     const image = await ensureVmImage(paths.buildDir, log);
     const pub = readFileSync(paths.clientKey + '.pub', 'utf8');
     for (const vm of LAB_VMS) await ensureVm(paths, vm, image, `${paths.hostKeys}/${vm.name}_ssh_host_ed25519_key`, pub, log);
+    // Seed 002's keepalived container, as an archive for the air-gapped path (upload + docker load).
+    await ensureKeepalivedImage(paths, log);
   }
   // VMs boot under software emulation: give them longer.
   const statuses = await waitForHosts(paths, options.vms ? 300_000 : 120_000);

@@ -68,6 +68,8 @@ export interface RebootOptions extends StepOptions {
   /** Reboot only when this path exists (default: /var/run/reboot-required); `always` to force. */
   when?: string | 'always';
   timeoutSec?: number;
+  /** Without --allow-reboot, skip with a note instead of failing (the settings already apply live). */
+  optional?: boolean;
 }
 
 /** Identifies one boot: the kernel's boot id and PID 1's start time (a container restart changes only that). */
@@ -81,6 +83,7 @@ export function reboot(o: RebootOptions = {}): Operation {
     facts: () => [BOOT_FACT, ...(marker ? [pathFactRequest(marker)] : [])],
     plan: (facts, ctx) => {
       if (marker && parsePathFact(fact(facts, pathFactRequest(marker).key)).kind === 'absent') return { kind: 'ok', reason: 'no reboot required' };
+      if (!ctx.allowReboot && o.optional) return { kind: 'ok', reason: 'not rebooted: run with --allow-reboot to reboot (the settings already apply live)' };
       if (!ctx.allowReboot) return { kind: 'fail', message: 'a reboot is required but not allowed', hint: 'run again with --allow-reboot' };
       // Detached, so the command returns before the connection drops.
       return { kind: 'change', summary: 'reboot and wait until the host is back', script: sh`nohup sh -c 'sleep 1; systemctl reboot' >/dev/null 2>&1 &` };

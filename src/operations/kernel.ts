@@ -57,6 +57,11 @@ export function sysctl(o: SysctlOptions): Operation {
     plan: (facts: FactMap, ctx: PlanContext) => {
       const live = parseSysctl(fact(facts, sysctlRequest(keys).key).stdout);
       const missing = keys.filter((k) => live.get(k) === '@missing');
+      if (missing.length > 0 && ctx.check) {
+        // In check mode an earlier step's module load did not happen: say what would be set.
+        const w = planWrite(fileOpts, facts, ctx);
+        return w.kind === 'fail' ? w : { kind: 'change', summary: `set ${keys.join(', ')} once the modules providing ${missing.join(', ')} load`, script: sh`:`, ...(w.kind === 'change' ? { diff: w.diff } : {}) };
+      }
       if (missing.length > 0) {
         return { kind: 'fail', message: `the kernel has no sysctl ${missing.join(', ')} (/proc/sys has no such entry)`, hint: 'load the module that provides it first (e.g. ip_vs for net.ipv4.vs.*), or remove the key' };
       }
@@ -91,7 +96,11 @@ export interface ModulesOptions extends StepOptions {
 function modulesRequest(mods: readonly string[]): FactRequest {
   return {
     key: `modules:${mods.join(',')}`,
-    command: sh`for m in ${mods}; do s=$(echo "$m" | tr - _); if [ -d "/sys/module/$s" ]; then echo "$m loaded"; elif modinfo "$m" >/dev/null 2>&1; then echo "$m available"; else echo "$m missing"; fi; done; echo "@kernel $(uname -r)"`,
+    // An alias (ip6t_MASQUERADE is xt_MASQUERADE since 5.x) counts as loaded when what it resolves to is;
+    // a module built into the kernel is always loaded.
+    command: sh`b=/lib/modules/$(uname -r)/modules.builtin
+loaded() { for r in $(modprobe -R "$1" 2>/dev/null | tr - _); do [ -d "/sys/module/$r" ] || grep -q "/$r.ko" "$b" 2>/dev/null || return 1; done; [ -n "$(modprobe -R "$1" 2>/dev/null)" ]; }
+for m in ${mods}; do s=$(echo "$m" | tr - _); if [ -d "/sys/module/$s" ] || loaded "$m"; then echo "$m loaded"; elif modinfo "$m" >/dev/null 2>&1; then echo "$m available"; else echo "$m missing"; fi; done; echo "@kernel $(uname -r)"`,
   };
 }
 

@@ -34,8 +34,8 @@ export type StepPlan =
       /** One line: what will change. */
       summary: string;
       script: ShellCommand;
-      /** Data streamed to the script's standard input (file content). */
-      stdin?: string;
+      /** Data streamed to the script's standard input: file content, or a local file read as it uploads. */
+      stdin?: string | { localFile: string };
       diff?: string;
     }
   /** Runs (e.g. waits for a port) but never counts as a change; not run in check mode. */

@@ -59,6 +59,8 @@ export interface PrepareContext {
   /** Mask a value found on a host (a key, a token) in every output from now on. */
   secret(value: string): void;
   check: boolean;
+  /** The inventory file's folder: relative paths in vars (e.g. an image archive) resolve from here. */
+  inventoryDir: string;
 }
 
 export interface PrepareResult {
