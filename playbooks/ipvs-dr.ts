@@ -6,26 +6,11 @@
  */
 import {
   address, addressUnit, DEBIAN_IPVSADM_DEFAULTS, definePlaybook, file, ipvsServices, kernelModules, packages, renderIpvsRules, sysctl,
-  command, drRealServerSteps, sh, type HostInfo, type VirtualService,
+  command, drRealServerSteps, drServices, sh, type DrSettings,
 } from '../src/index.js';
 
 interface DrVars {
-  ipvs_dr: {
-    vip: string;
-    interface: string;
-    services: { port: number; protocol: 'tcp' | 'udp'; scheduler: string; real_servers_group: string; real_port?: number; weight: number; persistent?: number }[];
-  };
-}
-
-/** The virtual services, with the real servers taken from the inventory groups. */
-export function drServices(v: DrVars['ipvs_dr'], inventory: readonly HostInfo[]): VirtualService[] {
-  const vip = v.vip.split('/')[0]!;
-  return v.services.map((s) => ({
-    protocol: s.protocol, address: vip, port: s.port, scheduler: s.scheduler,
-    ...(s.persistent ? { persistent: s.persistent } : {}),
-    realServers: inventory.filter((h) => h.groups.includes(s.real_servers_group))
-      .map((h) => ({ address: h.address, port: s.real_port ?? s.port, forward: 'route' as const, weight: s.weight })),
-  }));
+  ipvs_dr: DrSettings;
 }
 
 export default definePlaybook({

@@ -37,7 +37,8 @@ export { ipvsServices, address, addressUnit, DEBIAN_IPVSADM_DEFAULTS } from './o
 export type { IpvsOptions, AddressOptions } from './operations/ipvs.js';
 export { parseIpvsadmSave, parseIpvsadmList, diffIpvs, renderIpvsRules } from './render/ipvs.js';
 export type { VirtualService, RealServer, Forward } from './render/ipvs.js';
-export { drRealServerSteps } from './lb/dr.js';
+export { drRealServerSteps, drServices } from './lb/dr.js';
+export type { DrSettings } from './lb/dr.js';
 export { aliveKeepalived, aliveServices, aliveVips, aliveChecks, renderAliveYaml, parseVirtualServerConfig } from './lb/alive.js';
 export type { AliveVars, AliveInstance, AlivePort } from './lb/alive.js';
 export { aliveVarsSchema, SEED_002_MODULES, SEED_002_SYSCTL } from './lb/alive-schema.js';

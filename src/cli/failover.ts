@@ -2,7 +2,10 @@
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { loadHaContext } from '../verify/ha-context.js';
-import { failoverTest, type FailoverResult, type Scenario } from '../verify/failover.js';
+import { failoverTest, haDrill, type Drill, type FailoverResult, type Scenario } from '../verify/failover.js';
+import { loadIpvsContexts, ipvsDrill } from '../verify/ipvs-verify.js';
+import { ConnectionPool } from '../connection/pool.js';
+import { InventoryError } from '../inventory/errors.js';
 import { failure, parse, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
@@ -16,21 +19,32 @@ export async function runFailover(args: string[]): Promise<number> {
     }, USAGES.failover);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
-    const scenarios: Scenario[] = v.scenario === 'all' ? ['keepalived', 'haproxy'] : v.scenario === 'keepalived' || v.scenario === 'haproxy' ? [v.scenario] : [];
-    if (scenarios.length === 0) throw new UsageError(`--scenario must be keepalived, haproxy or all, not '${v.scenario}'`);
+    const known: Scenario[] = ['keepalived', 'haproxy', 'keepalived-container'];
+    if (v.scenario !== 'all' && !known.includes(v.scenario as Scenario)) throw new UsageError(`--scenario must be ${known.join(', ')} or all, not '${v.scenario}'`);
     const maxMoveS = Number(v['max-move']);
     const rate = Number(v.rate);
     if (!(maxMoveS > 0) || !(rate > 0 && rate <= 50)) throw new UsageError('--max-move must be > 0 seconds and --rate between 1 and 50 requests/s');
     inv = await requireInventory(parsed.positionals, USAGES.failover);
-    const ctx = await loadHaContext(inv);
+    const pool = new ConnectionPool(inv);
     const results: FailoverResult[] = [];
     try {
-      for (const s of scenarios) {
-        if (!v.json) out.error(`failover-test: stopping ${s} on the VIP holder...`);
-        results.push(await failoverTest(ctx, s, { maxMoveS, rate }));
+      // The drills this inventory's deployments have: systemd keepalived/haproxy (seeds 000/001), the keepalived container (seed 002).
+      const drills: Drill[] = [];
+      if (inv.hosts.some((h) => h.vars.keepalived !== undefined)) {
+        const ha = await loadHaContext(inv, pool);
+        drills.push(haDrill(ha, 'keepalived'), haDrill(ha, 'haproxy'));
+      }
+      for (const c of await loadIpvsContexts(inv, pool)) if (c.kind === 'keepalived') drills.push(ipvsDrill(c));
+      const chosen = drills.filter((d) => v.scenario === 'all' || d.scenario === v.scenario);
+      if (chosen.length === 0) {
+        throw new InventoryError([{ where: inv.source.shownName, message: drills.length === 0 ? 'this inventory has no VIP held by keepalived to fail over' : `scenario ${v.scenario} does not apply to this inventory`, hint: drills.length === 0 ? 'failover-test works on haproxy-keepalived and ipvs-keepalived inventories' : `try --scenario ${drills.map((d) => d.scenario).join(' or ')}` }]);
+      }
+      for (const d of chosen) {
+        if (!v.json) out.error(`failover-test: stopping ${d.scenario} on the VIP holder...`);
+        results.push(await failoverTest(d, { maxMoveS, rate }));
       }
     } finally {
-      await ctx.pool.closeAll();
+      await pool.closeAll();
     }
     if (v.json) out.line(inv.masker.mask(JSON.stringify(results, null, 2)));
     else {

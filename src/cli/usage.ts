@@ -5,9 +5,11 @@ export const USAGES = {
        lbdeploy plan INVENTORY [...]   (= up --check --diff)`,
   hosts: 'Usage: lbdeploy hosts INVENTORY [--limit PATTERN] [--json]',
   facts: 'Usage: lbdeploy facts INVENTORY [--limit PATTERN] [--forks N] [--json]',
-  verify: 'Usage: lbdeploy verify INVENTORY [--json]   (exit 1 when a check fails)',
-  failover: `Usage: lbdeploy failover-test INVENTORY [--scenario keepalived|haproxy|all] [--max-move SECONDS] [--rate N] [--json]
-  stops keepalived (and, separately, haproxy) on the VIP holder, measures the move, restores, verifies`,
+  verify: `Usage: lbdeploy verify INVENTORY [--json]   (exit 1 when a check fails)
+  VIP on exactly one node, haproxy backends or \`ipvsadm -ln\` against the inventory, curl through each VIP`,
+  failover: `Usage: lbdeploy failover-test INVENTORY [--scenario keepalived|haproxy|keepalived-container|all] [--max-move SECONDS] [--rate N] [--json]
+  stops keepalived (and, separately, haproxy; or seed 002's keepalived container) on the VIP holder,
+  measures the move, restores, verifies`,
   audit: `Usage: lbdeploy audit INVENTORY [--format table|json|junit|prometheus] [--output FILE] [--html FILE]
                       [--warn-days 30] [--crit-days 7] [--host-timeout 10] [--no-drift]
        lbdeploy audit INVENTORY --install-timer [--every 15m] [--textfile-dir DIR] [--unit-dir DIR]

@@ -2,6 +2,27 @@
 import { address } from '../operations/ipvs.js';
 import { sysctl } from '../operations/kernel.js';
 import type { Operation } from '../operations/types.js';
+import type { HostInfo } from '../playbook/define.js';
+import type { VirtualService } from '../render/ipvs.js';
+
+/** The `ipvs_dr` vars (seed 003) after the playbook schema's defaults. */
+export interface DrSettings {
+  vip: string;
+  interface: string;
+  services: { port: number; protocol: 'tcp' | 'udp'; scheduler: string; real_servers_group: string; real_port?: number; weight: number; persistent?: number }[];
+  kubernetes?: { service: string; namespace: string; selector: Record<string, string>; target_port?: number };
+}
+
+/** The virtual services, with the real servers taken from the inventory groups. */
+export function drServices(v: DrSettings, inventory: readonly HostInfo[]): VirtualService[] {
+  const vip = v.vip.split('/')[0]!;
+  return v.services.map((s) => ({
+    protocol: s.protocol, address: vip, port: s.port, scheduler: s.scheduler,
+    ...(s.persistent ? { persistent: s.persistent } : {}),
+    realServers: inventory.filter((h) => h.groups.includes(s.real_servers_group))
+      .map((h) => ({ address: h.address, port: s.real_port ?? s.port, forward: 'route' as const, weight: s.weight })),
+  }));
+}
 
 /**
  * A real server answers for the VIPs (on lo) but never ARPs for them: it answers ARP only for

@@ -129,3 +129,50 @@ export function renderIpvsRules(desired: readonly VirtualService[]): string {
   const lines = desired.flatMap((v) => [['-A', ...serviceArgs(v)], ...v.realServers.map((r) => ['-a', ...serverArgs(v, r)])].map((a) => a.join(' ')));
   return lines.join('\n') + '\n';
 }
+
+/** One spelling per address (IPv6 compressed, lower case), so `2004:0::1` and `2004::1` compare equal. */
+export function normalAddress(a: string): string {
+  if (!a.includes(':')) return a;
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a.toLowerCase();
+  }
+}
+
+const FORWARD_NAME: Record<Forward, string> = { route: 'Route (DR)', masq: 'Masq (NAT)', tunnel: 'Tunnel' };
+
+/**
+ * What differs between the table the inventory describes and the one the kernel has, in an
+ * operator's words (one line each); empty when they match. Counters are not compared.
+ */
+export function describeIpvsDifferences(expected: readonly VirtualService[], actual: readonly VirtualService[]): string[] {
+  const key = (v: Pick<VirtualService, 'protocol' | 'address' | 'port'>) => serviceKey({ ...v, address: normalAddress(v.address) });
+  const rkey = (r: RealServer) => hostPort(normalAddress(r.address), r.port);
+  const have = new Map(actual.map((v) => [key(v), v]));
+  const want = new Set(expected.map(key));
+  const out: string[] = [];
+  for (const v of expected) {
+    const name = `${v.protocol.toUpperCase()} ${hostPort(v.address, v.port)}`;
+    const a = have.get(key(v));
+    if (!a) {
+      out.push(`${name}: missing`);
+      continue;
+    }
+    if (a.scheduler !== v.scheduler) out.push(`${name}: scheduler ${a.scheduler}, expected ${v.scheduler}`);
+    if ((a.persistent ?? 0) !== (v.persistent ?? 0)) out.push(`${name}: persistence ${a.persistent ?? 'off'}, expected ${v.persistent ?? 'off'}`);
+    const ar = new Map(a.realServers.map((r) => [rkey(r), r]));
+    const wr = new Set(v.realServers.map(rkey));
+    for (const r of v.realServers) {
+      const got = ar.get(rkey(r));
+      if (!got) out.push(`${name}: real server ${hostPort(r.address, r.port)} missing (its health check may be failing)`);
+      else {
+        if (got.forward !== r.forward) out.push(`${name}: ${hostPort(r.address, r.port)} forwards by ${FORWARD_NAME[got.forward]}, expected ${FORWARD_NAME[r.forward]}`);
+        if (got.weight !== r.weight) out.push(`${name}: ${hostPort(r.address, r.port)} weight ${got.weight}, expected ${r.weight}`);
+      }
+    }
+    for (const [k] of ar) if (!wr.has(k)) out.push(`${name}: unexpected real server ${k}`);
+  }
+  for (const [k, a] of have) if (!want.has(k)) out.push(`${a.protocol.toUpperCase()} ${hostPort(a.address, a.port)}: not in the inventory`);
+  return out;
+}

@@ -1,16 +1,19 @@
 /**
- * failover-test: stop keepalived (or haproxy, which the vrrp_script must notice) on the VIP holder,
+ * failover-test: stop keepalived (or haproxy, which the vrrp_script must notice; or seed 002's
+ * keepalived container) on the VIP holder,
  * measure how long until another node holds the VIP and requests through it succeed, count failed
  * requests while probing at a bounded rate, restore the node, verify again.
  */
-import { sh } from '../connection/shell.js';
-import type { HostSession } from '../connection/pool.js';
+import { sh, type ShellCommand } from '../connection/shell.js';
+import type { ConnectionPool, HostSession } from '../connection/pool.js';
+import type { Host } from '../inventory/model.js';
 import { serviceTargets, vipsOf } from '../lb/ha.js';
 import { holders, probeNodes, verifyHa, type Check, type HaContext } from './ha-verify.js';
 import { holdsAddress } from './ha-probe.js';
 import { sleep } from '../util/sleep.js';
 
-export type Scenario = 'keepalived' | 'haproxy';
+/** keepalived or haproxy stopped by systemd (seeds 000/001), or the keepalived container stopped (seed 002). */
+export type Scenario = 'keepalived' | 'haproxy' | 'keepalived-container';
 
 export interface FailoverResult {
   scenario: Scenario;
@@ -34,7 +37,7 @@ export interface FailoverResult {
 export function proberScript(url: string, rate: number, seconds: number) {
   const total = Math.ceil(rate * seconds);
   const pause = (1 / rate).toFixed(3);
-  return sh`i=0; while [ $i -lt ${total} ]; do if curl -s -o /dev/null -m 0.5 ${url}; then echo ok; else echo fail; fi; i=$((i+1)); sleep ${pause}; done`;
+  return sh`i=0; while [ $i -lt ${total} ]; do if curl -g -s -o /dev/null -m 0.5 ${url}; then echo ok; else echo fail; fi; i=$((i+1)); sleep ${pause}; done`;
 }
 
 export function countProbe(output: string): { requests: number; failed: number } {
@@ -42,15 +45,43 @@ export function countProbe(output: string): { requests: number; failed: number }
   return { requests: lines.length, failed: lines.filter((l) => l === 'fail').length };
 }
 
-export async function failoverTest(ctx: HaContext, scenario: Scenario, opts: { maxMoveS: number; rate: number }): Promise<FailoverResult> {
+/** What a drill needs from a deployment: who holds the VIP, how to stop and restore the holder, how to verify. */
+export interface Drill {
+  scenario: Scenario;
+  vip: string;
+  /** A URL through the VIP the client probes (none: only the VIP move is measured). */
+  url?: string;
+  nodes: Host[];
+  client?: Host;
+  pool: ConnectionPool;
+  stop: ShellCommand;
+  start: ShellCommand;
+  holders(): Promise<string[]>;
+  verify(): Promise<Check[]>;
+}
+
+/** The haproxy-keepalived drills: stop keepalived (or haproxy) with systemctl. */
+export function haDrill(ctx: HaContext, scenario: 'keepalived' | 'haproxy'): Drill {
   const vip = vipsOf(ctx.vars)[0]!;
   const target = serviceTargets(ctx.vars, ctx.hosts)[0];
-  const url = target ? `http://${vip.address}:${target.port}/` : undefined;
-  const before = holders(await probeNodes(ctx), vip.address);
+  return {
+    scenario, vip: vip.address, url: target ? `http://${vip.address}:${target.port}/` : undefined, nodes: ctx.nodes, client: ctx.client, pool: ctx.pool,
+    stop: sh`systemctl stop ${scenario}`, start: sh`systemctl start ${scenario}`,
+    holders: async () => holders(await probeNodes(ctx), vip.address),
+    verify: () => verifyHa(ctx),
+  };
+}
+
+export async function failoverTest(drill: Drill, opts: { maxMoveS: number; rate: number }): Promise<FailoverResult> {
+  const { scenario, url, vip: address } = drill;
+  const vip = { address };
+  const before = await drill.holders();
   const base: FailoverResult = { scenario, vip: vip.address, holderBefore: before.join(','), requests: 0, failedRequests: 0, verify: [], ok: false };
   if (before.length !== 1) return { ...base, problem: `the VIP must have exactly one holder before the drill, not ${before.length}` };
+  const ctx = drill;
   const holder = ctx.nodes.find((n) => n.name === before[0])!;
   const others = ctx.nodes.filter((n) => n !== holder);
+  if (others.length === 0) return { ...base, problem: 'only one node: there is nowhere for the VIP to move' };
   const holderSession = await ctx.pool.session(holder);
   const otherSessions = await Promise.all(others.map((n) => ctx.pool.session(n)));
   const client: HostSession | undefined = ctx.client ? await ctx.pool.session(ctx.client) : undefined;
@@ -59,7 +90,7 @@ export async function failoverTest(ctx: HaContext, scenario: Scenario, opts: { m
   const prober = client && url ? client.run(proberScript(url, opts.rate, window)) : undefined;
   await sleep(500);
   const stopped = Date.now();
-  const stop = await holderSession.run(sh`systemctl stop ${scenario}`);
+  const stop = await holderSession.run(drill.stop);
   if (stop.code !== 0) return { ...base, problem: `could not stop ${scenario} on ${holder.name}: ${stop.stderr.trim()}` };
   let moved: number | undefined;
   let serving: number | undefined;
@@ -67,7 +98,7 @@ export async function failoverTest(ctx: HaContext, scenario: Scenario, opts: { m
   while (Date.now() - stopped < window * 1000 && (moved === undefined || (url && client && serving === undefined))) {
     const [addrs, curl] = await Promise.all([
       Promise.all(otherSessions.map((s) => s.run(sh`ip -o addr show`))),
-      client && url && moved !== undefined ? client.run(sh`curl -s -o /dev/null -m 0.5 -w '%{http_code}' ${url}`) : undefined,
+      client && url && moved !== undefined ? client.run(sh`curl -g -s -o /dev/null -m 0.5 -w '%{http_code}' ${url}`) : undefined,
     ]);
     const now = Date.now();
     const idx = addrs.findIndex((r) => holdsAddress(r.stdout, vip.address));
@@ -79,12 +110,12 @@ export async function failoverTest(ctx: HaContext, scenario: Scenario, opts: { m
     await sleep(100);
   }
   // Restore the node and wait for one stable holder that serves.
-  await holderSession.run(sh`systemctl start ${scenario}`);
+  await holderSession.run(drill.start);
   const restoreStart = Date.now();
   let restored: number | undefined;
   while (Date.now() - restoreStart < 30_000) {
     await sleep(500);
-    const h = holders(await probeNodes(ctx), vip.address);
+    const h = await drill.holders();
     if (h.length === 1) {
       restored = Date.now();
       break;
@@ -92,7 +123,7 @@ export async function failoverTest(ctx: HaContext, scenario: Scenario, opts: { m
   }
   await sleep(Math.max(0, opts.maxMoveS * 1000 - (Date.now() - restoreStart)));
   const probe = prober ? countProbe((await prober).stdout) : { requests: 0, failed: 0 };
-  const verify = await verifyHa(ctx);
+  const verify = await drill.verify();
   const vipMovedS = moved !== undefined ? (moved - stopped) / 1000 : undefined;
   const problems: string[] = [];
   if (vipMovedS === undefined) problems.push(`the VIP did not move within ${window} s`);

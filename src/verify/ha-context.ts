@@ -9,7 +9,7 @@ import { loadPlaybook } from '../playbook/load.js';
 import { resolvePlaybookVars } from '../playbook/vars.js';
 import type { HaContext } from './ha-verify.js';
 
-export async function loadHaContext(inv: Inventory): Promise<HaContext> {
+export async function loadHaContext(inv: Inventory, pool = new ConnectionPool(inv)): Promise<HaContext> {
   if (!inv.hosts.some((h) => h.vars.keepalived !== undefined)) {
     throw new InventoryError([{ where: inv.source.shownName, message: 'this inventory has no HA model (no `keepalived` vars)', hint: 'verify and failover-test work on inventories for the haproxy-keepalived playbook' }]);
   }
@@ -25,6 +25,6 @@ export async function loadHaContext(inv: Inventory): Promise<HaContext> {
     hosts,
     nodes: inv.hosts.filter((h) => nodeNames.has(h.name)),
     client: v.verify_from ? inv.hosts.find((h) => h.name === v.verify_from) : undefined,
-    pool: new ConnectionPool(inv),
+    pool,
   };
 }

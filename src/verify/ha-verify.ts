@@ -84,7 +84,7 @@ export function evaluateNodes(v: HaVars, probes: Map<string, NodeProbe>, targets
 
 /** From the client: requests through each VIP service, backends reached in turn, client address passed. */
 export function curlScript(t: ServiceTarget, count: number): ShellCommand {
-  return sh`i=0; while [ $i -lt ${count} ]; do curl -sS -m 2 http://${t.vip}:${t.port}/ || echo 'lbdeploy-curl-failed'; echo; i=$((i+1)); done`;
+  return sh`i=0; while [ $i -lt ${count} ]; do curl -g -sS -m 2 http://${t.vip}:${t.port}/ || echo 'lbdeploy-curl-failed'; echo; i=$((i+1)); done`;
 }
 
 export function evaluateCurl(t: ServiceTarget, output: string, count: number, clientAddress?: string): Check[] {
