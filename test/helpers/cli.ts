@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { labKeepalivedArchive } from '../../src/lab/keepalived-image.js';
 import { labPaths } from '../../src/lab/state.js';
 
 export interface CliResult {
@@ -59,13 +60,14 @@ ${options.lbExtra ?? ''}
 
 export const FIXTURES = resolve('test/fixtures/playbooks');
 
-/** A copy of inventory/lab.yaml with absolute key paths and `edit` applied to its text. */
-export function labInventoryCopy(edit: (text: string) => string = (t) => t): string {
+/** A copy of a lab inventory (default inventory/lab.yaml) with absolute lab paths and `edit` applied to its text. */
+export function labInventoryCopy(edit: (text: string) => string = (t) => t, source = 'inventory/lab.yaml'): string {
   const p = labPaths();
   const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-inv-'));
-  const file = join(dir, 'lab.yaml');
-  const text = readFileSync(resolve('inventory/lab.yaml'), 'utf8')
-    .replace('../.lbdeploy/lab/id_ed25519', p.clientKey).replace('../.lbdeploy/lab/known_hosts', p.knownHosts);
+  const file = join(dir, basename(source));
+  const text = readFileSync(resolve(source), 'utf8')
+    .replace('../.lbdeploy/lab/id_ed25519', p.clientKey).replace('../.lbdeploy/lab/known_hosts', p.knownHosts)
+    .replace('../.lbdeploy/lab/images/keepalived.tar.gz', labKeepalivedArchive(p));
   writeFileSync(file, edit(text));
   return file;
 }

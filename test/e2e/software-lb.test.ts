@@ -1,0 +1,125 @@
+/**
+ * Seed 002 end to end on the VM tier: one `up` of inventory/lab-software-lb.yaml gives lbvm1 and
+ * lbvm2 docker, the seed's modules and sysctls (and the reboot it asks for), the kubeconfigs, and
+ * keepalived in a container that programs IPVS and holds the VIP; then idempotence, a config
+ * reload without a restart, a refused config, verify and the failover drill.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cli, events, labInventoryCopy } from '../helpers/cli.js';
+import { ensureLabVms, onHost } from '../helpers/lab.js';
+import { parseIpvsadmList } from '../../src/render/ipvs.js';
+import { sleep } from '../../src/util/sleep.js';
+
+const VMS = ['lbvm1', 'lbvm2'];
+const VIP = '198.18.0.201';
+const TABLE = [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', realServers: ['21', '22', '23'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route', weight: 1 })) }];
+
+type Json = Record<string, unknown>;
+const steps = (stdout: string) => events(stdout).filter((e) => e.type === 'step');
+
+async function verify(inv: string): Promise<{ code: number | null; report: { ok: boolean; checks: Json[] } }> {
+  const r = await cli(['verify', inv, '--json']);
+  return { code: r.code, report: JSON.parse(r.stdout || '{"ok":false,"checks":[]}') as { ok: boolean; checks: Json[] } };
+}
+
+describe('seed 002 on the VM tier: IPVS with keepalived in a container (ipvs-keepalived)', function () {
+  this.timeout(900_000);
+  let inv: string;
+
+  before(async function () {
+    this.timeout(1_200_000);
+    await ensureLabVms();
+    inv = labInventoryCopy((t) => t, 'inventory/lab-software-lb.yaml');
+    // A clean start whatever ran before: no keepalived container or image, seed 002's module list not yet written.
+    for (const vm of VMS) {
+      await onHost(vm, 'if command -v docker >/dev/null; then docker stop -t 5 keepalived; docker rm keepalived; docker rmi lbdeploy-lab/keepalived:lab; fi >/dev/null 2>&1; rm -f /etc/modules-load.d/alive.kmod.conf; true');
+    }
+  });
+
+  after(async () => {
+    for (const vm of VMS) await onHost(vm, 'docker stop -t 5 keepalived >/dev/null 2>&1; docker rm keepalived >/dev/null 2>&1; ipvsadm -C 2>/dev/null; true').catch(() => undefined);
+    for (const w of ['web1', 'web2', 'web3']) await onHost(w, `ip addr del ${VIP}/32 dev lo 2>/dev/null; rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true`);
+    await onHost('client', 'rm -f /etc/sysctl.d/60-lbdeploy-arp-accept.conf; sysctl -qw net.ipv4.conf.all.arp_accept=0; true');
+  });
+
+  it('one `up --allow-reboot` converges both nodes: image loaded from the archive, reboot for the kernel settings, IPVS programmed by the container, the VIP serves', async () => {
+    const boots = await Promise.all(VMS.map((vm) => onHost(vm, 'cat /proc/sys/kernel/random/boot_id')));
+    const r = await cli(['up', inv, '--json', '--allow-reboot']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const s = steps(r.stdout);
+    for (const vm of VMS) {
+      assert.match(String(s.find((e) => e.host === vm && String(e.step).startsWith('image '))?.message), /upload .*keepalived\.tar\.gz \(\d+\.\d MiB\) and docker load lbdeploy-lab\/keepalived:lab \(absent\)/);
+      assert.equal(s.find((e) => e.host === vm && e.step === 'reboot')?.status, 'changed', 'the kernel settings changed, so the node rebooted');
+      assert.equal(s.find((e) => e.host === vm && String(e.step).startsWith('container '))?.status, 'changed');
+    }
+    const after = await Promise.all(VMS.map((vm) => onHost(vm, 'cat /proc/sys/kernel/random/boot_id')));
+    after.forEach((b, i) => assert.notEqual(b, boots[i], `${VMS[i]} booted again`));
+    // After the reboot docker brings the container back (restart=always); its health checks take a moment.
+    let v = await verify(inv);
+    for (let i = 0; i < 30 && !v.report.ok; i++) {
+      await sleep(2000);
+      v = await verify(inv);
+    }
+    assert.equal(v.code, 0, JSON.stringify(v.report.checks, null, 1));
+    for (const vm of VMS) {
+      assert.deepEqual(parseIpvsadmList(await onHost(vm, 'ipvsadm -ln')), TABLE, `${vm}: the container programmed the kernel's table`);
+      const c = JSON.parse(await onHost(vm, 'docker inspect keepalived')) as { HostConfig: Json; Mounts: Json[] }[];
+      const hc = c[0]!.HostConfig;
+      assert.equal(hc.NetworkMode, 'host');
+      assert.equal(hc.Privileged, false);
+      assert.deepEqual(hc.CapAdd, ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW']);
+      assert.deepEqual((hc.RestartPolicy as Json).Name, 'always');
+      assert.deepEqual(c[0]!.Mounts.map((m) => [m.Type, m.Source, m.Destination]), [['bind', '/etc/keepalived', '/live/cfg']], 'the folder is mounted, not files');
+      assert.equal((await onHost(vm, 'ls /etc/keepalived/kubecfg')).trim(), 'kubecfg01.conf\nkubecfg02.conf\nkubecfg03.conf');
+      assert.equal((await onHost(vm, 'sysctl -n net.ipv4.vs.conntrack net.ipv4.vs.conn_reuse_mode')).trim(), '1\n0', 'seed sysctls back after the reboot');
+    }
+    const checks = v.report.checks;
+    assert.equal(checks.filter((c) => c.check === 'vip holder' && c.status === 'ok').length, 1);
+    assert.match(String(checks.find((c) => c.check === 'curl via vip')?.detail), /6\/6 answered; backends reached: web1, web2, web3/);
+    assert.equal((await onHost('client', 'sysctl -n net.ipv4.conf.all.arp_accept')).trim(), '1', 'seed step 10 on the client');
+  });
+
+  it('a second run changes nothing', async () => {
+    const r = await cli(['up', inv, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(steps(r.stdout).filter((e) => e.status === 'changed').map((e) => `${e.host}: ${e.step}`), []);
+  });
+
+  it('a config change is a reload (SIGHUP), not a new container; a config keepalived refuses never goes live', async () => {
+    const ids = await Promise.all(VMS.map((vm) => onHost(vm, "docker inspect --format '{{.Id}} {{.State.StartedAt}}' keepalived")));
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace('delay_loop 2', 'delay_loop 3'));
+    const r = await cli(['up', inv, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const s = steps(r.stdout);
+    for (const vm of VMS) {
+      assert.equal(s.find((e) => e.host === vm && e.step === 'file /etc/keepalived/keepalived.conf')?.status, 'changed');
+      assert.match(String(s.find((e) => e.host === vm && e.step === 'reload keepalived')?.message), /docker kill -s HUP keepalived/);
+      assert.equal(s.find((e) => e.host === vm && String(e.step).startsWith('container '))?.status, 'ok');
+      assert.match(await onHost(vm, 'docker logs keepalived 2>&1'), /Reloading/i, `${vm}: keepalived re-read its config`);
+    }
+    assert.deepEqual(await Promise.all(VMS.map((vm) => onHost(vm, "docker inspect --format '{{.Id}} {{.State.StartedAt}}' keepalived"))), ids, 'same containers, never restarted');
+
+    const live = await onHost('lbvm1', 'sha256sum /etc/keepalived/keepalived.conf');
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace('connect_port 80', 'connect_prt 80'));
+    const bad = await cli(['up', inv, '--json', '--limit', 'lbvm1']);
+    assert.equal(bad.code, 1);
+    const failed = steps(bad.stdout).find((e) => e.status === 'failed');
+    assert.equal(failed?.step, 'file /etc/keepalived/keepalived.conf');
+    assert.match(String(failed?.message), /Unknown keyword 'connect_prt'[\s\S]*the live file is untouched/);
+    assert.equal(await onHost('lbvm1', 'sha256sum /etc/keepalived/keepalived.conf'), live);
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace('connect_prt 80', 'connect_port 80'));
+  });
+
+  it('failover-test: the VIP leaves the holder whose keepalived container stops (the seed expects under 20 s)', async () => {
+    const r = await cli(['failover-test', inv, '--json', '--max-move', '10']);
+    const [res] = JSON.parse(r.stdout) as { scenario: string; ok: boolean; vipMovedS: number; holderBefore: string; holderAfter: string; problem?: string; requests: number; failedRequests: number }[];
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(res!.scenario, 'keepalived-container');
+    assert.ok(res!.ok, res!.problem);
+    assert.notEqual(res!.holderAfter, res!.holderBefore);
+    assert.ok(res!.vipMovedS < 20);
+    process.stderr.write(`      seed 002 failover: VIP moved in ${res!.vipMovedS.toFixed(2)} s, ${res!.failedRequests}/${res!.requests} requests failed\n`);
+    assert.equal((await verify(inv)).code, 0, 'healthy again after the restore');
+  });
+});
