@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { parse } from 'yaml';
-import { aliveKeepalived, renderAliveYaml, type AliveVars } from '../../../src/lb/alive.js';
+import { aliveChecks, aliveKeepalived, aliveServices, parseVirtualServerConfig, renderAliveYaml, type AliveVars } from '../../../src/lb/alive.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
 import type { HostInfo } from '../../../src/playbook/define.js';
 import { keepalivedCheck } from '../../helpers/validate.js';
@@ -65,4 +65,40 @@ describe('seed 002: alive.yaml model -> keepalived.conf with IPVS virtual server
     assert.deepEqual(parse(y), { instances: SEED.instances });
     assert.match(y, /kubecfgs:\n {10}- \/live\/cfg\/kubecfg\/kubecfg01\.conf/);
   });
+});
+
+describe('seed 002: the IPVS table the model asks for, and the checks a schema cannot make', () => {
+  it('expects the seed\'s `ipvsadm -ln` (NAT = Masq, rr), IPv4 and IPv6', () => {
+    assert.deepEqual(aliveServices(SEED).map((s) => [s.protocol, s.address, s.port, s.scheduler, s.realServers.map((r) => `${r.address} ${r.forward} ${r.weight}`)]), [
+      ['tcp', '192.168.128.118', 80, 'rr', ['192.168.143.192 masq 1', '192.168.138.100 masq 1', '192.168.129.100 masq 1']],
+      ['tcp', '2004::192:168:128:118', 80, 'rr', ['2004::192:168:143:192 masq 1', '2004::192:168:138:100 masq 1', '2004::192:168:129:100 masq 1']],
+    ]);
+  });
+
+  const cfg: { text: string; expect: ReturnType<typeof parseVirtualServerConfig> }[] = [
+    { text: 'delay_loop 10  # comment\nlb_algo rr\nlb_kind NAT\nprotocol TCP\n', expect: { lbAlgo: 'rr', lbKind: 'NAT', protocol: 'TCP' } },
+    { text: 'lvs_sched wlc\nlvs_method dr\npersistence_timeout 300 ! keepalived comment\n', expect: { lbAlgo: 'wlc', lbKind: 'DR', persistenceTimeout: 300 } },
+    { text: '# lb_algo rr\n', expect: {} },
+  ];
+  for (const c of cfg) it(`reads virtual_server_config ${JSON.stringify(c.text.split('\n')[0])}`, () => assert.deepEqual(parseVirtualServerConfig(c.text), c.expect));
+
+  const edit = (f: (a: AliveVars) => void): AliveVars => {
+    const a = structuredClone(SEED);
+    f(a);
+    return a;
+  };
+  const cases: { what: string; alive: AliveVars; expect: RegExp[] }[] = [
+    { what: 'the seed as written -> no issue', alive: SEED, expect: [] },
+    { what: 'a duplicate id', alive: edit((a) => { a.instances[1]!.vip.id = 20; }), expect: [/id 20 is already used by instance 1/] },
+    { what: 'an IPv6 real server behind an IPv4 VIP', alive: edit((a) => { a.instances[0]!.ipvs.ips.push('2004::1'); }), expect: [/real server 2004::1 is IPv6 but the VIP 192\.168\.128\.118 is IPv4/] },
+    { what: 'a node missing from the peers', alive: edit((a) => { a.instances[0]!.vip.peer = ['192.168.128.116']; }), expect: [/LB node lb-b \(192\.168\.128\.75, 2004::192:168:128:75\) is not among the peers of vip-1/] },
+    { what: 'no lb_kind, unknown lb_algo', alive: edit((a) => { a.instances[0]!.ipvs.ports[0]!.virtual_server_config = 'lb_algo roundrobin\nprotocol TCP\n'; }), expect: [/lb_algo roundrobin is not an IPVS scheduler/, /no lb_kind/] },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const issues = aliveChecks(c.alive, nodes);
+      assert.equal(issues.length, c.expect.length, JSON.stringify(issues));
+      c.expect.forEach((re, i) => assert.match(issues[i]!.message, re));
+    });
+  }
 });

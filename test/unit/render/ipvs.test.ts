@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { diffIpvs, parseIpvsadmList, parseIpvsadmSave, renderIpvsRules, type VirtualService } from '../../../src/render/ipvs.js';
+import { describeIpvsDifferences, diffIpvs, parseIpvsadmList, parseIpvsadmSave, renderIpvsRules, type VirtualService } from '../../../src/render/ipvs.js';
 
 const SAVE = `-A -t 198.18.0.201:80 -s wlc
 -a -t 198.18.0.201:80 -r 198.18.0.21:80 -g -w 1
@@ -50,5 +50,25 @@ describe('IPVS: parse, diff, render', () => {
   ];
   for (const [what, desired, cmds] of cases) {
     it(`only the difference: ${what}`, () => assert.deepEqual(diffIpvs(desired, parseIpvsadmSave(SAVE)).map((c) => c.join(' ')), cmds));
+  }
+});
+
+describe('IPVS: what verify reports when the kernel differs from the inventory', () => {
+  const actual = parseIpvsadmList(LIST);
+  const cases: { what: string; edit: (d: VirtualService[]) => VirtualService[]; expect: string[] }[] = [
+    { what: 'the same table -> nothing', edit: (d) => d, expect: [] },
+    { what: 'IPv6 spelled differently -> nothing', edit: (d) => d.map((v) => v.address === 'fd00::201' ? { ...v, address: 'FD00:0:0::201', realServers: [{ ...v.realServers[0]!, address: 'fd00:0::21' }] } : v), expect: [] },
+    { what: 'another scheduler', edit: (d) => [{ ...d[0]!, scheduler: 'rr' }, d[1]!, d[2]!], expect: ['TCP 198.18.0.201:80: scheduler wlc, expected rr'] },
+    { what: 'a real server missing (failing health check)', edit: (d) => [{ ...d[0]!, realServers: [...d[0]!.realServers, { address: '198.18.0.23', port: 80, forward: 'route', weight: 1 }] }, d[1]!, d[2]!],
+      expect: ['TCP 198.18.0.201:80: real server 198.18.0.23:80 missing (its health check may be failing)'] },
+    { what: 'forward method and weight', edit: (d) => [d[0]!, { ...d[1]!, realServers: [{ address: 'fd00::21', port: 80, forward: 'route', weight: 1 }] }, d[2]!],
+      expect: ['TCP [fd00::201]:80: [fd00::21]:80 forwards by Masq (NAT), expected Route (DR)', 'TCP [fd00::201]:80: [fd00::21]:80 weight 2, expected 1'] },
+    { what: 'persistence', edit: (d) => [d[0]!, { ...d[1]!, persistent: undefined }, d[2]!], expect: ['TCP [fd00::201]:80: persistence 300, expected off'] },
+    { what: 'a service missing and one not in the inventory', edit: (d) => [d[0]!, d[1]!, { ...d[2]!, port: 54 }],
+      expect: ['UDP 198.18.0.201:54: missing', 'UDP 198.18.0.201:53: not in the inventory'] },
+    { what: 'an unexpected real server', edit: (d) => [{ ...d[0]!, realServers: [d[0]!.realServers[0]!] }, d[1]!, d[2]!], expect: ['TCP 198.18.0.201:80: unexpected real server 198.18.0.22:80'] },
+  ];
+  for (const c of cases) {
+    it(c.what, () => assert.deepEqual(describeIpvsDifferences(c.edit(structuredClone(DESIRED)), actual), c.expect));
   }
 });
