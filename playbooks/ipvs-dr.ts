@@ -37,7 +37,17 @@ export default definePlaybook({
                 real_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'DR cannot change the port: must equal port' },
                 weight: { type: 'integer', minimum: 0, maximum: 65535, default: 1 },
                 persistent: { type: 'integer', minimum: 1 },
+                target_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'Kubernetes: the pods\' port behind this service (default: port)' },
               },
+            },
+          },
+          kubernetes: {
+            type: 'object', additionalProperties: false, required: ['selector'],
+            description: 'the real servers are Kubernetes nodes: a Service with the VIP as externalIP (`lbdeploy manifest`) replaces the VIP on lo',
+            properties: {
+              service: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', default: 'lbdeploy-ipvs-dr' },
+              namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', default: 'default' },
+              selector: { type: 'object', minProperties: 1, additionalProperties: { type: 'string' } },
             },
           },
         },
@@ -51,6 +61,8 @@ export default definePlaybook({
     return v.services.flatMap((s, i) => [
       ...(s.real_port !== undefined && s.real_port !== s.port
         ? [{ path: ['ipvs_dr', 'services', i, 'real_port'], message: `direct routing cannot translate ports: real_port ${s.real_port} must equal port ${s.port}`, hint: 'use the same port, or NAT mode' }] : []),
+      ...(s.target_port !== undefined && !v.kubernetes
+        ? [{ path: ['ipvs_dr', 'services', i, 'target_port'], message: 'target_port applies to a Kubernetes Service only', hint: 'add ipvs_dr.kubernetes, or remove target_port' }] : []),
       ...(!hosts.some((x) => x.groups.includes(s.real_servers_group))
         ? [{ path: ['ipvs_dr', 'services', i, 'real_servers_group'], message: `real_servers_group '${s.real_servers_group}' has no hosts` }] : []),
     ]);
@@ -86,7 +98,8 @@ export default definePlaybook({
       hosts: 'ipvs_real_servers',
       steps: (h) => {
         const v = (h.vars as unknown as DrVars).ipvs_dr;
-        return drRealServerSteps([v.vip]);
+        // Kubernetes nodes take the VIP's packets through kube-proxy's externalIP rules instead.
+        return v.kubernetes ? [] : drRealServerSteps([v.vip]);
       },
     },
   ],

@@ -18,15 +18,16 @@ Commands:
   facts INVENTORY       what each host is (OS, kernel, package manager, addresses)
   rotate-kubeconfig INVENTORY   admin.conf from the masters to the LB nodes, certificates checked and proven
   audit INVENTORY       scheduled health audit (table, JSON, JUnit, Prometheus, HTML); --install-timer
-  verify INVENTORY      prove it works: one VIP holder, backends UP, curl through the VIP
-  failover-test INVENTORY   a drill: stop keepalived / haproxy on the holder, time the VIP move
+  verify INVENTORY      prove it works: one VIP holder, backends UP or ipvsadm -ln as inventoried, curl through the VIP
+  failover-test INVENTORY   a drill: stop keepalived / haproxy / the keepalived container on the holder, time the VIP move
+  manifest INVENTORY    the Kubernetes Service with the VIP as externalIP (seed 003), for kubectl apply -f -
   lab up|down|status    the local multi-host lab (real sshd/systemd hosts in containers)
 
 Options:
   -h, --help            show this help
   -v, --version         print the version
 
-${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.audit}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
+${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.manifest}\n${USAGES.audit}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -58,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./audit.js')).runAudit(rest);
     case 'verify':
       return (await import('./verify.js')).runVerify(rest);
+    case 'manifest':
+      return (await import('./manifest.js')).runManifest(rest);
     case 'failover-test':
       return (await import('./failover.js')).runFailover(rest);
     case 'lab':

@@ -10,6 +10,8 @@ export const USAGES = {
   failover: `Usage: lbdeploy failover-test INVENTORY [--scenario keepalived|haproxy|keepalived-container|all] [--max-move SECONDS] [--rate N] [--json]
   stops keepalived (and, separately, haproxy; or seed 002's keepalived container) on the VIP holder,
   measures the move, restores, verifies`,
+  manifest: `Usage: lbdeploy manifest INVENTORY
+  prints the Kubernetes Service with the VIP as externalIP (seed 003); apply it with: | kubectl apply -f -`,
   audit: `Usage: lbdeploy audit INVENTORY [--format table|json|junit|prometheus] [--output FILE] [--html FILE]
                       [--warn-days 30] [--crit-days 7] [--host-timeout 10] [--no-drift]
        lbdeploy audit INVENTORY --install-timer [--every 15m] [--textfile-dir DIR] [--unit-dir DIR]

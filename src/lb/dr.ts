@@ -4,13 +4,23 @@ import { sysctl } from '../operations/kernel.js';
 import type { Operation } from '../operations/types.js';
 import type { HostInfo } from '../playbook/define.js';
 import type { VirtualService } from '../render/ipvs.js';
+import type { ExternalIpService } from '../render/kube-service.js';
 
 /** The `ipvs_dr` vars (seed 003) after the playbook schema's defaults. */
 export interface DrSettings {
   vip: string;
   interface: string;
-  services: { port: number; protocol: 'tcp' | 'udp'; scheduler: string; real_servers_group: string; real_port?: number; weight: number; persistent?: number }[];
-  kubernetes?: { service: string; namespace: string; selector: Record<string, string>; target_port?: number };
+  services: { port: number; protocol: 'tcp' | 'udp'; scheduler: string; real_servers_group: string; real_port?: number; weight: number; persistent?: number; target_port?: number }[];
+  kubernetes?: { service: string; namespace: string; selector: Record<string, string> };
+}
+
+/** Seed 003's Service: the VIP as externalIP, one port per virtual service. */
+export function drKubernetesService(v: DrSettings): ExternalIpService | undefined {
+  if (!v.kubernetes) return undefined;
+  return {
+    name: v.kubernetes.service, namespace: v.kubernetes.namespace, selector: v.kubernetes.selector, externalIPs: [v.vip.split('/')[0]!],
+    ports: v.services.map((s) => ({ port: s.port, targetPort: s.target_port ?? s.port, protocol: s.protocol === 'udp' ? 'UDP' as const : 'TCP' as const })),
+  };
 }
 
 /** The virtual services, with the real servers taken from the inventory groups. */

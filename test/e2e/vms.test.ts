@@ -1,7 +1,7 @@
 /** The VM tier: real kernels where the container lab cannot go (IPVS, modules, sysctl, reboot). */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { cli, events, FIXTURES, labInventory } from '../helpers/cli.js';
+import { cli, events, FIXTURES, labInventory, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLabVms, onHost } from '../helpers/lab.js';
 import { LAB_VMS } from '../../src/lab/topology.js';
 import { parseIpvsadmList, parseIpvsadmSave } from '../../src/render/ipvs.js';
@@ -60,8 +60,7 @@ describe('VM tier (lab up --vms): real kernels', function () {
   });
 
   it('seed 003: IPVS direct routing from lbvm1 to web1..web3, the client address preserved', async () => {
-    const groups = `${vmGroup}  ipvs:\n    hosts:\n      lbvm1:\n  ipvs_real_servers:\n    hosts:\n      web1: { address: 198.18.0.21 }\n      web2: { address: 198.18.0.22 }\n      web3: { address: 198.18.0.23 }\n`;
-    const inv = labInventory('playbook: ipvs-dr\nvars:\n  ipvs_dr:\n    vip: 198.18.0.200/24\n    interface: ens3\n    services: [{ port: 80, real_servers_group: ipvs_real_servers }]\n', { lbExtra: groups });
+    const inv = labInventoryCopy((t) => t, 'inventory/lab-ipvs-dr.yaml');
     try {
       const r = await cli(['up', inv, '--json']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -72,6 +71,12 @@ describe('VM tier (lab up --vms): real kernels', function () {
       assert.equal(pages.length, 6);
       assert.deepEqual([...new Set(pages.map((p) => /host=(\S+)/.exec(p)?.[1]))].sort(), ['web1', 'web2', 'web3'], 'round robin over the real servers');
       for (const p of pages) assert.match(p, /client=198\.18\.0\.30$/, 'direct routing keeps the client address');
+      const v = await cli(['verify', inv, '--json']);
+      const report = JSON.parse(v.stdout) as { checks: { check: string; target: string; status: string; detail: string }[] };
+      assert.equal(v.code, 0, v.stdout);
+      assert.deepEqual(report.checks.map((c) => `${c.check} ${c.target}: ${c.status}`), [
+        'vip holder ipvs-dr 198.18.0.200: ok', 'ipvs table lbvm1: ok', 'curl via vip ipvs-dr 198.18.0.200:80: ok', 'round robin ipvs-dr: ok',
+      ]);
       const again = await cli(['up', inv, '--json']);
       assert.equal(again.code, 0);
       assert.equal(events(again.stdout).filter((e) => e.type === 'step' && e.status === 'changed').length, 0, 'a second run changes nothing');

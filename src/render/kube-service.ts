@@ -1,0 +1,29 @@
+/**
+ * Seed 003's Kubernetes side: a Service whose externalIPs hold the VIP. IPVS (DR) delivers packets
+ * for the VIP to the nodes unchanged, and kube-proxy's externalIP rules take them to the pods, so
+ * the nodes need no VIP on lo and no ARP settings.
+ */
+import { stringify } from 'yaml';
+
+export interface ExternalIpService {
+  name: string;
+  namespace: string;
+  selector: Record<string, string>;
+  externalIPs: string[];
+  ports: { port: number; targetPort: number; protocol: 'TCP' | 'UDP' }[];
+}
+
+export function renderExternalIpService(s: ExternalIpService): string {
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'lbdeploy' } },
+    spec: {
+      type: 'ClusterIP',
+      selector: s.selector,
+      externalIPs: s.externalIPs,
+      ports: s.ports.map((p) => ({ name: `${p.protocol.toLowerCase()}-${p.port}`, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+    },
+  };
+  return `# Managed by lbdeploy (seed 003): apply with kubectl apply -f -\n${stringify(manifest, { lineWidth: 0 })}`;
+}
