@@ -2,6 +2,7 @@
 import { certInfo } from '../kube/cert.js';
 import type { FactResult } from '../operations/types.js';
 import { holdsAddress, parseShowStat } from '../verify/ha-probe.js';
+import { describeIpvsDifferences, parseIpvsadmList, type VirtualService } from '../render/ipvs.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
 
@@ -72,4 +73,28 @@ export function serviceFindings(host: string, p: Probe, services: { name: string
 
 export function worst(findings: readonly Finding[]): Severity {
   return findings.some((f) => f.severity === 'critical') ? 'critical' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'ok';
+}
+
+/**
+ * IPVS rules against the inventory on one node (seeds 002/003): a virtual service missing is
+ * critical (its VIP drops traffic there), a real server missing or other differences a warning.
+ */
+export function ipvsFindings(host: string, p: Probe, expected: readonly VirtualService[], container?: string): Finding[] {
+  const out: Finding[] = [];
+  if (container) {
+    const [state = 'absent'] = (p.get('container')?.stdout ?? '').trim().split(/\s+/);
+    const running = state === 'running';
+    out.push({ check: 'keepalived container', target: `${host} ${container}`, severity: running ? 'ok' : 'critical', detail: running ? 'running' : `container ${/No such|Error/i.test(state) || !state ? 'absent' : state}`, value: running ? 1 : 0 });
+  }
+  const text = p.get('ipvs')?.stdout ?? '';
+  if (text.includes('@no-ipvsadm')) {
+    out.push({ check: 'ipvs rules', target: host, severity: 'critical', detail: 'ipvsadm is not installed', value: 0 });
+    return out;
+  }
+  const actual = parseIpvsadmList(text);
+  const diff = describeIpvsDifferences(expected, actual);
+  const servers = actual.reduce((n, s) => n + s.realServers.length, 0);
+  const severity: Severity = diff.some((d) => / missing$/.test(d)) ? 'critical' : diff.length > 0 ? 'warning' : 'ok';
+  out.push({ check: 'ipvs rules', target: host, severity, detail: diff.length === 0 ? `match the inventory (${expected.length} service(s), ${servers} real server(s))` : diff.join('; '), value: servers });
+  return out;
 }

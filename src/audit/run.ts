@@ -17,7 +17,8 @@ import type { Playbook } from '../playbook/define.js';
 import type { RunEvent } from '../report/events.js';
 import { HA_NODE_PROBES } from '../verify/ha-probe.js';
 import { loadHaContext } from '../verify/ha-context.js';
-import { certFindings, serviceFindings, vipFindings, worst, type AuditThresholds, type Finding, type Probe } from './checks.js';
+import { hasIpvsModel, ipvsProbes, loadIpvsContexts } from '../verify/ipvs-verify.js';
+import { certFindings, ipvsFindings, serviceFindings, vipFindings, worst, type AuditThresholds, type Finding, type Probe } from './checks.js';
 import type { AuditReport } from './formats.js';
 
 export interface AuditOptions extends AuditThresholds {
@@ -56,14 +57,20 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
     const playbooks: Playbook[] = [];
     for (const ref of inv.playbooks) playbooks.push(await loadPlaybook(ref, inv.dir));
     // Every host a playbook targets, the LB group, and the masters kubeconfigs come from.
-    const names = new Set([...hostsOfPlaybooks(inv, playbooks), ...selectHosts(inv, lbGroup).map((h) => h.name), ...(kube ? selectHosts(inv, kube.masters ?? 'masters').map((h) => h.name) : [])]);
+    // IPVS nodes (seeds 002/003) and the keepalived container each runs, if any.
+    const ipvs = hasIpvsModel(inv) ? await loadIpvsContexts(inv, pool) : [];
+    const ipvsNodes = new Map(ipvs.flatMap((c) => c.nodes.map((n) => [n.name, c.container] as const)));
+    const names = new Set([...hostsOfPlaybooks(inv, playbooks), ...selectHosts(inv, lbGroup).map((h) => h.name), ...ipvsNodes.keys(), ...(kube ? selectHosts(inv, kube.masters ?? 'masters').map((h) => h.name) : [])]);
     const audited: Host[] = inv.hosts.filter((h) => names.has(h.name));
     const lbNames = new Set(selectHosts(inv, lbGroup).map((h) => h.name));
     const containers = (inv.hosts.find((h) => h.vars.audit_containers !== undefined)?.vars.audit_containers as string[] | undefined) ?? [];
     const probes = new Map<string, Probe | undefined>();
     const ssh = new Map<string, Finding>();
     await Promise.all(audited.map(async (h) => {
-      const requests = lbNames.has(h.name) ? [...HA_NODE_PROBES, kubeconfigProbe(kubeDir), CONTAINERS] : [{ key: 'up', command: sh`true` }];
+      const requests = [
+        ...(lbNames.has(h.name) ? [...HA_NODE_PROBES, kubeconfigProbe(kubeDir), CONTAINERS] : [{ key: 'up', command: sh`true` }]),
+        ...(ipvsNodes.has(h.name) ? ipvsProbes(ipvsNodes.get(h.name)) : []),
+      ];
       const batch = batchFacts(requests);
       try {
         const result = await withTimeout((async () => (await pool.session(h)).run(batch.script, { timeoutMs: opts.hostTimeoutMs }))(), opts.hostTimeoutMs, h.name);
@@ -80,6 +87,13 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
       findings.push(...vipFindings(vipsOf(ha.vars), lbProbes));
       const services = serviceTargets(ha.vars, ha.hosts).map((t) => ({ name: t.name, servers: t.servers.length }));
       for (const [n, p] of lbProbes) if (p) findings.push(...serviceFindings(n, p, services, containers));
+    }
+    for (const c of ipvs) {
+      findings.push(...vipFindings(c.vips, new Map(c.nodes.map((n) => [n.name, probes.get(n.name)]))));
+      for (const n of c.nodes) {
+        const p = probes.get(n.name);
+        if (p) findings.push(...ipvsFindings(n.name, p, c.services, c.container));
+      }
     }
     for (const [n, p] of lbProbes) if (p) findings.push(...certFindings(n, p.get('kubeconfig-certs')?.stdout ?? '', opts));
     if (opts.drift && playbooks.length > 0) findings.push(...(await drift(inv, playbooks, pool, probes, opts)));

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
-import { ensureLabVms, onHost } from '../helpers/lab.js';
+import { DR_LEFTOVERS, ensureLabVms, onHost } from '../helpers/lab.js';
 import { parseIpvsadmList } from '../../src/render/ipvs.js';
 import { sleep } from '../../src/util/sleep.js';
 
@@ -31,9 +31,12 @@ describe('seed 002 on the VM tier: IPVS with keepalived in a container (ipvs-kee
     this.timeout(1_200_000);
     await ensureLabVms();
     inv = labInventoryCopy((t) => t, 'inventory/lab-software-lb.yaml');
-    // A clean start whatever ran before: no keepalived container or image, seed 002's module list not yet written.
+    // A clean start whatever ran before: no keepalived container or image, seed 002's module list not
+    // yet written, nothing left of a seed 003 run (its VIP unit and rules file would come back at boot).
     for (const vm of VMS) {
-      await onHost(vm, 'if command -v docker >/dev/null; then docker stop -t 5 keepalived; docker rm keepalived; docker rmi lbdeploy-lab/keepalived:lab; fi >/dev/null 2>&1; rm -f /etc/modules-load.d/alive.kmod.conf; true');
+      await onHost(vm, `if command -v docker >/dev/null; then docker stop -t 5 keepalived; docker rm keepalived; docker rmi lbdeploy-lab/keepalived:lab; fi >/dev/null 2>&1
+rm -f /etc/modules-load.d/alive.kmod.conf
+${DR_LEFTOVERS}`);
     }
   });
 
@@ -84,6 +87,36 @@ describe('seed 002 on the VM tier: IPVS with keepalived in a container (ipvs-kee
     const r = await cli(['up', inv, '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(steps(r.stdout).filter((e) => e.status === 'changed').map((e) => `${e.host}: ${e.step}`), []);
+  });
+
+  it('audit: the rules match the inventory; keepalived drops a dead real server and audit warns until it is back', async () => {
+    type Report = { status: string; findings: { check: string; target: string; severity: string; detail: string }[] };
+    const audit = async () => {
+      const r = await cli(['audit', inv, '--format', 'json', '--no-drift']);
+      return { code: r.code, report: JSON.parse(r.stdout) as Report };
+    };
+    const rules = (r: Report) => r.findings.filter((f) => f.check === 'ipvs rules').map((f) => `${f.target} ${f.severity}: ${f.detail}`);
+    const healthy = await audit();
+    assert.equal(healthy.code, 0, JSON.stringify(healthy.report.findings));
+    assert.deepEqual(rules(healthy.report), VMS.map((vm) => `${vm} ok: match the inventory (1 service(s), 3 real server(s))`));
+    const waitFor = async (want: number) => {
+      for (let i = 0; i < 40; i++) {
+        const counts = await Promise.all(VMS.map(async (vm) => parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))[0]?.realServers.length ?? 0));
+        if (counts.every((n) => n === want)) return;
+        await sleep(500);
+      }
+      assert.fail(`the real servers did not become ${want}`);
+    };
+    await onHost('web3', 'systemctl stop nginx');
+    try {
+      await waitFor(2);
+      const degraded = await audit();
+      assert.equal(degraded.code, 1, 'a warning');
+      assert.deepEqual(rules(degraded.report), VMS.map((vm) => `${vm} warning: TCP 198.18.0.201:80: real server 198.18.0.23:80 missing (its health check may be failing)`));
+    } finally {
+      await onHost('web3', 'systemctl start nginx');
+    }
+    await waitFor(3);
   });
 
   it('a config change is a reload (SIGHUP), not a new container; a config keepalived refuses never goes live', async () => {

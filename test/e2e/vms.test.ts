@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { cli, events, FIXTURES, labInventory, labInventoryCopy } from '../helpers/cli.js';
-import { ensureLabVms, onHost } from '../helpers/lab.js';
+import { DR_LEFTOVERS, ensureLabVms, onHost } from '../helpers/lab.js';
 import { LAB_VMS } from '../../src/lab/topology.js';
 import { parseIpvsadmList, parseIpvsadmSave } from '../../src/render/ipvs.js';
 
@@ -102,7 +102,7 @@ describe('VM tier (lab up --vms): real kernels', function () {
       }
       assert.equal(parseIpvsadmList(await onHost('lbvm1', 'ipvsadm -ln'))[0]?.realServers.length, 3);
     } finally {
-      await onHost('lbvm1', 'ipvsadm -C; ip addr del 198.18.0.200/24 dev ens3 2>/dev/null; true');
+      await onHost('lbvm1', DR_LEFTOVERS);
       for (const w of ['web1', 'web2', 'web3']) await onHost(w, 'ip addr del 198.18.0.200/32 dev lo 2>/dev/null; rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true');
     }
   });

@@ -75,3 +75,7 @@ export async function releaseVms(): Promise<void> {
   await stopVms(labPaths(), LAB_VMS, log);
   await stopAptProxy(labPaths(), log);
 }
+
+/** What a seed 003 run leaves on a director (the VM tests' DR case removes it too). */
+export const DR_LEFTOVERS = `for u in /etc/systemd/system/lbdeploy-address-*.service; do [ -e "$u" ] && systemctl disable --now "$(basename "$u")" >/dev/null 2>&1; rm -f "$u"; done
+rm -f /etc/ipvsadm.rules; ipvsadm -C 2>/dev/null; ip addr del 198.18.0.200/24 dev ens3 2>/dev/null; true`;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certFindings, serviceFindings, vipFindings, worst, type Finding } from '../../../src/audit/checks.js';
+import { certFindings, ipvsFindings, serviceFindings, vipFindings, worst, type Finding } from '../../../src/audit/checks.js';
 import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../../../src/audit/formats.js';
 import { cronJob, cronSpec, crontabLine, parseEvery, systemdUnits } from '../../../src/audit/schedule.js';
 import { withPki } from '../../helpers/certs.js';
@@ -121,4 +121,24 @@ describe('audit: scheduling', () => {
     assert.match(cj, /kind: CronJob/);
     assert.match(cj, /schedule: "\*\/15 \* \* \* \*"/);
   });
+});
+
+describe('audit: IPVS rules against the inventory (seeds 002/003)', () => {
+  const expected = [{ protocol: 'tcp' as const, address: '198.18.0.201', port: 80, scheduler: 'rr', realServers: ['21', '22'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route' as const, weight: 1 })) }];
+  const head = 'TCP  198.18.0.201:80 rr\n';
+  const rs = (n: string) => `  -> 198.18.0.${n}:80   Route   1   0   0\n`;
+  const p = (ipvs: string, container = 'running 0') => new Map([['ipvs', { stdout: ipvs, code: 0 }], ['container', { stdout: container, code: 0 }]]);
+  const cases: { what: string; probe: ReturnType<typeof p>; expect: [string, string, RegExp][] }[] = [
+    { what: 'as inventoried -> ok', probe: p(head + rs('21') + rs('22')), expect: [['keepalived container', 'ok', /running/], ['ipvs rules', 'ok', /match the inventory \(1 service\(s\), 2 real server\(s\)\)/]] },
+    { what: 'a real server dropped by its health check -> warning', probe: p(head + rs('21')), expect: [['keepalived container', 'ok', /running/], ['ipvs rules', 'warning', /real server 198\.18\.0\.22:80 missing/]] },
+    { what: 'the service gone, the container exited -> critical', probe: p('', 'exited 0'), expect: [['keepalived container', 'critical', /container exited/], ['ipvs rules', 'critical', /TCP 198\.18\.0\.201:80: missing/]] },
+    { what: 'no ipvsadm -> critical', probe: p('@no-ipvsadm\n', 'Error: No such object: keepalived'), expect: [['keepalived container', 'critical', /container absent/], ['ipvs rules', 'critical', /not installed/]] },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const f = ipvsFindings('lbvm1', c.probe, expected, 'keepalived');
+      assert.deepEqual(f.map((x) => [x.check, x.severity]), c.expect.map(([check, sev]) => [check, sev]));
+      f.forEach((x, i) => assert.match(x.detail, c.expect[i]![2]));
+    });
+  }
 });
