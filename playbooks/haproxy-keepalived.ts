@@ -4,7 +4,7 @@
  * 6443), and the nginx side that accepts the PROXY protocol on the `ingress` group.
  */
 import {
-  CHECK_SCRIPT_PATH, command, definePlaybook, holdsAddress, vipsOf, directory, file, haChecks, haproxyFor, haVarsSchema, keepalivedFor, lbNodes,
+  CHECK_SCRIPT_PATH, command, definePlaybook, holderLast, vipsOf, directory, file, haChecks, haproxyFor, haVarsSchema, keepalivedFor, lbNodes,
   NGINX_SNIPPET_VALIDATE, packages, renderHaproxy, renderKeepalived, renderNginxProxyProtocol, service, sh, shippedFile, sysctl,
   type HaVars,
 } from '../src/index.js';
@@ -21,13 +21,7 @@ export default definePlaybook({
       name: 'load balancers',
       hosts: 'lb',
       // Converge the backups first and the node that holds a VIP last, so the VIP moves at most once.
-      probe: { key: 'ha:addresses', command: sh`ip -o addr show` },
-      batches: (hosts, probes) => {
-        const v = hosts[0]?.vars as unknown as HaVars | undefined;
-        const vips = v ? vipsOf(v).map((x) => x.address) : [];
-        const holds = (name: string) => vips.some((vip) => holdsAddress(probes.get(name)?.stdout ?? '', vip));
-        return [hosts.filter((h) => !holds(h.name)), hosts.filter((h) => holds(h.name))].filter((b) => b.length > 0);
-      },
+      ...holderLast((h) => vipsOf(h.vars as unknown as HaVars).map((x) => x.address)),
       steps: (h) => {
         const v = h.vars as unknown as HaVars;
         const haproxy = renderHaproxy(haproxyFor(v, h.inventory));

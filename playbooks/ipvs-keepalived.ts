@@ -9,8 +9,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import {
   aliveChecks, aliveKeepalived, aliveVarsSchema, aliveVips, container, containerImage, containerSignal, definePlaybook, directory, drRealServerSteps,
-  file, holdsAddress, kernelModules, packages, parseVirtualServerConfig, quote, readImageArchive, reboot, renderAliveYaml, renderKeepalived, service,
-  sh, sysctl, type AliveDeployVars, type HostInfo, type ImageArchive, type Operation,
+  file, holderLast, kernelModules, packages, parseVirtualServerConfig, quote, readImageArchive, reboot, renderAliveYaml, renderKeepalived, service,
+  sysctl, type AliveDeployVars, type HostInfo, type ImageArchive, type Operation,
 } from '../src/index.js';
 
 /** Least privilege for keepalived: addresses, routes and IPVS (NET_ADMIN), VRRP sockets (NET_RAW), gratuitous ARP (NET_BROADCAST). */
@@ -59,12 +59,7 @@ export default definePlaybook({
       name: 'software LB nodes',
       hosts: 'lb',
       // Converge the backups first and the node holding a VIP last, so a VIP moves at most once.
-      probe: { key: 'alive:addresses', command: sh`ip -o addr show` },
-      batches: (hosts, probes) => {
-        const vips = hosts[0]?.vars.alive ? aliveVips(aliveOf(hosts[0])).map((v) => v.address) : [];
-        const holds = (name: string) => vips.some((vip) => holdsAddress(probes.get(name)?.stdout ?? '', vip));
-        return [hosts.filter((h) => !holds(h.name)), hosts.filter((h) => holds(h.name))].filter((b) => b.length > 0);
-      },
+      ...holderLast((h) => (h.vars.alive ? aliveVips(aliveOf(h)).map((v) => v.address) : [])),
       steps: (h) => {
         const a = aliveOf(h);
         const archive = h.vars.alive_image_archive as ImageArchive | undefined;

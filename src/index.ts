@@ -46,3 +46,4 @@ export type { AliveDeployVars } from './lb/alive-schema.js';
 export { container, containerImage, containerSignal, CONFIG_HASH_LABEL } from './operations/container.js';
 export type { ContainerOptions, ImageOptions, ImageArchive } from './operations/container.js';
 export { readImageArchive } from './operations/image-archive.js';
+export { holderLast } from './lb/rolling.js';

@@ -5,7 +5,9 @@ import { issuesFromAjv } from '../inventory/schema.js';
 import { validatorFor } from '../inventory/validators.js';
 import { isSecret, type Secret } from '../inventory/secret.js';
 import type { PathSegment } from '../inventory/source.js';
-import { hostInfo, type Playbook } from './define.js';
+import { hostInfo, type HostInfo, type Playbook } from './define.js';
+import { loadPlaybook } from './load.js';
+import { selectHosts } from '../inventory/select.js';
 
 /**
  * A copy of the vars in which Secrets are their values (so string rules apply), plus where the
@@ -76,4 +78,15 @@ function dedupe(issues: InventoryIssue[]): InventoryIssue[] {
     const key = i.where + i.message.replace(/^host \S+, /, '');
     return seen.has(key) ? false : (seen.add(key), true);
   });
+}
+
+/**
+ * The vars `up` would plan with, for a playbook known by name: every host one of its plays
+ * targets is validated (checks look across nodes); the rest keep their inventory vars.
+ */
+export async function playbookHostVars(inv: Inventory, name: string): Promise<{ hosts: HostInfo[]; targeted: Set<string> }> {
+  const pb = await loadPlaybook(name, inv.dir);
+  const targeted = new Set(pb.plays.flatMap((p) => selectHosts(inv, p.hosts).map((h) => h.name)));
+  const vars = await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name)));
+  return { hosts: inv.hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars })), targeted };
 }

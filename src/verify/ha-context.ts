@@ -2,22 +2,16 @@
 import { ConnectionPool } from '../connection/pool.js';
 import { InventoryError } from '../inventory/errors.js';
 import type { Inventory } from '../inventory/model.js';
-import { selectHosts } from '../inventory/select.js';
 import { lbNodes, type HaVars } from '../lb/ha.js';
-import { hostInfo } from '../playbook/define.js';
-import { loadPlaybook } from '../playbook/load.js';
-import { resolvePlaybookVars } from '../playbook/vars.js';
+import { playbookHostVars } from '../playbook/vars.js';
 import type { HaContext } from './ha-verify.js';
 
 export async function loadHaContext(inv: Inventory, pool = new ConnectionPool(inv)): Promise<HaContext> {
   if (!inv.hosts.some((h) => h.vars.keepalived !== undefined)) {
     throw new InventoryError([{ where: inv.source.shownName, message: 'this inventory has no HA model (no `keepalived` vars)', hint: 'verify and failover-test work on inventories for the haproxy-keepalived playbook' }]);
   }
-  const pb = await loadPlaybook('haproxy-keepalived', inv.dir);
-  const targeted = new Set(pb.plays.flatMap((p) => selectHosts(inv, p.hosts).map((h) => h.name)));
-  const vars = await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name)));
-  const hosts = inv.hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars }));
-  const first = hosts.find((h) => vars.has(h.name))!;
+  const { hosts, targeted } = await playbookHostVars(inv, 'haproxy-keepalived');
+  const first = hosts.find((h) => targeted.has(h.name))!;
   const v = first.vars as unknown as HaVars;
   const nodeNames = new Set(lbNodes(hosts, v.lb_group).map((h) => h.name));
   return {

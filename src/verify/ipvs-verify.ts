@@ -8,14 +8,11 @@ import { sh } from '../connection/shell.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { batchFacts } from '../facts/batch.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { selectHosts } from '../inventory/select.js';
 import { aliveServices, aliveVips } from '../lb/alive.js';
 import type { AliveDeployVars } from '../lb/alive-schema.js';
 import { drServices, type DrSettings } from '../lb/dr.js';
 import type { FactRequest, FactResult } from '../operations/types.js';
-import { hostInfo } from '../playbook/define.js';
-import { loadPlaybook } from '../playbook/load.js';
-import { resolvePlaybookVars } from '../playbook/vars.js';
+import { playbookHostVars } from '../playbook/vars.js';
 import { describeIpvsDifferences, normalAddress, parseIpvsadmList, type VirtualService } from '../render/ipvs.js';
 import { holdsAddress } from './ha-probe.js';
 import { curlScript, evaluateCurl, type Check } from './ha-verify.js';
@@ -43,20 +40,18 @@ export async function loadIpvsContexts(inv: Inventory, pool = new ConnectionPool
   const names = new Map(inv.hosts.map((h) => [h.address, h.name]));
   for (const [playbook, key, group] of [['ipvs-keepalived', 'alive', 'lb'], ['ipvs-dr', 'ipvs_dr', 'ipvs']] as const) {
     if (!inv.hosts.some((h) => h.vars[key] !== undefined)) continue;
-    const pb = await loadPlaybook(playbook, inv.dir);
-    const targeted = new Set(pb.plays.flatMap((p) => selectHosts(inv, p.hosts).map((h) => h.name)));
-    const vars = await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name)));
+    const { hosts } = await playbookHostVars(inv, playbook);
+    const vars = new Map(hosts.map((h) => [h.name, h.vars]));
     const nodes = inv.hosts.filter((h) => h.groups.includes(group));
     const first = vars.get(nodes[0]?.name ?? '') ?? {};
-    const verifyFrom = (first.verify_from ?? inv.hosts.find((h) => h.vars.verify_from)?.vars.verify_from) as string | undefined;
+    const verifyFrom = first.verify_from as string | undefined;
     const client = verifyFrom ? inv.hosts.find((h) => h.name === verifyFrom) : inv.hosts.find((h) => h.groups.includes('clients'));
     if (key === 'alive') {
       const a = first.alive as AliveDeployVars;
       out.push({ kind: 'keepalived', nodes, services: aliveServices(a), vips: aliveVips(a), container: a.container.name, client, names, pool });
     } else {
       const d = first.ipvs_dr as DrSettings;
-      const infos = inv.hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars }));
-      out.push({ kind: 'dr', nodes, services: drServices(d, infos), vips: [{ name: 'ipvs-dr', address: d.vip.split('/')[0]! }], client, names, pool });
+      out.push({ kind: 'dr', nodes, services: drServices(d, hosts), vips: [{ name: 'ipvs-dr', address: d.vip.split('/')[0]! }], client, names, pool });
     }
   }
   return out;
