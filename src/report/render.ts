@@ -34,7 +34,8 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
           write(`UNREACHABLE ${e.host}: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
           break;
         case 'step':
-          if (e.status === 'ok' && !options.verbose && !e.diff) break;
+          // A handler runs only when notified: even its no-op says something (a reboot not allowed, a container not running).
+          if (e.status === 'ok' && !options.verbose && !e.diff && !e.handler) break;
           write(`${MARK[e.status]} ${e.host}: ${e.handler ? 'handler ' : ''}${e.step}${e.message ? ` - ${e.message}` : ''}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
           if (e.diff) write(e.diff.endsWith('\n') ? e.diff : e.diff + '\n');
           break;
