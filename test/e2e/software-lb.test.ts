@@ -155,4 +155,34 @@ ${DR_LEFTOVERS}`);
     process.stderr.write(`      seed 002 failover: VIP moved in ${res!.vipMovedS.toFixed(2)} s, ${res!.failedRequests}/${res!.requests} requests failed\n`);
     assert.equal((await verify(inv)).code, 0, 'healthy again after the restore');
   });
+
+  it('the seed\'s own mode, NAT: with the real servers routing the client back through the VIP, the table shows Masq and the backends see the client', async () => {
+    const webs = ['web1', 'web2', 'web3'];
+    // What an operator does for NAT: the real servers' way back to the clients is the LB (here one route, not their default gateway).
+    for (const w of webs) await onHost(w, `ip addr del ${VIP}/32 dev lo 2>/dev/null; ip route replace 198.18.0.30/32 via ${VIP}`);
+    const nat = labInventoryCopy((t) => t.replace(/^( +)lb_kind DR$/m, '$1lb_kind NAT'), 'inventory/lab-software-lb.yaml');
+    try {
+      const r = await cli(['up', nat, '--json', '--limit', 'lb']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      let v = await verify(nat);
+      for (let i = 0; i < 20 && !v.report.ok; i++) {
+        await sleep(1000);
+        v = await verify(nat);
+      }
+      if (v.code !== 0) {
+        // Only on failure: the routes and neighbours involved, for the message.
+        const state = await Promise.all([...webs.map((w) => onHost(w, 'ip route get 198.18.0.30; ip neigh show 198.18.0.201').then((o) => `${w}: ${o}`)),
+          ...VMS.map((vm) => onHost(vm, 'ip -br a show ens3; ipvsadm -lnc | head -20; sysctl net.ipv4.conf.all.send_redirects').then((o) => `${vm}: ${o}`)),
+          onHost('client', 'ip neigh; curl -sS -m 2 http://198.18.0.201/ 2>&1 || true').then((o) => `client: ${o}`)]);
+        assert.fail(`NAT verify failed: ${JSON.stringify(v.report.checks.filter((c) => c.status !== 'ok'))}\n${state.join('\n')}`);
+      }
+      for (const vm of VMS) assert.deepEqual(parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))[0]?.realServers.map((x) => x.forward), ['masq', 'masq', 'masq'], `${vm}: NAT (Masq) as the seed shows`);
+      const pages = (await onHost('client', `for i in 1 2 3; do curl -sS -m 3 http://${VIP}/; done`)).trim().split('\n');
+      for (const p of pages) assert.match(p, /^host=web\d port=80 client=198\.18\.0\.30$/, 'NAT keeps the client address');
+    } finally {
+      for (const w of webs) await onHost(w, 'ip route del 198.18.0.30/32 2>/dev/null; true');
+      // Back to DR for whatever runs next.
+      await cli(['up', inv, '--json']);
+    }
+  });
 });
