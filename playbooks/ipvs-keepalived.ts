@@ -9,7 +9,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import {
   aliveChecks, aliveKeepalived, aliveVarsSchema, aliveVips, container, containerImage, containerSignal, definePlaybook, directory, drRealServerSteps,
-  file, holderLast, kernelModules, packages, parseVirtualServerConfig, quote, readImageArchive, reboot, renderAliveYaml, renderKeepalived, service,
+  file, holderLast, kernelModules, lbNodes, packages, parseVirtualServerConfig, quote, readImageArchive, reboot, renderAliveYaml, renderKeepalived, service,
   sysctl, type AliveDeployVars, type HostInfo, type ImageArchive, type Operation,
 } from '../src/index.js';
 
@@ -17,7 +17,7 @@ import {
 const CAPABILITIES = ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'];
 
 const aliveOf = (h: { vars: Readonly<Record<string, unknown>> }) => (h.vars as unknown as { alive: AliveDeployVars }).alive;
-const lbHosts = (hosts: readonly HostInfo[]) => hosts.filter((h) => h.groups.includes('lb'));
+const lbHosts = (hosts: readonly HostInfo[]) => lbNodes(hosts, 'lb');
 
 /** The VIPs that real servers carry on lo: those of instances with a DR port. */
 function drVips(a: AliveDeployVars): string[] {

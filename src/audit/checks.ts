@@ -3,6 +3,7 @@ import { certInfo } from '../kube/cert.js';
 import type { FactResult } from '../operations/types.js';
 import { holdsAddress, parseShowStat } from '../verify/ha-probe.js';
 import { describeIpvsDifferences, parseIpvsadmList, type VirtualService } from '../render/ipvs.js';
+import { parseContainerFact } from '../operations/container.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
 
@@ -82,9 +83,10 @@ export function worst(findings: readonly Finding[]): Severity {
 export function ipvsFindings(host: string, p: Probe, expected: readonly VirtualService[], container?: string): Finding[] {
   const out: Finding[] = [];
   if (container) {
-    const [state = 'absent'] = (p.get('container')?.stdout ?? '').trim().split(/\s+/);
-    const running = state === 'running';
-    out.push({ check: 'keepalived container', target: `${host} ${container}`, severity: running ? 'ok' : 'critical', detail: running ? 'running' : `container ${/No such|Error/i.test(state) || !state ? 'absent' : state}`, value: running ? 1 : 0 });
+    const c = parseContainerFact(p.get('container')?.stdout ?? '');
+    const running = c.kind === 'present' && c.status === 'running';
+    const state = c.kind === 'present' ? c.status : c.kind === 'absent' ? 'absent' : 'absent (no docker)';
+    out.push({ check: 'keepalived container', target: `${host} ${container}`, severity: running ? 'ok' : 'critical', detail: running ? 'running' : `container ${state}`, value: running ? 1 : 0 });
   }
   const text = p.get('ipvs')?.stdout ?? '';
   if (text.includes('@no-ipvsadm')) {

@@ -16,8 +16,8 @@ import { loadPlaybook } from '../playbook/load.js';
 import type { Playbook } from '../playbook/define.js';
 import type { RunEvent } from '../report/events.js';
 import { HA_NODE_PROBES } from '../verify/ha-probe.js';
-import { loadHaContext } from '../verify/ha-context.js';
-import { hasIpvsModel, ipvsProbes, loadIpvsContexts } from '../verify/ipvs-verify.js';
+import { hasHaModel, loadHaContext } from '../verify/ha-context.js';
+import { ipvsProbes, loadIpvsContexts } from '../verify/ipvs-verify.js';
 import { certFindings, ipvsFindings, serviceFindings, vipFindings, worst, type AuditThresholds, type Finding, type Probe } from './checks.js';
 import type { AuditReport } from './formats.js';
 
@@ -49,7 +49,7 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
   const pool = new ConnectionPool(inv);
   const findings: Finding[] = [];
   try {
-    const ha = inv.hosts.some((h) => h.vars.keepalived !== undefined) ? await loadHaContext(inv) : undefined;
+    const ha = hasHaModel(inv) ? await loadHaContext(inv) : undefined;
     await ha?.pool.closeAll();
     const kube = inv.hosts.find((h) => h.vars.kubeconfig !== undefined)?.vars.kubeconfig as { dest_dir?: string; masters?: string } | undefined;
     const kubeDir = kube?.dest_dir ?? '/etc/keepalived/kubecfg';
@@ -58,7 +58,7 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
     for (const ref of inv.playbooks) playbooks.push(await loadPlaybook(ref, inv.dir));
     // Every host a playbook targets, the LB group, and the masters kubeconfigs come from.
     // IPVS nodes (seeds 002/003) and the keepalived container each runs, if any.
-    const ipvs = hasIpvsModel(inv) ? await loadIpvsContexts(inv, pool) : [];
+    const ipvs = await loadIpvsContexts(inv, pool);
     const ipvsNodes = new Map(ipvs.flatMap((c) => c.nodes.map((n) => [n.name, c.container] as const)));
     const names = new Set([...hostsOfPlaybooks(inv, playbooks), ...selectHosts(inv, lbGroup).map((h) => h.name), ...ipvsNodes.keys(), ...(kube ? selectHosts(inv, kube.masters ?? 'masters').map((h) => h.name) : [])]);
     const audited: Host[] = inv.hosts.filter((h) => names.has(h.name));

@@ -1,7 +1,7 @@
 /** `lbdeploy failover-test INVENTORY`: the drill an operator runs before trusting a VIP. */
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out, table } from '../report/console.js';
-import { loadHaContext } from '../verify/ha-context.js';
+import { hasHaModel, loadHaContext } from '../verify/ha-context.js';
 import { failoverTest, haDrill, type Drill, type FailoverResult, type Scenario } from '../verify/failover.js';
 import { loadIpvsContexts, ipvsDrill } from '../verify/ipvs-verify.js';
 import { ConnectionPool } from '../connection/pool.js';
@@ -30,7 +30,7 @@ export async function runFailover(args: string[]): Promise<number> {
     try {
       // The drills this inventory's deployments have: systemd keepalived/haproxy (seeds 000/001), the keepalived container (seed 002).
       const drills: Drill[] = [];
-      if (inv.hosts.some((h) => h.vars.keepalived !== undefined)) {
+      if (hasHaModel(inv)) {
         const ha = await loadHaContext(inv, pool);
         drills.push(haDrill(ha, 'keepalived'), haDrill(ha, 'haproxy'));
       }

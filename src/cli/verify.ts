@@ -2,7 +2,7 @@
 import type { Inventory } from '../inventory/model.js';
 import { checksTable } from '../report/checks.js';
 import { consoleOutput as out } from '../report/console.js';
-import { loadHaContext } from '../verify/ha-context.js';
+import { hasHaModel, loadHaContext } from '../verify/ha-context.js';
 import { verifyHa, type Check } from '../verify/ha-verify.js';
 import { hasIpvsModel, loadIpvsContexts, verifyIpvs } from '../verify/ipvs-verify.js';
 import { ConnectionPool } from '../connection/pool.js';
@@ -17,7 +17,7 @@ export async function runVerify(args: string[]): Promise<number> {
     const parsed = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.verify);
     if (!parsed) return EXIT.ok;
     inv = await requireInventory(parsed.positionals, USAGES.verify);
-    const ha = inv.hosts.some((h) => h.vars.keepalived !== undefined);
+    const ha = hasHaModel(inv);
     if (!ha && !hasIpvsModel(inv)) {
       throw new InventoryError([{ where: inv.source.shownName, message: 'this inventory describes no deployment to verify (no `keepalived`, `alive` or `ipvs_dr` vars)', hint: 'verify works on inventories for the haproxy-keepalived, ipvs-keepalived and ipvs-dr playbooks' }]);
     }

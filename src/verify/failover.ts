@@ -9,7 +9,7 @@ import type { ConnectionPool, HostSession } from '../connection/pool.js';
 import type { Host } from '../inventory/model.js';
 import { serviceTargets, vipsOf } from '../lb/ha.js';
 import { holders, probeNodes, verifyHa, type Check, type HaContext } from './ha-verify.js';
-import { holdsAddress } from './ha-probe.js';
+import { ADDRESSES_FACT, holdsAddress } from './ha-probe.js';
 import { sleep } from '../util/sleep.js';
 
 /** keepalived or haproxy stopped by systemd (seeds 000/001), or the keepalived container stopped (seed 002). */
@@ -73,18 +73,16 @@ export function haDrill(ctx: HaContext, scenario: 'keepalived' | 'haproxy'): Dri
 }
 
 export async function failoverTest(drill: Drill, opts: { maxMoveS: number; rate: number }): Promise<FailoverResult> {
-  const { scenario, url, vip: address } = drill;
-  const vip = { address };
+  const { scenario, url, vip } = drill;
   const before = await drill.holders();
-  const base: FailoverResult = { scenario, vip: vip.address, holderBefore: before.join(','), requests: 0, failedRequests: 0, verify: [], ok: false };
+  const base: FailoverResult = { scenario, vip, holderBefore: before.join(','), requests: 0, failedRequests: 0, verify: [], ok: false };
   if (before.length !== 1) return { ...base, problem: `the VIP must have exactly one holder before the drill, not ${before.length}` };
-  const ctx = drill;
-  const holder = ctx.nodes.find((n) => n.name === before[0])!;
-  const others = ctx.nodes.filter((n) => n !== holder);
+  const holder = drill.nodes.find((n) => n.name === before[0])!;
+  const others = drill.nodes.filter((n) => n !== holder);
   if (others.length === 0) return { ...base, problem: 'only one node: there is nowhere for the VIP to move' };
-  const holderSession = await ctx.pool.session(holder);
-  const otherSessions = await Promise.all(others.map((n) => ctx.pool.session(n)));
-  const client: HostSession | undefined = ctx.client ? await ctx.pool.session(ctx.client) : undefined;
+  const holderSession = await drill.pool.session(holder);
+  const otherSessions = await Promise.all(others.map((n) => drill.pool.session(n)));
+  const client: HostSession | undefined = drill.client ? await drill.pool.session(drill.client) : undefined;
 
   const window = opts.maxMoveS * 2 + 2;
   const prober = client && url ? client.run(proberScript(url, opts.rate, window)) : undefined;
@@ -97,11 +95,11 @@ export async function failoverTest(drill: Drill, opts: { maxMoveS: number; rate:
   let newHolder: string | undefined;
   while (Date.now() - stopped < window * 1000 && (moved === undefined || (url && client && serving === undefined))) {
     const [addrs, curl] = await Promise.all([
-      Promise.all(otherSessions.map((s) => s.run(sh`ip -o addr show`))),
+      Promise.all(otherSessions.map((s) => s.run(ADDRESSES_FACT.command))),
       client && url && moved !== undefined ? client.run(sh`curl -g -s -o /dev/null -m 0.5 -w '%{http_code}' ${url}`) : undefined,
     ]);
     const now = Date.now();
-    const idx = addrs.findIndex((r) => holdsAddress(r.stdout, vip.address));
+    const idx = addrs.findIndex((r) => holdsAddress(r.stdout, vip));
     if (moved === undefined && idx >= 0) {
       moved = now;
       newHolder = others[idx]!.name;

@@ -6,8 +6,11 @@ import { lbNodes, type HaVars } from '../lb/ha.js';
 import { playbookHostVars } from '../playbook/vars.js';
 import type { HaContext } from './ha-verify.js';
 
+/** Does the inventory describe a haproxy-keepalived deployment (`keepalived` vars)? */
+export const hasHaModel = (inv: Inventory) => inv.hosts.some((h) => h.vars.keepalived !== undefined);
+
 export async function loadHaContext(inv: Inventory, pool = new ConnectionPool(inv)): Promise<HaContext> {
-  if (!inv.hosts.some((h) => h.vars.keepalived !== undefined)) {
+  if (!hasHaModel(inv)) {
     throw new InventoryError([{ where: inv.source.shownName, message: 'this inventory has no HA model (no `keepalived` vars)', hint: 'verify and failover-test work on inventories for the haproxy-keepalived playbook' }]);
   }
   const { hosts, targeted } = await playbookHostVars(inv, 'haproxy-keepalived');

@@ -3,8 +3,11 @@ import { sh } from '../connection/shell.js';
 import type { FactRequest } from '../operations/types.js';
 import { HAPROXY_SOCKET } from '../lb/ha.js';
 
+/** Every address on the host: who holds a VIP. */
+export const ADDRESSES_FACT: FactRequest = { key: 'addresses', command: sh`ip -o addr show` };
+
 export const HA_NODE_PROBES: FactRequest[] = [
-  { key: 'addresses', command: sh`ip -o addr show` },
+  ADDRESSES_FACT,
   { key: 'keepalived', command: sh`systemctl is-active keepalived` },
   { key: 'haproxy', command: sh`systemctl is-active haproxy` },
   { key: 'haproxy-stat', command: sh`echo 'show stat' | socat -t 2 stdio ${`unix-connect:${HAPROXY_SOCKET}`}` },

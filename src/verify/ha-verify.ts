@@ -5,7 +5,7 @@ import { batchFacts } from '../facts/batch.js';
 import type { Host } from '../inventory/model.js';
 import { serviceTargets, vipsOf, type HaVars, type ServiceTarget } from '../lb/ha.js';
 import type { HostInfo } from '../playbook/define.js';
-import type { FactResult } from '../operations/types.js';
+import type { FactRequest, FactResult } from '../operations/types.js';
 import { holdsAddress, HA_NODE_PROBES, parsePage, parseShowStat } from './ha-probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -27,11 +27,12 @@ export interface HaContext {
 
 export type NodeProbe = Map<string, FactResult> | { error: string };
 
-export async function probeNodes(ctx: HaContext): Promise<Map<string, NodeProbe>> {
-  const batch = batchFacts(HA_NODE_PROBES);
-  const results = await Promise.all(ctx.nodes.map(async (n): Promise<[string, NodeProbe]> => {
+/** Read-only probes in one round trip per node, nodes in parallel; an unreachable node is an error entry. */
+export async function probeHosts(pool: ConnectionPool, nodes: readonly Host[], requests: readonly FactRequest[]): Promise<Map<string, NodeProbe>> {
+  const batch = batchFacts(requests);
+  const results = await Promise.all(nodes.map(async (n): Promise<[string, NodeProbe]> => {
     try {
-      const s = await ctx.pool.session(n);
+      const s = await pool.session(n);
       return [n.name, batch.parse((await s.run(batch.script, { timeoutMs: 15_000 })).stdout)];
     } catch (e) {
       return [n.name, { error: (e as Error).message }];
@@ -40,23 +41,30 @@ export async function probeNodes(ctx: HaContext): Promise<Map<string, NodeProbe>
   return new Map(results);
 }
 
+export function probeNodes(ctx: HaContext): Promise<Map<string, NodeProbe>> {
+  return probeHosts(ctx.pool, ctx.nodes, HA_NODE_PROBES);
+}
 
 /** Which nodes hold a VIP, from probes. */
 export function holders(probes: Map<string, NodeProbe>, vip: string): string[] {
   return [...probes].filter(([, p]) => !('error' in p) && holdsAddress((p as Map<string, FactResult>).get('addresses')?.stdout ?? '', vip)).map(([n]) => n);
 }
 
-/** Evaluate node probes: pure, for tests. */
-export function evaluateNodes(v: HaVars, probes: Map<string, NodeProbe>, targets: ServiceTarget[]): Check[] {
-  const checks: Check[] = [];
-  for (const vip of vipsOf(v)) {
+/** Each VIP held by exactly one node: none, or split brain, fails. */
+export function vipHolderChecks(vips: readonly { name: string; address: string }[], probes: Map<string, NodeProbe>): Check[] {
+  return vips.map((vip) => {
     const h = holders(probes, vip.address);
-    checks.push({
+    return {
       check: 'vip holder', target: `${vip.name} ${vip.address}`,
       status: h.length === 1 ? 'ok' : 'fail',
       detail: h.length === 1 ? `held by ${h[0]}` : h.length === 0 ? 'no node holds the VIP' : `split brain: held by ${h.join(', ')}`,
-    });
-  }
+    };
+  });
+}
+
+/** Evaluate node probes: pure, for tests. */
+export function evaluateNodes(v: HaVars, probes: Map<string, NodeProbe>, targets: ServiceTarget[]): Check[] {
+  const checks: Check[] = vipHolderChecks(vipsOf(v), probes);
   for (const [node, p] of probes) {
     if ('error' in p) {
       checks.push({ check: 'node', target: node, status: 'fail', detail: `unreachable: ${p.error}` });

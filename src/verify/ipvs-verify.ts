@@ -6,16 +6,16 @@
  */
 import { sh } from '../connection/shell.js';
 import { ConnectionPool } from '../connection/pool.js';
-import { batchFacts } from '../facts/batch.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { aliveServices, aliveVips } from '../lb/alive.js';
 import type { AliveDeployVars } from '../lb/alive-schema.js';
 import { drServices, type DrSettings } from '../lb/dr.js';
-import type { FactRequest, FactResult } from '../operations/types.js';
+import type { FactRequest } from '../operations/types.js';
 import { playbookHostVars } from '../playbook/vars.js';
 import { describeIpvsDifferences, normalAddress, parseIpvsadmList, type VirtualService } from '../render/ipvs.js';
-import { holdsAddress } from './ha-probe.js';
-import { curlScript, evaluateCurl, type Check } from './ha-verify.js';
+import { ADDRESSES_FACT } from './ha-probe.js';
+import { containerFact, parseContainerFact } from '../operations/container.js';
+import { curlScript, evaluateCurl, holders, probeHosts, vipHolderChecks, type Check, type NodeProbe } from './ha-verify.js';
 import type { Drill } from './failover.js';
 
 export interface IpvsContext {
@@ -41,9 +41,8 @@ export async function loadIpvsContexts(inv: Inventory, pool = new ConnectionPool
   for (const [playbook, key, group] of [['ipvs-keepalived', 'alive', 'lb'], ['ipvs-dr', 'ipvs_dr', 'ipvs']] as const) {
     if (!inv.hosts.some((h) => h.vars[key] !== undefined)) continue;
     const { hosts } = await playbookHostVars(inv, playbook);
-    const vars = new Map(hosts.map((h) => [h.name, h.vars]));
     const nodes = inv.hosts.filter((h) => h.groups.includes(group));
-    const first = vars.get(nodes[0]?.name ?? '') ?? {};
+    const first = hosts.find((h) => h.name === nodes[0]?.name)?.vars ?? {};
     const verifyFrom = first.verify_from as string | undefined;
     const client = verifyFrom ? inv.hosts.find((h) => h.name === verifyFrom) : inv.hosts.find((h) => h.groups.includes('clients'));
     if (key === 'alive') {
@@ -59,39 +58,19 @@ export async function loadIpvsContexts(inv: Inventory, pool = new ConnectionPool
 
 export function ipvsProbes(container?: string): FactRequest[] {
   return [
-    { key: 'addresses', command: sh`ip -o addr show` },
+    ADDRESSES_FACT,
     { key: 'ipvs', command: sh`if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -ln; else echo @no-ipvsadm; fi` },
-    ...(container ? [{ key: 'container', command: sh`docker inspect --type container --format '{{.State.Status}} {{.RestartCount}}' ${container} 2>&1 || true` }] : []),
+    ...(container ? [{ key: 'container', command: containerFact(container).command }] : []),
   ];
 }
 
-export type Probe = Map<string, FactResult> | { error: string };
-
-export async function probeIpvsNodes(ctx: IpvsContext): Promise<Map<string, Probe>> {
-  const batch = batchFacts(ipvsProbes(ctx.container));
-  return new Map(await Promise.all(ctx.nodes.map(async (n): Promise<[string, Probe]> => {
-    try {
-      return [n.name, batch.parse((await (await ctx.pool.session(n)).run(batch.script, { timeoutMs: 15_000 })).stdout)];
-    } catch (e) {
-      return [n.name, { error: (e as Error).message }];
-    }
-  })));
-}
-
-export function ipvsHolders(probes: Map<string, Probe>, vip: string): string[] {
-  return [...probes].filter(([, p]) => !('error' in p) && holdsAddress(p.get('addresses')?.stdout ?? '', vip)).map(([n]) => n);
+export function probeIpvsNodes(ctx: IpvsContext): Promise<Map<string, NodeProbe>> {
+  return probeHosts(ctx.pool, ctx.nodes, ipvsProbes(ctx.container));
 }
 
 /** Evaluate node probes against the inventory: pure, for tests. */
-export function evaluateIpvsNodes(ctx: Pick<IpvsContext, 'kind' | 'services' | 'vips' | 'container'>, probes: Map<string, Probe>): Check[] {
-  const checks: Check[] = [];
-  for (const vip of ctx.vips) {
-    const h = ipvsHolders(probes, vip.address);
-    checks.push({
-      check: 'vip holder', target: `${vip.name} ${vip.address}`, status: h.length === 1 ? 'ok' : 'fail',
-      detail: h.length === 1 ? `held by ${h[0]}` : h.length === 0 ? 'no node holds the VIP' : `split brain: held by ${h.join(', ')}`,
-    });
-  }
+export function evaluateIpvsNodes(ctx: Pick<IpvsContext, 'kind' | 'services' | 'vips' | 'container'>, probes: Map<string, NodeProbe>): Check[] {
+  const checks = vipHolderChecks(ctx.vips, probes);
   const realServers = ctx.services.reduce((n, s) => n + s.realServers.length, 0);
   for (const [node, p] of probes) {
     if ('error' in p) {
@@ -99,10 +78,11 @@ export function evaluateIpvsNodes(ctx: Pick<IpvsContext, 'kind' | 'services' | '
       continue;
     }
     if (ctx.container) {
-      const [status = '?', restarts = '0'] = (p.get('container')?.stdout ?? '').trim().split(/\s+/);
-      const running = status === 'running';
+      const c = parseContainerFact(p.get('container')?.stdout ?? '');
+      const running = c.kind === 'present' && c.status === 'running';
       checks.push({ check: 'keepalived container', target: `${node} ${ctx.container}`, status: running ? 'ok' : 'fail',
-        detail: running ? `running${restarts !== '0' ? ` (restarted ${restarts} time(s))` : ''}` : /No such/i.test(status + restarts) ? 'no such container' : status });
+        detail: c.kind === 'absent' ? 'no such container' : c.kind === 'no-docker' ? 'docker is not installed'
+          : running ? `running${c.restarts !== 0 ? ` (restarted ${c.restarts} time(s))` : ''}` : c.status });
     }
     const text = p.get('ipvs')?.stdout ?? '';
     if (text.includes('@no-ipvsadm')) {
@@ -150,7 +130,7 @@ export function ipvsDrill(ctx: IpvsContext): Drill {
     scenario: 'keepalived-container', vip: vip.address, url: svc ? `http://${host}:${svc.port}/` : undefined,
     nodes: ctx.nodes, client: ctx.client, pool: ctx.pool,
     stop: sh`docker stop -t 10 ${ctx.container ?? 'keepalived'} >/dev/null`, start: sh`docker start ${ctx.container ?? 'keepalived'} >/dev/null`,
-    holders: async () => ipvsHolders(await probeIpvsNodes(ctx), vip.address),
+    holders: async () => holders(await probeIpvsNodes(ctx), vip.address),
     verify: () => verifyIpvs(ctx),
   };
 }

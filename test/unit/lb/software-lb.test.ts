@@ -8,7 +8,8 @@ import { hostInfo } from '../../../src/playbook/define.js';
 import { aliveKeepalived, aliveServices } from '../../../src/lb/alive.js';
 import type { AliveDeployVars } from '../../../src/lb/alive-schema.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
-import { evaluateIpvsNodes, type Probe } from '../../../src/verify/ipvs-verify.js';
+import { evaluateIpvsNodes } from '../../../src/verify/ipvs-verify.js';
+import type { NodeProbe as Probe } from '../../../src/verify/ha-verify.js';
 import { keepalivedCheck } from '../../helpers/validate.js';
 
 const read = (file: string, edit: (t: string) => string = (t) => t) =>
