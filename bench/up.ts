@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labStatus, labUp } from '../src/lab/lab.js';
-import { labPaths } from '../src/lab/state.js';
+import { labPaths } from '../src/lab/paths.js';
 import { LAB_HOSTS } from '../src/lab/topology.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

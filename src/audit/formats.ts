@@ -1,34 +1,34 @@
 /** Audit outputs: table, JSON, JUnit XML, Prometheus textfile, and a self-contained HTML report. */
 import { table } from '../report/console.js';
-import type { Finding, Severity } from './checks.js';
+import type { Check, Severity } from '../checks/check.js';
 
 export interface AuditReport {
   inventory: string;
   generatedAt: string;
   status: Severity;
-  findings: Finding[];
+  checks: Check[];
 }
 
 const MARK: Record<Severity, string> = { ok: 'ok', warning: 'WARNING', critical: 'CRITICAL' };
 
 export function auditTable(r: AuditReport): string {
-  const n = (s: Severity) => r.findings.filter((f) => f.severity === s).length;
-  return `${table(['CHECK', 'TARGET', 'STATUS', 'DETAIL'], r.findings.map((f) => [f.check, f.target, MARK[f.severity], f.detail]))}\n\n` +
+  const n = (s: Severity) => r.checks.filter((f) => f.severity === s).length;
+  return `${table(['CHECK', 'TARGET', 'STATUS', 'DETAIL'], r.checks.map((f) => [f.check, f.target, MARK[f.severity], f.detail]))}\n\n` +
     `audit ${MARK[r.status]}: ${n('ok')} ok, ${n('warning')} warning(s), ${n('critical')} critical`;
 }
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function auditJunit(r: AuditReport): string {
-  const failures = r.findings.filter((f) => f.severity !== 'ok').length;
-  const cases = r.findings.map((f) => {
+  const failures = r.checks.filter((f) => f.severity !== 'ok').length;
+  const cases = r.checks.map((f) => {
     const open = `    <testcase classname="lbdeploy.audit.${xml(f.check.replace(/\s+/g, '_'))}" name="${xml(f.target)}">`;
     if (f.severity === 'ok') return `${open}</testcase>`;
     return `${open}\n      <failure type="${f.severity}" message="${xml(f.detail)}">${xml(`${f.check} ${f.target}: ${f.detail}`)}</failure>\n    </testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="lbdeploy audit" tests="${r.findings.length}" failures="${failures}">
-  <testsuite name="${xml(r.inventory)}" tests="${r.findings.length}" failures="${failures}" timestamp="${r.generatedAt}">
+<testsuites name="lbdeploy audit" tests="${r.checks.length}" failures="${failures}">
+  <testsuite name="${xml(r.inventory)}" tests="${r.checks.length}" failures="${failures}" timestamp="${r.generatedAt}">
 ${cases.join('\n')}
   </testsuite>
 </testsuites>
@@ -49,10 +49,10 @@ export function auditPrometheus(r: AuditReport): string {
     `lbdeploy_audit_last_run_timestamp_seconds{inventory="${label(r.inventory)}"} ${Math.floor(Date.parse(r.generatedAt) / 1000)}`,
     '# HELP lbdeploy_audit_check_status Each check: 0 ok, 1 warning, 2 critical.',
     '# TYPE lbdeploy_audit_check_status gauge',
-    ...r.findings.map((f) => `lbdeploy_audit_check_status{check="${label(f.check)}",target="${label(f.target)}"} ${SEV[f.severity]}`),
+    ...r.checks.map((f) => `lbdeploy_audit_check_status{check="${label(f.check)}",target="${label(f.target)}"} ${SEV[f.severity]}`),
     '# HELP lbdeploy_audit_check_value The measured value of a check (days left, VIP holders, servers UP...).',
     '# TYPE lbdeploy_audit_check_value gauge',
-    ...r.findings.filter((f) => f.value !== undefined).map((f) => `lbdeploy_audit_check_value{check="${label(f.check)}",target="${label(f.target)}"} ${f.value}`),
+    ...r.checks.filter((f) => f.value !== undefined).map((f) => `lbdeploy_audit_check_value{check="${label(f.check)}",target="${label(f.target)}"} ${f.value}`),
   ];
   return lines.join('\n') + '\n';
 }
@@ -88,7 +88,7 @@ export function auditHtml(r: AuditReport): string {
   const r = JSON.parse(document.getElementById('data').textContent);
   const st = document.getElementById('status');
   st.textContent = r.status.toUpperCase(); st.className = 'status ' + r.status;
-  document.getElementById('meta').textContent = r.inventory + ', ' + r.generatedAt + ': ' + r.findings.length + ' checks';
+  document.getElementById('meta').textContent = r.inventory + ', ' + r.generatedAt + ': ' + r.checks.length + ' checks';
   function row(id, cells, sev, sevAt) {
     const tr = document.createElement('tr');
     cells.forEach(function (c, i) {
@@ -98,7 +98,7 @@ export function auditHtml(r: AuditReport): string {
     });
     document.querySelector('#' + id + ' tbody').appendChild(tr);
   }
-  r.findings.forEach(function (f) {
+  r.checks.forEach(function (f) {
     if (f.check === 'vip holder') row('vips', [f.target, f.severity, f.detail], f.severity, 1);
     if (f.check === 'haproxy backends') row('backends', [f.target, f.severity, f.detail], f.severity, 1);
     if (f.check === 'kubeconfig certificate') row('certs', [f.target, f.severity, f.value === undefined ? '-' : f.value, f.detail], f.severity, 1);

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 import { audit } from '../audit/run.js';
 import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../audit/formats.js';
 import { cronJob, crontabLine, parseEvery, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';

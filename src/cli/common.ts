@@ -12,6 +12,7 @@ import { PlaybookError } from '../playbook/load.js';
 import { consoleOutput as out, formatError } from '../report/console.js';
 import type { Reporter } from '../report/events.js';
 import { jsonLines, masking, plainLines } from '../report/render.js';
+import { KINDS } from '../kinds/registry.js';
 import { EXIT } from './exit-codes.js';
 
 export class UsageError extends LbdeployError {}
@@ -56,4 +57,13 @@ export function failure(e: unknown, inv?: Inventory): number {
   if (e instanceof UsageError) return EXIT.usage;
   if (e instanceof InventoryError || e instanceof PlaybookError) return EXIT.invalidInput;
   return EXIT.failed;
+}
+
+/** The inventory's playbooks deploy nothing this command applies to. */
+export function noDeployment(inv: Inventory, command: string): InventoryError {
+  return new InventoryError([{
+    where: inv.playbookWhere ?? inv.source.shownName,
+    message: `${command}: the inventory's playbooks (${inv.playbooks.join(', ') || 'none'}) deploy nothing ${command} applies to`,
+    hint: `${command} works on the kinds ${KINDS.filter((k) => k.name !== 'baseline').map((k) => k.name).join(', ')}; an own playbook names its kind with \`kind:\``,
+  }]);
 }

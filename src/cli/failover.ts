@@ -1,12 +1,11 @@
 /** `lbdeploy failover-test INVENTORY`: the drill an operator runs before trusting a VIP. */
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out, table } from '../report/console.js';
-import { hasHaModel, loadHaContext } from '../verify/ha-context.js';
-import { failoverTest, haDrill, type Drill, type FailoverResult, type Scenario } from '../verify/failover.js';
-import { loadIpvsContexts, ipvsDrill } from '../verify/ipvs-verify.js';
+import { failoverTest, type FailoverResult } from '../kinds/drill.js';
+import { deploymentsOf, inventoryPlaybooks } from '../kinds/deployments.js';
+import type { Deployment, DrillSpec } from '../kinds/types.js';
 import { ConnectionPool } from '../connection/pool.js';
-import { InventoryError } from '../inventory/errors.js';
-import { failure, parse, requireInventory, UsageError } from './common.js';
+import { failure, noDeployment, parse, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
 
@@ -19,29 +18,23 @@ export async function runFailover(args: string[]): Promise<number> {
     }, USAGES.failover);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
-    const known: Scenario[] = ['keepalived', 'haproxy', 'keepalived-container'];
-    if (v.scenario !== 'all' && !known.includes(v.scenario as Scenario)) throw new UsageError(`--scenario must be ${known.join(', ')} or all, not '${v.scenario}'`);
     const maxMoveS = Number(v['max-move']);
     const rate = Number(v.rate);
     if (!(maxMoveS > 0) || !(rate > 0 && rate <= 50)) throw new UsageError('--max-move must be > 0 seconds and --rate between 1 and 50 requests/s');
     inv = await requireInventory(parsed.positionals, USAGES.failover);
+    // The drills of every kind the inventory deployed, one deployment (VRRP cluster) at a time.
+    const drills: [Deployment, DrillSpec][] = (await deploymentsOf(inv, await inventoryPlaybooks(inv))).flatMap((d) => d.drills.map((x) => [d, x] as [Deployment, DrillSpec]));
+    if (drills.length === 0) throw noDeployment(inv, 'failover-test');
+    const chosen = drills.filter(([, x]) => v.scenario === 'all' || x.scenario === v.scenario);
+    if (chosen.length === 0) {
+      throw new UsageError(`scenario ${v.scenario} does not apply to this inventory`, { hint: `its scenarios: ${[...new Set(drills.map(([, x]) => x.scenario))].join(', ')}, or all` });
+    }
     const pool = new ConnectionPool(inv);
     const results: FailoverResult[] = [];
     try {
-      // The drills this inventory's deployments have: systemd keepalived/haproxy (seeds 000/001), the keepalived container (seed 002).
-      const drills: Drill[] = [];
-      if (hasHaModel(inv)) {
-        const ha = await loadHaContext(inv, pool);
-        drills.push(haDrill(ha, 'keepalived'), haDrill(ha, 'haproxy'));
-      }
-      for (const c of await loadIpvsContexts(inv, pool)) if (c.kind === 'keepalived') drills.push(ipvsDrill(c));
-      const chosen = drills.filter((d) => v.scenario === 'all' || d.scenario === v.scenario);
-      if (chosen.length === 0) {
-        throw new InventoryError([{ where: inv.source.shownName, message: drills.length === 0 ? 'this inventory has no VIP held by keepalived to fail over' : `scenario ${v.scenario} does not apply to this inventory`, hint: drills.length === 0 ? 'failover-test works on haproxy-keepalived and ipvs-keepalived inventories' : `try --scenario ${drills.map((d) => d.scenario).join(' or ')}` }]);
-      }
-      for (const d of chosen) {
-        if (!v.json) out.error(`failover-test: stopping ${d.scenario} on the VIP holder...`);
-        results.push(await failoverTest(d, { maxMoveS, rate }));
+      for (const [d, spec] of chosen) {
+        if (!v.json) out.error(`failover-test: stopping ${spec.scenario} on the holder of ${d.vips[0]?.address ?? '?'} (${d.kind}: ${d.name})...`);
+        results.push(await failoverTest(pool, d, spec, { maxMoveS, rate }));
       }
     } finally {
       await pool.closeAll();

@@ -2,7 +2,7 @@
 /** lbdeploy command line: dispatches to one file per subcommand. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../lab/state.js';
+import { packageRoot } from '../package-root.js';
 import { consoleOutput as out, formatError } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';

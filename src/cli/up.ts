@@ -3,9 +3,34 @@ import { runPlaybooks } from '../execute/run.js';
 import type { Inventory } from '../inventory/model.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { InventoryError } from '../inventory/errors.js';
-import { checkLimit, failure, parse, requireInventory, runReporter } from './common.js';
+import { checkLimit, failure, parse, requireInventory, runReporter, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
+import { ConnectionPool } from '../connection/pool.js';
+import { selectHosts } from '../inventory/select.js';
+import { deploymentsOf } from '../kinds/deployments.js';
+import { waitReady } from '../kinds/ready.js';
+import type { Reporter } from '../report/events.js';
+import type { RunResult } from '../execute/run.js';
+import type { Playbook } from '../playbook/define.js';
+
+/** How long `up` waits, by default, for the deployments to serve (VRRP elected, backends risen). */
+export const DEFAULT_WAIT_S = 120;
+
+/**
+ * After a converge: wait until every check of the deployments on the run's hosts is ok, over the
+ * run's own connections. True when ready (or nothing to wait for).
+ */
+async function waitUntilServing(inv: Inventory, playbooks: Playbook[], result: RunResult, pool: ConnectionPool, limit: string | undefined, timeoutS: number, reporter: Reporter): Promise<boolean> {
+  const inScope = limit ? new Set(selectHosts(inv, limit).map((h) => h.name)) : undefined;
+  const deployments = (await deploymentsOf(inv, playbooks, result.vars))
+    .filter((d) => d.probes.length > 0 && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
+  if (deployments.length === 0) return true;
+  reporter.emit({ type: 'wait-start', deployments: deployments.map((d) => `${d.kind}: ${d.name}`), timeoutS });
+  const r = await waitReady(pool, deployments, { timeoutMs: timeoutS * 1000 });
+  reporter.emit({ type: 'wait-done', ready: r.ready, ms: r.ms, rounds: r.rounds, checks: r.checks.length, failing: r.checks.filter((c) => c.severity !== 'ok') });
+  return r.ready;
+}
 
 
 const OPTIONS = {
@@ -17,6 +42,8 @@ const OPTIONS = {
   'skip-tags': { type: 'string' },
   forks: { type: 'string', short: 'f' },
   'allow-reboot': { type: 'boolean' },
+  wait: { type: 'string' },
+  'no-wait': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -45,23 +72,35 @@ export async function runUp(args: string[], mode: 'up' | 'plan'): Promise<number
     const forks = v.forks === undefined ? 20 : Number(v.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new InventoryError([{ where: '--forks', message: `'${v.forks}' is not a whole number of at least 1` }]);
     const split = (s?: string) => s?.split(',').map((t) => t.trim()).filter(Boolean);
+    const check = mode === 'plan' || (v.check ?? false);
+    const waitS = v.wait === undefined ? DEFAULT_WAIT_S : Number(v.wait);
+    if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
+    if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
     const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
+    const pool = new ConnectionPool(inv);
     let result;
+    let ready = true;
     try {
       result = await runPlaybooks(inv, playbooks, {
-        check: mode === 'plan' || (v.check ?? false), diff: mode === 'plan' || (v.diff ?? false),
+        check, diff: mode === 'plan' || (v.diff ?? false),
         limit: v.limit, tags: split(v.tags), skipTags: split(v['skip-tags']), forks,
-        allowReboot: v['allow-reboot'] ?? false, signal: controller.signal,
+        allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool,
       }, reporter);
+      const recaps = Object.values(result.hosts);
+      // Only a run that changed what it could: a failed or unreachable host is reported as such.
+      if (!check && !v['no-wait'] && !result.interrupted && !recaps.some((r) => r.failed > 0 || r.unreachable)) {
+        ready = await waitUntilServing(inv, playbooks, result, pool, v.limit, waitS, reporter);
+      }
     } finally {
+      await pool.closeAll();
       await reporter.close();
     }
     if (result.interrupted) return EXIT.interrupted;
     const recaps = Object.values(result.hosts);
     if (recaps.some((r) => r.failed > 0)) return EXIT.failed;
     if (recaps.some((r) => r.unreachable)) return EXIT.unreachable;
-    return EXIT.ok;
+    return ready ? EXIT.ok : EXIT.failed;
   } catch (e) {
     return failure(e, inv);
   } finally {

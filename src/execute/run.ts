@@ -4,9 +4,9 @@ import { BOOT_FACT } from '../operations/command.js';
 import { sleep } from '../util/sleep.js';
 import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { selectHosts } from '../inventory/select.js';
+import { playHosts, selectHosts } from '../inventory/select.js';
 import { hostInfo, type HostContext, type Playbook, type PrepareResult } from '../playbook/define.js';
-import { resolvePlaybookVars } from '../playbook/vars.js';
+import { resolvePlaybookVars, targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
 import type { FactMap, Operation, PlanContext } from '../operations/types.js';
 import { gatherFacts, runHostPlay } from './host-play.js';
@@ -26,6 +26,8 @@ export interface RunOptions {
 
 export interface RunResult {
   hosts: Record<string, HostRecap>;
+  /** Each playbook's resolved vars by host (what it planned with). */
+  vars: ReadonlyMap<Playbook, ReadonlyMap<string, Record<string, unknown>>>;
   interrupted: boolean;
   connections: number;
   commands: Record<string, number>;
@@ -64,11 +66,11 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const varsByPlaybook = new Map<Playbook, Map<string, Record<string, unknown>>>();
   for (const pb of playbooks) {
     // Every host a play of the playbook targets is validated, also outside --limit: checks look across nodes.
-    const targeted = new Set(pb.plays.flatMap((p) => selectHosts(inv, p.hosts).map((h) => h.name)));
+    const targeted = targetsOf(inv, pb);
     varsByPlaybook.set(pb, await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name))));
   }
 
-  const allHosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name))))];
+  const allHosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => playHosts(inv, p).filter(inScope).map((h) => h.name))))];
   const recaps: Record<string, HostRecap> = Object.fromEntries(allHosts.map((h) => [h, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 }]));
   const pool = opts.pool ?? new ConnectionPool(inv);
   const ctx: PlanContext = { check: opts.check, diff: opts.diff, allowReboot: opts.allowReboot };
@@ -108,7 +110,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
       for (const err of result.errors) {
         emit({ type: 'note', playbook: pb.name, text: `REFUSED ${err.host ? `${err.host}: ` : ''}${err.message}${err.hint ? `\n  → ${err.hint}` : ''}` });
       }
-      const targeted = pb.plays.flatMap((p) => selectHosts(inv, p.hosts).filter(inScope).map((h) => h.name));
+      const targeted = pb.plays.flatMap((p) => playHosts(inv, p).filter(inScope).map((h) => h.name));
       for (const h of new Set(targeted)) {
         recaps[h]!.failed++;
         dead.add(h);
@@ -130,7 +132,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
       }
       for (const play of pb.plays) {
         if (interrupted) break;
-        let hosts = selectHosts(inv, play.hosts).filter(inScope);
+        let hosts = playHosts(inv, play).filter(inScope);
         const infoOf = (h: Host) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars });
         if (play.order) {
           const order = play.order(hosts.map(infoOf)).map((h) => h.name);
@@ -214,7 +216,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   for (const h of allHosts) emit({ type: 'host-done', host: h, recap: recaps[h]! });
   const commands = Object.fromEntries(pool.stats.commands);
   emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: pool.stats.connections, commands });
-  return { hosts: recaps, interrupted, connections: pool.stats.connections, commands };
+  return { hosts: recaps, vars: varsByPlaybook, interrupted, connections: pool.stats.connections, commands };
 }
 
 /** After a reboot: drop the connection, wait until SSH answers again on a new boot. */

@@ -1,10 +1,10 @@
 /** Build step: standalone validators for the inventory schema and every bundled playbook's vars. */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import AjvModule from 'ajv';
 import standaloneModule from 'ajv/dist/standalone/index.js';
-import { packageRoot } from '../lab/state.js';
+import { packageRoot } from '../package-root.js';
+import { KINDS } from '../kinds/registry.js';
 import { inventorySchema } from './schema.js';
 import { AJV_OPTIONS, schemaHash, validatorsDir } from './validators.js';
 
@@ -14,11 +14,7 @@ const standalone = standaloneModule.default;
 
 async function main(): Promise<void> {
   const schemas: [string, object][] = [['inventory', inventorySchema]];
-  const dir = join(packageRoot(), 'dist', 'playbooks');
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.js'))) {
-    const pb = ((await import(pathToFileURL(join(dir, f)).href)) as { default?: { name: string; vars?: object } }).default;
-    if (pb?.vars) schemas.push([`playbook ${pb.name}`, pb.vars]);
-  }
+  for (const k of KINDS) if (k.playbook.vars) schemas.push([`playbook ${k.playbook.name}`, k.playbook.vars]);
   mkdirSync(validatorsDir(), { recursive: true });
   // The schema itself, for editors (yaml-language-server: `# yaml-language-server: $schema=...`).
   writeFileSync(join(packageRoot(), 'dist', 'inventory.schema.json'), JSON.stringify(inventorySchema, null, 2) + '\n');

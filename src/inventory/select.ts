@@ -34,3 +34,16 @@ export function selectHosts(inv: Inventory, pattern: string): Host[] {
 export function unmatchedTerms(inv: Inventory, pattern: string): string[] {
   return pattern.split(/[,:]/).map((t) => t.trim().replace(/^[!&]/, '')).filter((t) => t && matchOne(inv, t).size === 0);
 }
+
+/** The hosts a play runs on: its pattern, or, when the pattern is a function of a host's vars, each host its own pattern selects. */
+export function playHosts(inv: Inventory, play: { hosts: string | ((vars: Readonly<Record<string, unknown>>) => string) }): Host[] {
+  const hosts = play.hosts;
+  if (typeof hosts === 'string') return selectHosts(inv, hosts);
+  const byPattern = new Map<string, Set<string>>();
+  return inv.hosts.filter((h) => {
+    const pattern = hosts(h.vars);
+    let chosen = byPattern.get(pattern);
+    if (!chosen) byPattern.set(pattern, (chosen = new Set(selectHosts(inv, pattern).map((x) => x.name))));
+    return chosen.has(h.name);
+  });
+}

@@ -1,6 +1,6 @@
 /** A YAML file kept with its syntax tree, so any value can be traced back to file:line:col. */
 import { relative } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from '../yaml.js';
 import { InventoryError, type InventoryIssue } from './errors.js';
 
 export type PathSegment = string | number;

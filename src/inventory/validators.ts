@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ErrorObject } from 'ajv';
-import { packageRoot } from '../lab/state.js';
+import { packageRoot } from '../package-root.js';
 
 export interface Validator {
   (data: unknown): boolean;

@@ -1,5 +1,5 @@
 /** kubeconfig files: read the parts lbdeploy needs, and rewrite the server URL keeping everything else. */
-import { parseDocument, isMap, isSeq, type YAMLMap } from 'yaml';
+import { parseDocument, isMap, isSeq, type YAMLMap } from '../yaml.js';
 
 export interface KubeconfigInfo {
   server: string;

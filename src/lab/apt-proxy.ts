@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.js';
 import { debianMirror } from './images.js';
-import type { LabPaths } from './state.js';
+import type { LabPaths } from './paths.js';
 import { livePid, sleep, stopPidFile, type Log } from './system.js';
 import { LAB_NETWORK } from './topology.js';
 

@@ -2,9 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 import { LAB_HOSTS, LAB_LABEL, LAB_NETWORK, LAB_SUDO_USER, containerName, type LabHost, type LabRole } from './topology.js';
-import type { LabPaths } from './state.js';
+import type { LabPaths } from './paths.js';
 import { LabError, type Log } from './system.js';
 import { adminKubeconfig, LabPki } from './pki.js';
 

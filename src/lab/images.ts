@@ -1,7 +1,7 @@
 /** Offline image builds: debootstrap once, add each role's packages in a chroot, `docker import`. */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 import { baseHash, imageTag, recipeFor, type ImageRecipe } from './recipes.js';
 import type { LabRole } from './topology.js';
 import { LabError, isAlive, type Log } from './system.js';

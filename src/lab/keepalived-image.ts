@@ -5,9 +5,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 import { LabError } from '../errors.js';
-import type { LabPaths } from './state.js';
+import type { LabPaths } from './paths.js';
 import type { Log } from './system.js';
 
 const KEEPALIVED = '/usr/sbin/keepalived';

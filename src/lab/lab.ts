@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connectSsh } from '../connection/ssh.js';
 import { sh } from '../connection/shell.js';
-import { labPaths, type LabPaths } from './state.js';
+import { labPaths, type LabPaths } from './paths.js';
 import { assertCanRunLab, dockerAnswers, ensureDockerd, ensurePackages, sleep, stopOwnDockerd, type Log } from './system.js';
 import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
@@ -12,7 +12,7 @@ import { startAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureKeepalivedImage } from './keepalived-image.js';
 import { LabError } from '../errors.js';
 import { adminKubeconfig, LabPki, type Validity } from './pki.js';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 
 export interface HostStatus {
   name: string;

@@ -1,9 +1,9 @@
 /** The machine side of the lab: required packages and a Docker daemon. */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 import { LAB_DOCKERD_ARGS } from './topology.js';
-import type { LabPaths } from './state.js';
+import type { LabPaths } from './paths.js';
 import { LabError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 

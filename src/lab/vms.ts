@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from '../shell-local.js';
 import { LabError } from '../errors.js';
 import { baseTarball, debianMirror, withBuildRoot, writeFiles } from './images.js';
 import { APT_PROXY_URL } from './apt-proxy.js';
 import { recipeFor } from './recipes.js';
-import type { LabPaths } from './state.js';
+import type { LabPaths } from './paths.js';
 import { livePid, stopPidFile, type Log } from './system.js';
 import { LAB_NETWORK, LAB_SUDO_USER, type LabHost } from './topology.js';
 

@@ -12,13 +12,19 @@ export interface FileOptions extends StepOptions {
   mode?: string | number;
   owner?: string;
   group?: string;
-  /** Run on the uploaded temp file before it replaces the live one; `%s` is the temp file's path. */
-  validate?: string;
+  /**
+   * A check of the uploaded temp file before it replaces the live one: given the temp file's path
+   * (a shell word), the command, e.g. (tmp) => sh`haproxy -c -f ${tmp}`. Exit 0 accepts the file.
+   */
+  validate?: Validate;
   /** Keep a copy of the replaced file as PATH.YYYYmmddHHMMSS.bak. */
   backup?: boolean;
   /** The content holds secrets: never show it in a diff. */
   sensitive?: boolean;
 }
+
+/** A validate command as a function of the temp file's path (a ShellCommand word: use it inside `sh`). */
+export type Validate = (tmp: ShellCommand) => ShellCommand;
 
 export interface WriteSpec {
   path: string;
@@ -26,7 +32,7 @@ export interface WriteSpec {
   mode: string;
   owner: string;
   group: string;
-  validate?: string;
+  validate?: Validate;
   backup?: boolean;
 }
 
@@ -43,9 +49,9 @@ export function sha256(text: string): string {
  * command accepts it. Any exit (failure, hang-up, interrupt) removes the temp file.
  */
 export function writeFileScript(w: WriteSpec): ShellCommand {
-  // The validate command is playbook code (trusted shell); %s becomes the temp file.
+  // The validate command is playbook code, built with `sh`; it gets the temp file as the quoted "$tmp".
   const validate = w.validate
-    ? sh`if ! out=$(${raw(w.validate.split('%s').join('"$tmp"'))} 2>&1); then printf '%s\\n' "$out" >&2; echo "lbdeploy: the validate command rejected the new $dst; the live file is untouched" >&2; exit ${EXIT_VALIDATE_FAILED}; fi`
+    ? sh`if ! out=$(${w.validate(raw('"$tmp"'))} 2>&1); then printf '%s\\n' "$out" >&2; echo "lbdeploy: the validate command rejected the new $dst; the live file is untouched" >&2; exit ${EXIT_VALIDATE_FAILED}; fi`
     : sh`:`;
   const backup = w.backup ? sh`if [ -f "$dst" ]; then cp -p "$dst" "$dst.$(date +%Y%m%d%H%M%S).bak"; fi` : sh`:`;
   return sh`set -e

@@ -3,7 +3,7 @@
  * only the ipvsadm commands that differ.
  */
 import { join as joinCmd, sh } from '../connection/shell.js';
-import { holdsAddress } from '../verify/ha-probe.js';
+import { holdsAddress } from '../checks/vip.js';
 import { diffIpvs, parseIpvsadmSave, type VirtualService } from '../render/ipvs.js';
 import { common, fact, type FactRequest, type Operation, type StepOptions, type StepPlan } from './types.js';
 

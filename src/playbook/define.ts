@@ -24,8 +24,12 @@ export interface HostInfo {
 
 export interface Play {
   name: string;
-  /** A host pattern: group or host names, globs, `!exclude` (see --limit). */
-  hosts: string;
+  /**
+   * A host pattern: group or host names, globs, `!exclude` (see --limit). A function of a host's
+   * vars (as written, before the schema's defaults) names the pattern from a var, e.g. lb_group:
+   * the play runs on each host that its own pattern selects.
+   */
+  hosts: string | ((vars: Readonly<Record<string, unknown>>) => string);
   /** Hosts per batch; a batch finishes before the next starts. Default: all at once. */
   serial?: number;
   /** Order hosts before batching. Default: inventory order. */
@@ -74,6 +78,12 @@ export interface PrepareResult {
 
 export interface Playbook {
   name: string;
+  /**
+   * The deployment kind whose checks, drills and manifests apply (verify, audit, failover-test,
+   * manifest, `up`'s readiness wait); default: the kind named like the playbook, if any. An own
+   * playbook that deploys, say, haproxy-keepalived's vars sets `kind: 'haproxy-keepalived'`.
+   */
+  kind?: string;
   description?: string;
   /** JSON Schema (an object schema) for the vars the playbook reads; defaults are applied. */
   vars?: object;

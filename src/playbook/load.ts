@@ -1,16 +1,15 @@
-/** Find a playbook by name (playbooks/) or by path (a user's .ts file, loaded at run time). */
-import { existsSync, readdirSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+/** Find a playbook by name (a deployment kind's, from the registry) or by path (a user's .ts file, loaded at run time). */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LbdeployError } from '../errors.js';
-import { packageRoot } from '../lab/state.js';
+import { KINDS, kindNamed } from '../kinds/registry.js';
 import type { Playbook } from './define.js';
 
 export class PlaybookError extends LbdeployError {}
 
 export function bundledPlaybookNames(): string[] {
-  const dir = join(packageRoot(), 'playbooks');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort() : [];
+  return KINDS.map((k) => k.name).sort();
 }
 
 export async function loadPlaybook(ref: string, baseDir: string, where?: string): Promise<Playbook> {
@@ -22,13 +21,9 @@ export async function loadPlaybook(ref: string, baseDir: string, where?: string)
     file = existsSync(p) ? p : existsSync(alt) ? alt : undefined;
     if (!file) throw new PlaybookError(`playbook file ${ref} not found`, { where, hint: 'paths are relative to the inventory file (or the working folder)' });
   } else {
-    const root = packageRoot();
-    const compiled = join(root, 'dist', 'playbooks', `${ref}.js`);
-    const source = join(root, 'playbooks', `${ref}.ts`);
-    file = existsSync(compiled) ? compiled : existsSync(source) ? source : undefined;
-    if (!file) {
-      throw new PlaybookError(`no playbook named '${ref}'`, { where, hint: `bundled playbooks: ${bundledPlaybookNames().join(', ')}; or give a path to a .ts file` });
-    }
+    const kind = kindNamed(ref);
+    if (!kind) throw new PlaybookError(`no playbook named '${ref}'`, { where, hint: `bundled playbooks: ${bundledPlaybookNames().join(', ')}; or give a path to a .ts file` });
+    return kind.playbook;
   }
   // tsx compiles a user's .ts playbook on the fly; loaded only when one is used.
   const mod = (file.endsWith('.ts')

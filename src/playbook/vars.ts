@@ -6,8 +6,7 @@ import { validatorFor } from '../inventory/validators.js';
 import { isSecret, type Secret } from '../inventory/secret.js';
 import type { PathSegment } from '../inventory/source.js';
 import { hostInfo, type HostInfo, type Playbook } from './define.js';
-import { loadPlaybook } from './load.js';
-import { selectHosts } from '../inventory/select.js';
+import { playHosts } from '../inventory/select.js';
 
 /**
  * A copy of the vars in which Secrets are their values (so string rules apply), plus where the
@@ -81,12 +80,16 @@ function dedupe(issues: InventoryIssue[]): InventoryIssue[] {
 }
 
 /**
- * The vars `up` would plan with, for a playbook known by name: every host one of its plays
+ * The vars `up` would plan with, for a playbook: every host one of its plays
  * targets is validated (checks look across nodes); the rest keep their inventory vars.
  */
-export async function playbookHostVars(inv: Inventory, name: string): Promise<{ hosts: HostInfo[]; targeted: Set<string> }> {
-  const pb = await loadPlaybook(name, inv.dir);
-  const targeted = new Set(pb.plays.flatMap((p) => selectHosts(inv, p.hosts).map((h) => h.name)));
+export async function playbookHostVars(inv: Inventory, pb: Playbook): Promise<{ hosts: HostInfo[]; targeted: Set<string> }> {
+  const targeted = targetsOf(inv, pb);
   const vars = await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name)));
   return { hosts: inv.hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars })), targeted };
+}
+
+/** Every host a play of the playbook targets. */
+export function targetsOf(inv: Inventory, pb: Playbook): Set<string> {
+  return new Set(pb.plays.flatMap((p) => playHosts(inv, p).map((h) => h.name)));
 }

@@ -3,7 +3,7 @@
  * for the VIP to the nodes unchanged, and kube-proxy's externalIP rules take them to the pods, so
  * the nodes need no VIP on lo and no ARP settings.
  */
-import { stringify } from 'yaml';
+import { stringifyYaml as stringify } from '../yaml.js';
 
 export interface ExternalIpService {
   name: string;

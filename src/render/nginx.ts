@@ -1,4 +1,5 @@
 /** The receiving side of seed 000: an nginx server that accepts PROXY protocol and trusts only the LBs. */
+import { sh, type ShellCommand } from '../connection/shell.js';
 
 export interface NginxProxyProtocolSite {
   /** Ports that expect a PROXY protocol header (v1 or v2). */
@@ -28,7 +29,8 @@ export function renderNginxProxyProtocol(s: NginxProxyProtocolSite): string {
 
 /**
  * A validate command for a snippet: nginx -t on a throw-away main config that includes only the
- * candidate file (`%s`), so the live configuration is not involved.
+ * candidate file, so the live configuration is not involved.
  */
-export const NGINX_SNIPPET_VALIDATE =
-  "c=$(mktemp) && { echo 'events {}'; echo 'http {'; echo 'include /etc/nginx/mime.types;'; echo include %s\\;; echo '}'; } > \"$c\" && nginx -t -q -c \"$c\"; r=$?; rm -f \"$c\"; exit $r";
+export function nginxSnippetValidate(tmp: ShellCommand): ShellCommand {
+  return sh`c=$(mktemp) && { echo 'events {}'; echo 'http {'; echo 'include /etc/nginx/mime.types;'; echo include ${tmp}\;; echo '}'; } > "$c" && nginx -t -q -c "$c"; r=$?; rm -f "$c"; exit $r`;
+}

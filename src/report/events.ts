@@ -1,4 +1,5 @@
 /** Everything a run reports, as one union type: renderers (plain, listr2, JSON lines) consume these. */
+import type { Check } from '../checks/check.js';
 
 export type StepStatus = 'ok' | 'changed' | 'failed' | 'skipped';
 
@@ -19,7 +20,10 @@ export type RunEvent =
   | { type: 'step'; host: string; play: string; step: string; status: StepStatus; message?: string; hint?: string; diff?: string; ms: number; handler?: boolean }
   | { type: 'host-done'; host: string; recap: HostRecap }
   | { type: 'interrupted'; message: string }
-  | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number> };
+  | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number> }
+  /** After converging, `up` waits until the deployments serve: what it waits for, then how it ended. */
+  | { type: 'wait-start'; deployments: string[]; timeoutS: number }
+  | { type: 'wait-done'; ready: boolean; ms: number; rounds: number; checks: number; failing: Check[] };
 
 export interface Reporter {
   emit(event: RunEvent): void;

@@ -42,6 +42,13 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
         case 'interrupted':
           write(`INTERRUPTED: ${e.message}\n`);
           break;
+        case 'wait-start':
+          write(`\nWAIT until it serves (at most ${e.timeoutS} s): ${e.deployments.join('; ')}\n`);
+          break;
+        case 'wait-done':
+          if (e.ready) write(`READY after ${(e.ms / 1000).toFixed(1)} s: ${e.checks} check(s) ok\n`);
+          else write(`NOT READY after ${(e.ms / 1000).toFixed(1)} s: ${e.failing.length} of ${e.checks} check(s) never passed:\n${e.failing.map((c) => `  ${c.severity.toUpperCase()} ${c.check} ${c.target}: ${c.detail}\n`).join('')}  → see why with \`lbdeploy verify\`; wait longer with --wait SECONDS\n`);
+          break;
         case 'recap':
           write(`\n${recapTable(e.hosts)}\n${e.connections} SSH connection(s), ${Object.values(e.commands).reduce((a, b) => a + b, 0)} remote command(s), ${(e.ms / 1000).toFixed(1)} s\n`);
           break;

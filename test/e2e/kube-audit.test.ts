@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from '../../src/shell-local.js';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLab, labHost, onHost } from '../helpers/lab.js';
-import { labPaths } from '../../src/lab/state.js';
+import { labPaths } from '../../src/lab/paths.js';
 import { containerName } from '../../src/lab/topology.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];

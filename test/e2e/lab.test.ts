@@ -3,13 +3,13 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { $ } from '../../src/shell-local.js';
 import { connectLab, ensureLab, labHost } from '../helpers/lab.js';
 import { printfEscapes, proxyV2Header } from '../helpers/proxy-v2.js';
 import { sh } from '../../src/connection/shell.js';
 import { connectSsh, type Connection } from '../../src/connection/ssh.js';
 import { labStatus, labUp } from '../../src/lab/lab.js';
-import { labPaths } from '../../src/lab/state.js';
+import { labPaths } from '../../src/lab/paths.js';
 import { LAB_HOSTS, WEB_PORTS, containerName } from '../../src/lab/topology.js';
 import { ConnectionError } from '../../src/errors.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { labKeepalivedArchive } from '../../src/lab/keepalived-image.js';
-import { labPaths } from '../../src/lab/state.js';
+import { labPaths } from '../../src/lab/paths.js';
 
 export interface CliResult {
   code: number | null;

@@ -1,6 +1,6 @@
 /** Test fixture: make sure the lab is up; bring it down afterwards only if this run started it. */
 import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
-import { labPaths } from '../../src/lab/state.js';
+import { labPaths } from '../../src/lab/paths.js';
 import { LAB_HOSTS, LAB_VMS, type LabHost } from '../../src/lab/topology.js';
 import { stopVms } from '../../src/lab/vms.js';
 import { stopAptProxy } from '../../src/lab/apt-proxy.js';

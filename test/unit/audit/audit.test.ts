@@ -3,7 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certFindings, ipvsFindings, serviceFindings, vipFindings, worst, type Finding } from '../../../src/audit/checks.js';
+import { worst, type Check } from '../../../src/checks/check.js';
+import { vipHolderChecks } from '../../../src/checks/vip.js';
+import type { NodeProbe } from '../../../src/checks/probe.js';
+import { containerCheck, ipvsTableCheck } from '../../../src/checks/ipvs.js';
+import { certChecks } from '../../../src/kinds/kubeconfig/checks.js';
+import { evaluateHaNodes } from '../../../src/kinds/haproxy-keepalived/checks.js';
 import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../../../src/audit/formats.js';
 import { cronJob, cronSpec, crontabLine, parseEvery, systemdUnits } from '../../../src/audit/schedule.js';
 import { withPki } from '../../helpers/certs.js';
@@ -21,7 +26,7 @@ describe('audit: checks', () => {
       }
       return out.join('\n') + '\n';
     });
-    const f = certFindings('lb1', lines + '/etc/x.conf\tbm90IGEgY2VydA==\n', { warnDays: 30, critDays: 7 });
+    const f = certChecks('lb1', lines + '/etc/x.conf\tbm90IGEgY2VydA==\n', { warnDays: 30, critDays: 7 });
     assert.deepEqual(f.map((x) => `${x.target.split('/').pop()}:${x.severity}`), ['long.conf:ok', 'soon.conf:warning', 'urgent.conf:critical', 'gone.conf:critical', 'x.conf:critical']);
     assert.match(f[3]!.detail, /^expired/);
   });
@@ -29,25 +34,42 @@ describe('audit: checks', () => {
   const ip = (addrs: string[]) => new Map([['addresses', { stdout: addrs.map((a) => `2: eth0    inet ${a}/24 scope global eth0`).join('\n'), code: 0 }]]);
   it('VIP: one holder ok, none or two critical (split brain)', () => {
     const vips = [{ name: 'VI', address: '198.18.0.100' }];
-    assert.equal(vipFindings(vips, new Map([['lb1', ip(['198.18.0.11', '198.18.0.100'])], ['lb2', ip(['198.18.0.12'])]]))[0]!.severity, 'ok');
-    const split = vipFindings(vips, new Map([['lb1', ip(['198.18.0.100'])], ['lb2', ip(['198.18.0.100'])], ['lb3', undefined]]))[0]!;
+    assert.equal(vipHolderChecks(vips, new Map([['lb1', ip(['198.18.0.11', '198.18.0.100'])], ['lb2', ip(['198.18.0.12'])]]))[0]!.severity, 'ok');
+    const split = vipHolderChecks(vips, new Map<string, NodeProbe>([['lb1', ip(['198.18.0.100'])], ['lb2', ip(['198.18.0.100'])], ['lb3', { error: 'timed out' }]]))[0]!;
     assert.equal(split.severity, 'critical');
     assert.equal(split.detail, 'split brain: held by lb1, lb2');
-    assert.equal(vipFindings(vips, new Map([['lb1', ip(['198.18.0.11'])]]))[0]!.detail, 'no node holds the VIP');
+    assert.equal(vipHolderChecks(vips, new Map([['lb1', ip(['198.18.0.11'])]]))[0]!.detail, 'no node holds the VIP');
   });
 
-  it('services: a stopped keepalived warns, all backends down is critical, a missing container critical', () => {
-    const p = new Map([
-      ['keepalived', { stdout: 'inactive\n', code: 3 }], ['haproxy', { stdout: 'active\n', code: 0 }],
-      ['haproxy-stat', { stdout: '# pxname,svname,status\nsvc,a,DOWN\nsvc,b,DOWN\n', code: 0 }],
-      ['containers', { stdout: 'keepalived\texited\n', code: 0 }],
-    ]);
-    const f = serviceFindings('lb1', p, [{ name: 'svc', servers: 2 }], ['keepalived']);
-    assert.deepEqual(f.map((x) => `${x.check}:${x.severity}`), ['keepalived running:warning', 'haproxy running:ok', 'haproxy backends:critical', 'container running:critical']);
+  // One table drives verify, the readiness wait and audit: they all read these checks.
+  const node = (o: { addrs?: string[]; keepalived?: string; haproxy?: string; stat?: string }) => new Map([
+    ['addresses', { stdout: (o.addrs ?? ['198.18.0.11']).map((a) => `2: eth0    inet ${a}/24 scope global eth0`).join('\n'), code: 0 }],
+    ['keepalived', { stdout: `${o.keepalived ?? 'active'}\n`, code: 0 }], ['haproxy', { stdout: `${o.haproxy ?? 'active'}\n`, code: 0 }],
+    ['haproxy-stat', { stdout: o.stat ?? '# pxname,svname,status\nsvc,a,UP\nsvc,b,UP\n', code: 0 }],
+  ]);
+  const HA_CASES: { what: string; nodes: [string, ReturnType<typeof node> | { error: string }][]; notOk: string[] }[] = [
+    { what: 'healthy: one holder, both units active, backends UP', nodes: [['lb1', node({ addrs: ['198.18.0.11', '198.18.0.100'] })], ['lb2', node({})]], notOk: [] },
+    { what: 'keepalived stopped on a backup: a warning', nodes: [['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', node({ keepalived: 'inactive' })]], notOk: ['keepalived lb2 warning'] },
+    { what: 'no holder: critical', nodes: [['lb1', node({})], ['lb2', node({})]], notOk: ['vip holder VI 198.18.0.100 critical'] },
+    { what: 'split brain: critical', nodes: [['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', node({ addrs: ['198.18.0.100'] })]], notOk: ['vip holder VI 198.18.0.100 critical'] },
+    { what: 'a backend DOWN: warning; all DOWN: critical', nodes: [['lb1', node({ addrs: ['198.18.0.100'], stat: '# pxname,svname,status\nsvc,a,UP\nsvc,b,DOWN\n' })], ['lb2', node({ stat: '# pxname,svname,status\nsvc,a,DOWN\nsvc,b,DOWN\n' })]], notOk: ['backends lb1 svc warning', 'backends lb2 svc critical'] },
+    { what: 'no stats socket yet: a warning', nodes: [['lb1', node({ addrs: ['198.18.0.100'], stat: '' })], ['lb2', node({})]], notOk: ['backends lb1 svc warning'] },
+    { what: 'unreachable node: critical', nodes: [['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', { error: 'timed out' }]], notOk: ['node lb2 critical'] },
+  ];
+  for (const c of HA_CASES) {
+    it(`haproxy-keepalived checks: ${c.what}`, () => {
+      const checks = evaluateHaNodes([{ name: 'VI', address: '198.18.0.100' }], [{ name: 'svc', servers: 2 }], new Map(c.nodes));
+      assert.deepEqual(checks.filter((x) => x.severity !== 'ok').map((x) => `${x.check} ${x.target} ${x.severity}`), c.notOk);
+    });
+  }
+
+  it('a container that must run: running ok, exited or absent critical', () => {
+    const p = (out: string) => new Map([['docker-container:keepalived', { stdout: out, code: 0 }]]);
+    assert.deepEqual(['running 0', 'exited 0', '@absent'].map((o) => containerCheck('lb1', p(o), 'keepalived').severity), ['ok', 'critical', 'critical']);
   });
 
   it('the worst finding decides', () => {
-    const f = (severity: Finding['severity']): Finding => ({ check: 'c', target: 't', severity, detail: '' });
+    const f = (severity: Check['severity']): Check => ({ check: 'c', target: 't', severity, detail: '' });
     assert.equal(worst([f('ok'), f('ok')]), 'ok');
     assert.equal(worst([f('ok'), f('warning')]), 'warning');
     assert.equal(worst([f('warning'), f('critical'), f('ok')]), 'critical');
@@ -57,7 +79,7 @@ describe('audit: checks', () => {
 describe('audit: outputs', () => {
   const report: AuditReport = {
     inventory: 'inv.yaml', generatedAt: '2026-11-22T00:00:00.000Z', status: 'critical',
-    findings: [
+    checks: [
       { check: 'vip holder', target: 'VI 198.18.0.100', severity: 'critical', detail: 'split brain: held by lb1, lb2', value: 2 },
       { check: 'kubeconfig certificate', target: 'lb1 /etc/k/kubecfg01.conf', severity: 'warning', detail: '20 days left <soon> & "quoted"', value: 20 },
       { check: 'ssh', target: 'lb1', severity: 'ok', detail: 'answered', value: 1 },
@@ -81,7 +103,7 @@ describe('audit: outputs', () => {
     assert.equal((p.match(/# TYPE lbdeploy_audit_check_status /g) ?? []).length, 1);
   });
   it('HTML: self-contained, data embedded safely', () => {
-    const h = auditHtml({ ...report, findings: [...report.findings, { check: 'x', target: '</script><b>', severity: 'ok', detail: '' }] });
+    const h = auditHtml({ ...report, checks: [...report.checks, { check: 'x', target: '</script><b>', severity: 'ok', detail: '' }] });
     assert.doesNotMatch(h, /(src|href)=["']https?:/);
     assert.equal((h.match(/<\/script>/g) ?? []).length, 2, 'the embedded data cannot close the script element');
   });
@@ -123,20 +145,20 @@ describe('audit: scheduling', () => {
   });
 });
 
-describe('audit: IPVS rules against the inventory (seeds 002/003)', () => {
+describe('IPVS table and container checks (verify, readiness, audit; seeds 002/003)', () => {
   const expected = [{ protocol: 'tcp' as const, address: '198.18.0.201', port: 80, scheduler: 'rr', realServers: ['21', '22'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route' as const, weight: 1 })) }];
   const head = 'TCP  198.18.0.201:80 rr\n';
   const rs = (n: string) => `  -> 198.18.0.${n}:80   Route   1   0   0\n`;
-  const p = (ipvs: string, container = 'running 0') => new Map([['ipvs', { stdout: ipvs, code: 0 }], ['container', { stdout: container, code: 0 }]]);
+  const p = (ipvs: string, container = 'running 0') => new Map([['ipvs', { stdout: ipvs, code: 0 }], ['docker-container:keepalived', { stdout: container, code: 0 }]]);
   const cases: { what: string; probe: ReturnType<typeof p>; expect: [string, string, RegExp][] }[] = [
-    { what: 'as inventoried -> ok', probe: p(head + rs('21') + rs('22')), expect: [['keepalived container', 'ok', /running/], ['ipvs rules', 'ok', /match the inventory \(1 service\(s\), 2 real server\(s\)\)/]] },
-    { what: 'a real server dropped by its health check -> warning', probe: p(head + rs('21')), expect: [['keepalived container', 'ok', /running/], ['ipvs rules', 'warning', /real server 198\.18\.0\.22:80 missing/]] },
-    { what: 'the service gone, the container exited -> critical', probe: p('', 'exited 0'), expect: [['keepalived container', 'critical', /container exited/], ['ipvs rules', 'critical', /TCP 198\.18\.0\.201:80: missing/]] },
-    { what: 'no ipvsadm -> critical', probe: p('@no-ipvsadm\n', '@absent\n'), expect: [['keepalived container', 'critical', /container absent/], ['ipvs rules', 'critical', /not installed/]] },
+    { what: 'as inventoried -> ok', probe: p(head + rs('21') + rs('22')), expect: [['container', 'ok', /running/], ['ipvs table', 'ok', /matches the plan: 1 virtual service\(s\), 2 real server\(s\)/]] },
+    { what: 'a real server dropped by its health check -> warning', probe: p(head + rs('21')), expect: [['container', 'ok', /running/], ['ipvs table', 'warning', /real server 198\.18\.0\.22:80 missing/]] },
+    { what: 'the service gone, the container exited -> critical', probe: p('', 'exited 0'), expect: [['container', 'critical', /exited/], ['ipvs table', 'critical', /TCP 198\.18\.0\.201:80: missing/]] },
+    { what: 'no ipvsadm -> critical', probe: p('@no-ipvsadm\n', '@absent\n'), expect: [['container', 'critical', /no such container/], ['ipvs table', 'critical', /not installed/]] },
   ];
   for (const c of cases) {
     it(c.what, () => {
-      const f = ipvsFindings('lbvm1', c.probe, expected, 'keepalived');
+      const f = [containerCheck('lbvm1', c.probe, 'keepalived'), ipvsTableCheck('lbvm1', c.probe, expected)];
       assert.deepEqual(f.map((x) => [x.check, x.severity]), c.expect.map(([check, sev]) => [check, sev]));
       f.forEach((x, i) => assert.match(x.detail, c.expect[i]![2]));
     });

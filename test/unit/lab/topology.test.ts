@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parseYaml as parse } from '../../../src/yaml.js';
 import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK, LAB_VMS } from '../../../src/lab/topology.js';
 import { LB_DOCKER_DAEMON_JSON } from '../../../src/lab/recipes.js';
 

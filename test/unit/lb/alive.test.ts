@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { parse } from 'yaml';
-import { aliveChecks, aliveKeepalived, aliveServices, parseVirtualServerConfig, renderAliveYaml, type AliveVars } from '../../../src/lb/alive.js';
+import { parseYaml as parse } from '../../../src/yaml.js';
+import { aliveChecks, aliveKeepalived, aliveServices, parseVirtualServerConfig, renderAliveYaml, type AliveVars } from '../../../src/kinds/ipvs-keepalived/model.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
 import type { HostInfo } from '../../../src/playbook/define.js';
 import { keepalivedCheck } from '../../helpers/validate.js';
@@ -9,8 +9,7 @@ import { keepalivedCheck } from '../../helpers/validate.js';
 const SEED: AliveVars = {
   instances: [
     {
-      vip: { vip: '192.168.128.118', id: 20, interface: 'eth0', check_interval: 1, check_timeout: 3, name: 'vip-1', peer: ['192.168.128.116', '192.168.128.75'],
-        kube_lock: { kubecfgs: ['/live/cfg/kubecfg/kubecfg01.conf', '/live/cfg/kubecfg/kubecfg02.conf', '/live/cfg/kubecfg/kubecfg03.conf'] } },
+      vip: { vip: '192.168.128.118', id: 20, interface: 'eth0', name: 'vip-1', peer: ['192.168.128.116', '192.168.128.75'] },
       ipvs: { ips: ['192.168.143.192', '192.168.138.100', '192.168.129.100'], ports: [{ port: 80,
         virtual_server_config: 'delay_loop 10\nlb_algo rr\nlb_kind NAT\nprotocol TCP\n', raw_check: 'TCP_CHECK {\n    connect_timeout 10\n    connect_port 1936\n}\n' }] },
     },
@@ -63,7 +62,7 @@ describe('seed 002: alive.yaml model -> keepalived.conf with IPVS virtual server
   it('writes alive.yaml for images that read it, same data', () => {
     const y = renderAliveYaml(SEED);
     assert.deepEqual(parse(y), { instances: SEED.instances });
-    assert.match(y, /kubecfgs:\n {10}- \/live\/cfg\/kubecfg\/kubecfg01\.conf/);
+    assert.match(y, /peer:\n {8}- 192\.168\.128\.116/);
   });
 });
 

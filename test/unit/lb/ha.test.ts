@@ -4,7 +4,7 @@ import { InventoryError } from '../../../src/inventory/errors.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { hostInfo, type HostInfo } from '../../../src/playbook/define.js';
-import { haproxyFor, keepalivedFor, lbNodes, type HaVars } from '../../../src/lb/ha.js';
+import { haproxyFor, keepalivedFor, lbNodes, type HaVars } from '../../../src/kinds/haproxy-keepalived/model.js';
 import { renderHaproxy } from '../../../src/render/haproxy.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
 import type { Inventory } from '../../../src/inventory/model.js';
@@ -75,13 +75,13 @@ groups:
     { what: 'a duplicate virtual_router_id on one segment', yaml: base(ka(`${one}\n      - { name: VI_2, vip: 198.18.0.101/24, virtual_router_id: 51 }`)),
       expect: /inv\.yaml:7:64: playbook haproxy-keepalived: virtual_router_id 51 is used twice on eth0 \(also by VI_1\)/ },
     { what: 'equal priorities without nopreempt', yaml: base(ka(one), 'lb1: { address: 198.18.0.11, vars: { keepalived_priority: 100 } }\n      lb2: { address: 198.18.0.12, vars: { keepalived_priority: 100 } }'),
-      expect: /inv\.yaml:\d+:\d+: .*lb1 and lb2 have the same priority 100 and nopreempt is off/ },
+      expect: /inv\.yaml:\d+:\d+: .*lb1 and lb2 have the same priority 100 in VI_1 and nopreempt is off/ },
     { what: 'a VIP outside the interface subnet', yaml: base(ka('      - { name: VI_1, vip: 198.19.5.100/24, virtual_router_id: 51 }')),
       expect: /VIP 198\.19\.5\.100\/24 is outside the subnet of lb1 \(198\.18\.0\.11\) on eth0/ },
     { what: 'auth_pass longer than 8 characters', yaml: base(ka('      - { name: VI_1, vip: 198.18.0.100/24, virtual_router_id: 51, auth_pass: !secret K8SHA_KA_AUTH }')),
       expect: /inv\.yaml:\d+:\d+: .*auth_pass is 13 characters: keepalived silently uses only the first 8/ },
     { what: 'unicast peers that are not exactly the other LB nodes', yaml: base(ka(one, '    unicast_peers: [198.18.0.12, 198.18.0.99]\n')),
-      expect: /unicast_peers must be exactly the other LB nodes: for lb1 that is 198\.18\.0\.12, not 198\.18\.0\.12, 198\.18\.0\.99/ },
+      expect: /unicast_peers must be exactly the other nodes of VI_1: for lb1 that is 198\.18\.0\.12, not 198\.18\.0\.12, 198\.18\.0\.99/ },
     { what: 'vrrp_strict with unicast', yaml: base(ka(one, '    vrrp_strict: true\n')),
       expect: /vrrp_strict cannot be combined with unicast peers/ },
     { what: 'binding the VIP on backups without ip_nonlocal_bind', yaml: base(ka(one) + '  ha_sysctl_nonlocal_bind: 0\n'),

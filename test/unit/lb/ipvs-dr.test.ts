@@ -3,7 +3,7 @@ import { parseInventory } from '../../../src/inventory/load.js';
 import { InventoryError } from '../../../src/inventory/errors.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
-import { drServices } from '../../../src/lb/dr.js';
+import { drServices } from '../../../src/kinds/ipvs-dr/model.js';
 
 const inv = (services: string) => `playbook: ipvs-dr
 vars:

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { holdsAddress, parsePage, parseShowStat } from '../../../src/verify/ha-probe.js';
-import { evaluateCurl } from '../../../src/verify/ha-verify.js';
-import { countProbe } from '../../../src/verify/failover.js';
+import { holdsAddress } from '../../../src/checks/vip.js';
+import { parseShowStat } from '../../../src/kinds/haproxy-keepalived/checks.js';
+import { evaluateCurl, parsePage } from '../../../src/checks/curl.js';
+import { countProbe } from '../../../src/kinds/drill.js';
 
 const IP = `1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
 109: eth0    inet 198.18.0.11/24 brd 198.18.0.255 scope global eth0\\       valid_lft forever
@@ -37,13 +38,16 @@ describe('verify: probes and parsers', () => {
   const t = { name: 'svc', vip: '198.18.0.100', port: 80, sendProxy: 'v2' as const, servers: ['web1', 'web2'].map((n) => ({ name: n, address: n, port: 8081 })) };
   it('curl through the VIP: all answered, both backends, real client address', () => {
     const out = 'host=web1 client=198.18.0.30\nhost=web2 client=198.18.0.30\nhost=web1 client=198.18.0.30\nhost=web2 client=198.18.0.30\n';
-    assert.deepEqual(evaluateCurl(t, out, 4, '198.18.0.30').map((c) => c.status), ['ok', 'ok', 'ok']);
+    assert.deepEqual(evaluateCurl(t, out, 4, '198.18.0.30').map((c) => c.severity), ['ok', 'ok', 'ok']);
   });
   it('curl through the VIP: a failed request, a missed backend, the LB address instead of the client', () => {
     const out = 'host=web1 client=198.18.0.11\nlbdeploy-curl-failed\nhost=web1 client=198.18.0.11\n';
     const c = evaluateCurl(t, out, 3, '198.18.0.30');
-    assert.deepEqual(c.map((x) => `${x.check}:${x.status}`), ['curl via vip:fail', 'round robin:warn', 'client address:fail']);
+    assert.deepEqual(c.map((x) => `${x.check}:${x.severity}`), ['curl via vip:warning', 'round robin:warning', 'client address:critical']);
     assert.match(c[2]!.detail, /backends saw 198\.18\.0\.11, not 198\.18\.0\.30/);
+  });
+  it('curl through the VIP: nothing answered is critical', () => {
+    assert.deepEqual(evaluateCurl(t, 'lbdeploy-curl-failed\nlbdeploy-curl-failed\n', 2).map((x) => `${x.check}:${x.severity}`), ['curl via vip:critical']);
   });
   it('counts the failover prober', () => assert.deepEqual(countProbe('ok\nok\nfail\nok\n\n'), { requests: 4, failed: 1 }));
 });

@@ -5,11 +5,11 @@ import { InventoryError } from '../../../src/inventory/errors.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { hostInfo } from '../../../src/playbook/define.js';
-import { aliveKeepalived, aliveServices } from '../../../src/lb/alive.js';
-import type { AliveDeployVars } from '../../../src/lb/alive-schema.js';
+import { aliveKeepalived, aliveServices } from '../../../src/kinds/ipvs-keepalived/model.js';
+import type { AliveDeployVars } from '../../../src/kinds/ipvs-keepalived/schema.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
-import { evaluateIpvsNodes } from '../../../src/verify/ipvs-verify.js';
-import type { NodeProbe as Probe } from '../../../src/verify/ha-verify.js';
+import { evaluateAliveNodes } from '../../../src/kinds/ipvs-keepalived/kind.js';
+import type { NodeProbe as Probe } from '../../../src/checks/probe.js';
 import { keepalivedCheck } from '../../helpers/validate.js';
 
 const read = (file: string, edit: (t: string) => string = (t) => t) =>
@@ -56,20 +56,20 @@ describe('verify (IPVS): node probes against the inventory', () => {
   const services = [{ protocol: 'tcp' as const, address: '198.18.0.201', port: 80, scheduler: 'rr', realServers: [{ address: '198.18.0.21', port: 80, forward: 'route' as const, weight: 1 }] }];
   const table = 'TCP  198.18.0.201:80 rr\n  -> 198.18.0.21:80   Route   1   0   0\n';
   const probe = (addr: string, ipvs: string, container = 'running 0'): Probe => new Map([
-    ['addresses', { stdout: `2: ens3    inet ${addr}/24 brd 198.18.0.255 scope global ens3\n`, code: 0 }], ['ipvs', { stdout: ipvs, code: 0 }], ['container', { stdout: container, code: 0 }],
+    ['addresses', { stdout: `2: ens3    inet ${addr}/24 brd 198.18.0.255 scope global ens3\n`, code: 0 }], ['ipvs', { stdout: ipvs, code: 0 }], ['docker-container:keepalived', { stdout: container, code: 0 }],
   ]);
-  const ctx = { kind: 'keepalived' as const, services, vips: [{ name: 'vip-lab', address: '198.18.0.201' }], container: 'keepalived' };
+  const vips = [{ name: 'vip-lab', address: '198.18.0.201' }];
   const cases: { what: string; probes: [string, Probe][]; fail: string[] }[] = [
     { what: 'one holder, tables match, containers run -> all ok', probes: [['a', probe('198.18.0.201', table)], ['b', probe('198.18.0.52', table)]], fail: [] },
-    { what: 'split brain', probes: [['a', probe('198.18.0.201', table)], ['b', probe('198.18.0.201', table)]], fail: ['vip holder vip-lab 198.18.0.201: split brain: held by a, b'] },
+    { what: 'split brain', probes: [['a', probe('198.18.0.201', table)], ['b', probe('198.18.0.201', table)]], fail: ['vip holder vip-lab 198.18.0.201: critical: split brain: held by a, b'] },
     { what: 'container stopped, table empty', probes: [['a', probe('198.18.0.201', table)], ['b', probe('198.18.0.52', '', 'exited 0')]],
-      fail: ['keepalived container b keepalived: exited', 'ipvs table b: TCP 198.18.0.201:80: missing'] },
-    { what: 'unreachable node', probes: [['a', probe('198.18.0.201', table)], ['b', { error: 'timed out' }]], fail: ['node b: unreachable: timed out'] },
+      fail: ['container b keepalived: critical: exited', 'ipvs table b: critical: TCP 198.18.0.201:80: missing'] },
+    { what: 'unreachable node', probes: [['a', probe('198.18.0.201', table)], ['b', { error: 'timed out' }]], fail: ['node b: critical: unreachable: timed out'] },
   ];
   for (const c of cases) {
     it(c.what, () => {
-      const checks = evaluateIpvsNodes(ctx, new Map(c.probes));
-      assert.deepEqual(checks.filter((x) => x.status === 'fail').map((x) => `${x.check} ${x.target}: ${x.detail}`), c.fail);
+      const checks = evaluateAliveNodes(vips, services, 'keepalived', new Map(c.probes));
+      assert.deepEqual(checks.filter((x) => x.severity !== 'ok').map((x) => `${x.check} ${x.target}: ${x.severity}: ${x.detail}`), c.fail);
     });
   }
 });

@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_UPLOAD_INCOMPLETE, EXIT_VALIDATE_FAILED, file, sha256, writeFileScript } from '../../../src/operations/file.js';
 import type { FactMap, PlanContext } from '../../../src/operations/types.js';
+import { sh } from '../../../src/connection/shell.js';
 
 const ctx: PlanContext = { check: false, diff: false, allowReboot: false };
 const facts = (key: string, stdout: string): FactMap => new Map([[key, { stdout, code: 0 }]]);
@@ -91,7 +92,7 @@ describe('operation: file (the remote write script, run by a real sh)', () => {
   });
 
   it('keeps the old file when the validate command rejects the new one, and says why', () => {
-    const r = run(writeFileScript(spec({ validate: 'grep -q ^valid %s || { echo "line 1: not valid"; exit 1; }' })).text, 'new\n');
+    const r = run(writeFileScript(spec({ validate: (tmp) => sh`grep -q ^valid ${tmp} || { echo "line 1: not valid"; exit 1; }` })).text, 'new\n');
     assert.equal(r.status, EXIT_VALIDATE_FAILED);
     assert.match(r.stderr.toString(), /line 1: not valid/);
     assert.equal(readFileSync(join(dir, 'app.conf'), 'utf8'), 'old\n');
@@ -100,7 +101,7 @@ describe('operation: file (the remote write script, run by a real sh)', () => {
 
   it('runs the validate command on the temp file, and keeps a backup when asked', () => {
     const ok = sha256('valid\n');
-    const r = run(writeFileScript(spec({ sha256: ok, validate: 'grep -q ^valid %s', backup: true })).text, 'valid\n');
+    const r = run(writeFileScript(spec({ sha256: ok, validate: (tmp) => sh`grep -q ^valid ${tmp}`, backup: true })).text, 'valid\n');
     assert.equal(r.status, 0, r.stderr.toString());
     assert.equal(readFileSync(join(dir, 'app.conf'), 'utf8'), 'valid\n');
     const backups = readdirSync(dir).filter((f) => f.endsWith('.bak'));

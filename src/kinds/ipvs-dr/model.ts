@@ -1,10 +1,7 @@
-/** Direct routing's real-server side (seeds 002 with lb_kind DR, and 003): the VIPs on lo, ARP quiet. */
-import { address } from '../operations/ipvs.js';
-import { sysctl } from '../operations/kernel.js';
-import type { Operation } from '../operations/types.js';
-import type { HostInfo } from '../playbook/define.js';
-import type { VirtualService } from '../render/ipvs.js';
-import type { ExternalIpService } from '../render/kube-service.js';
+/** Seed 003's model: the `ipvs_dr` vars, the virtual services they plan, and the Service manifest for Kubernetes real servers. */
+import type { HostInfo } from '../../playbook/define.js';
+import type { VirtualService } from '../../render/ipvs.js';
+import type { ExternalIpService } from '../../render/kube-service.js';
 
 /** The `ipvs_dr` vars (seed 003) after the playbook schema's defaults. */
 export interface DrSettings {
@@ -34,20 +31,3 @@ export function drServices(v: DrSettings, inventory: readonly HostInfo[]): Virtu
   }));
 }
 
-/**
- * A real server answers for the VIPs (on lo) but never ARPs for them: it answers ARP only for
- * addresses on the asking interface and announces its own address, so only the director draws
- * the VIP's traffic.
- */
-export function drRealServerSteps(vips: readonly string[]): Operation[] {
-  return [
-    sysctl({ file: '/etc/sysctl.d/60-lbdeploy-dr.conf', values: {
-      'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.all.arp_announce': 2,
-      'net.ipv4.conf.lo.arp_ignore': 1, 'net.ipv4.conf.lo.arp_announce': 2,
-    }, tags: ['real-servers'] }),
-    ...vips.map((v) => {
-      const a = v.split('/')[0]!;
-      return address({ address: `${a}/${a.includes(':') ? 128 : 32}`, device: 'lo', tags: ['real-servers'] });
-    }),
-  ];
-}

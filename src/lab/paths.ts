@@ -1,18 +1,6 @@
 /** Where the lab keeps what it generates: keys, known_hosts, daemon log. Never committed. */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The package root: the folder holding package.json, from src/ or dist/src/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('lbdeploy: cannot find the package root (no package.json above the code)');
-    dir = up;
-  }
-  return dir;
-}
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 export interface LabPaths {
   dir: string;

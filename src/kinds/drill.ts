@@ -1,22 +1,21 @@
 /**
- * failover-test: stop keepalived (or haproxy, which the vrrp_script must notice; or seed 002's
- * keepalived container) on the VIP holder,
- * measure how long until another node holds the VIP and requests through it succeed, count failed
- * requests while probing at a bounded rate, restore the node, verify again.
+ * failover-test: a kind's drill on a deployment: stop something on the VIP holder (keepalived,
+ * haproxy, the keepalived container...), measure how long until another node holds the VIP and
+ * requests through it succeed, count failed requests while probing at a bounded rate, restore the
+ * node, verify again.
  */
-import { sh, type ShellCommand } from '../connection/shell.js';
+import { sh } from '../connection/shell.js';
 import type { ConnectionPool, HostSession } from '../connection/pool.js';
-import type { Host } from '../inventory/model.js';
-import { serviceTargets, vipsOf } from '../lb/ha.js';
-import { holders, probeNodes, verifyHa, type Check, type HaContext } from './ha-verify.js';
-import { ADDRESSES_FACT, holdsAddress } from './ha-probe.js';
+import { describeCheck, type Check } from '../checks/check.js';
+import { probeHosts } from '../checks/probe.js';
+import { ADDRESSES_FACT, holders, holdsAddress } from '../checks/vip.js';
 import { sleep } from '../util/sleep.js';
-
-/** keepalived or haproxy stopped by systemd (seeds 000/001), or the keepalived container stopped (seed 002). */
-export type Scenario = 'keepalived' | 'haproxy' | 'keepalived-container';
+import { inspect } from './inspect.js';
+import { waitReady } from './ready.js';
+import type { Deployment, DrillSpec } from './types.js';
 
 export interface FailoverResult {
-  scenario: Scenario;
+  scenario: string;
   vip: string;
   holderBefore: string;
   holderAfter?: string;
@@ -45,50 +44,29 @@ export function countProbe(output: string): { requests: number; failed: number }
   return { requests: lines.length, failed: lines.filter((l) => l === 'fail').length };
 }
 
-/** What a drill needs from a deployment: who holds the VIP, how to stop and restore the holder, how to verify. */
-export interface Drill {
-  scenario: Scenario;
-  vip: string;
-  /** A URL through the VIP the client probes (none: only the VIP move is measured). */
-  url?: string;
-  nodes: Host[];
-  client?: Host;
-  pool: ConnectionPool;
-  stop: ShellCommand;
-  start: ShellCommand;
-  holders(): Promise<string[]>;
-  verify(): Promise<Check[]>;
-}
+const PROBE_TIMEOUT_MS = 10_000;
 
-/** The haproxy-keepalived drills: stop keepalived (or haproxy) with systemctl. */
-export function haDrill(ctx: HaContext, scenario: 'keepalived' | 'haproxy'): Drill {
-  const vip = vipsOf(ctx.vars)[0]!;
-  const target = serviceTargets(ctx.vars, ctx.hosts)[0];
-  return {
-    scenario, vip: vip.address, url: target ? `http://${vip.address}:${target.port}/` : undefined, nodes: ctx.nodes, client: ctx.client, pool: ctx.pool,
-    stop: sh`systemctl stop ${scenario}`, start: sh`systemctl start ${scenario}`,
-    holders: async () => holders(await probeNodes(ctx), vip.address),
-    verify: () => verifyHa(ctx),
-  };
-}
-
-export async function failoverTest(drill: Drill, opts: { maxMoveS: number; rate: number }): Promise<FailoverResult> {
-  const { scenario, url, vip } = drill;
-  const before = await drill.holders();
+export async function failoverTest(pool: ConnectionPool, d: Deployment, spec: DrillSpec, opts: { maxMoveS: number; rate: number }): Promise<FailoverResult> {
+  const { scenario } = spec;
+  const vip = d.vips[0]!.address;
+  const service = d.endToEnd.find((e) => e.mode === 'http' && e.target.vip.replace(/^\[|\]$/g, '') === vip) ?? d.endToEnd.find((e) => e.target.vip.replace(/^\[|\]$/g, '') === vip);
+  const url = service ? `http://${service.target.vip}:${service.target.port}/` : undefined;
+  const currentHolders = async () => holders(await probeHosts(pool, d.nodes, () => [ADDRESSES_FACT], PROBE_TIMEOUT_MS), vip);
+  const before = await currentHolders();
   const base: FailoverResult = { scenario, vip, holderBefore: before.join(','), requests: 0, failedRequests: 0, verify: [], ok: false };
   if (before.length !== 1) return { ...base, problem: `the VIP must have exactly one holder before the drill, not ${before.length}` };
-  const holder = drill.nodes.find((n) => n.name === before[0])!;
-  const others = drill.nodes.filter((n) => n !== holder);
+  const holder = d.nodes.find((n) => n.name === before[0])!;
+  const others = d.nodes.filter((n) => n !== holder);
   if (others.length === 0) return { ...base, problem: 'only one node: there is nowhere for the VIP to move' };
-  const holderSession = await drill.pool.session(holder);
-  const otherSessions = await Promise.all(others.map((n) => drill.pool.session(n)));
-  const client: HostSession | undefined = drill.client ? await drill.pool.session(drill.client) : undefined;
+  const holderSession = await pool.session(holder);
+  const otherSessions = await Promise.all(others.map((n) => pool.session(n)));
+  const client: HostSession | undefined = d.client ? await pool.session(d.client) : undefined;
 
   const window = opts.maxMoveS * 2 + 2;
   const prober = client && url ? client.run(proberScript(url, opts.rate, window)) : undefined;
   await sleep(500);
   const stopped = Date.now();
-  const stop = await holderSession.run(drill.stop);
+  const stop = await holderSession.run(spec.stop);
   if (stop.code !== 0) return { ...base, problem: `could not stop ${scenario} on ${holder.name}: ${stop.stderr.trim()}` };
   let moved: number | undefined;
   let serving: number | undefined;
@@ -108,12 +86,12 @@ export async function failoverTest(drill: Drill, opts: { maxMoveS: number; rate:
     await sleep(100);
   }
   // Restore the node and wait for one stable holder that serves.
-  await holderSession.run(drill.start);
+  await holderSession.run(spec.start);
   const restoreStart = Date.now();
   let restored: number | undefined;
   while (Date.now() - restoreStart < 30_000) {
     await sleep(500);
-    const h = await drill.holders();
+    const h = await currentHolders();
     if (h.length === 1) {
       restored = Date.now();
       break;
@@ -121,14 +99,17 @@ export async function failoverTest(drill: Drill, opts: { maxMoveS: number; rate:
   }
   await sleep(Math.max(0, opts.maxMoveS * 1000 - (Date.now() - restoreStart)));
   const probe = prober ? countProbe((await prober).stdout) : { requests: 0, failed: 0 };
-  const verify = await drill.verify();
+  // Every check of the deployment ok again (backends risen, one holder), then the requests through the VIP.
+  const ready = await waitReady(pool, [d], { timeoutMs: 30_000 });
+  const verify = (await inspect(pool, [d], { timeoutMs: PROBE_TIMEOUT_MS, endToEnd: true })).checks;
   const vipMovedS = moved !== undefined ? (moved - stopped) / 1000 : undefined;
   const problems: string[] = [];
   if (vipMovedS === undefined) problems.push(`the VIP did not move within ${window} s`);
   else if (vipMovedS > opts.maxMoveS) problems.push(`the VIP moved in ${vipMovedS.toFixed(2)} s, more than ${opts.maxMoveS} s`);
   if (url && client && serving === undefined) problems.push('requests through the VIP did not succeed again');
   if (restored === undefined) problems.push('no single VIP holder within 30 s after the restore');
-  if (verify.some((c) => c.status === 'fail')) problems.push('verify after the restore failed');
+  if (!ready.ready) problems.push(`not ready again within 30 s: ${ready.checks.filter((c) => c.severity !== 'ok').map(describeCheck).join('; ')}`);
+  if (verify.some((c) => c.severity === 'critical')) problems.push('verify after the restore failed');
   return {
     ...base, holderAfter: newHolder, vipMovedS, servingS: serving !== undefined ? (serving - stopped) / 1000 : undefined,
     requests: probe.requests, failedRequests: probe.failed, restoredS: restored !== undefined ? (restored - restoreStart) / 1000 : undefined,

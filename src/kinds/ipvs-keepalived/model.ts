@@ -3,10 +3,10 @@
  * each with IPVS real servers and per-port virtual_server settings and raw health checks, for
  * IPv4 and IPv6. Renders keepalived.conf (virtual_server / real_server blocks) and alive.yaml.
  */
-import { stringify } from 'yaml';
-import type { HostInfo, PlaybookIssue } from '../playbook/define.js';
-import type { Forward, VirtualService } from '../render/ipvs.js';
-import type { KeepalivedConfig, VrrpInstance } from '../render/keepalived.js';
+import { stringifyYaml as stringify } from '../../yaml.js';
+import type { HostInfo, PlaybookIssue } from '../../playbook/define.js';
+import type { Forward, VirtualService } from '../../render/ipvs.js';
+import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
 
 export interface AlivePort {
   port: number;
@@ -19,11 +19,8 @@ export interface AliveInstance {
     vip: string;
     id: number;
     interface: string;
-    check_interval?: number;
-    check_timeout?: number;
     name: string;
     peer: string[];
-    kube_lock?: { kubecfgs: string[] };
   };
   ipvs: { ips: string[]; ports: AlivePort[] };
 }
@@ -38,13 +35,14 @@ function vipWithPrefix(vip: string): string {
 }
 
 /**
- * keepalived.conf for one LB node. Priorities by the node's position among the peers (first
+ * keepalived.conf for one LB node. Priorities by the node's position among the instance's own nodes (first
  * highest), all BACKUP + nopreempt as the seed's image does; unicast to the other peers of the
  * same address family.
  */
 export function aliveKeepalived(host: HostInfo, alive: AliveVars, nodes: readonly HostInfo[]): KeepalivedConfig {
-  const position = Math.max(0, nodes.findIndex((n) => n.name === host.name));
   const instances: VrrpInstance[] = alive.instances.map((inst) => {
+    // The instance's cluster: the LB nodes among its peers.
+    const position = Math.max(0, nodes.filter((n) => inst.vip.peer.some((p) => hostAddresses(n).includes(p))).findIndex((n) => n.name === host.name));
     const v6 = inst.vip.vip.includes(':');
     const self = v6 ? inst.vip.peer.find((p) => hostAddresses(host).includes(p)) : host.address;
     return {

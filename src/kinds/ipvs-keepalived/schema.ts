@@ -1,5 +1,5 @@
 /** JSON Schema for the `alive` vars (seed 002, the software datacenter LB), with the seed's defaults. */
-import type { AliveVars } from './alive.js';
+import type { AliveVars } from './model.js';
 
 /** Seed 002 step 1, as written; modules this kernel merged away are skipped with a note. */
 export const SEED_002_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack_ipv4', 'nf_conntrack', 'ip6t_MASQUERADE', 'nf_nat_masquerade_ipv6',
@@ -22,14 +22,8 @@ const instance = {
         vip: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', description: 'the VIP, IPv4 or IPv6; /32 or /128 when no prefix' },
         id: { type: 'integer', minimum: 1, maximum: 255, description: 'virtual_router_id, unique per VIP' },
         interface: { type: 'string', minLength: 1 },
-        check_interval: { type: 'integer', minimum: 1, default: 1 },
-        check_timeout: { type: 'integer', minimum: 1, default: 3 },
         name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9-]*$', description: 'letters, digits and hyphens, not starting with a hyphen' },
         peer: { type: 'array', minItems: 1, items: address, description: 'the keepalived nodes\' addresses' },
-        kube_lock: {
-          type: 'object', additionalProperties: false, required: ['kubecfgs'],
-          properties: { kubecfgs: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^/' } } },
-        },
       },
     },
     ipvs: {

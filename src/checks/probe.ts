@@ -1,0 +1,47 @@
+/** Read-only probes of many hosts: one round trip per host, hosts in parallel, a time limit per host. */
+import type { ConnectionPool } from '../connection/pool.js';
+import { LbdeployError } from '../errors.js';
+import { batchFacts, dedupeFacts } from '../facts/batch.js';
+import { sh } from '../connection/shell.js';
+import type { Host } from '../inventory/model.js';
+import type { FactRequest, FactResult } from '../operations/types.js';
+
+/** A host's probe results by key, or why it gave none. */
+export type NodeProbe = ReadonlyMap<string, FactResult> | { error: string };
+
+export const probeError = (p: NodeProbe | undefined): string | undefined => (p && 'error' in p ? (p as { error: string }).error : p ? undefined : 'not probed');
+
+/** The output of one probe of a host ('' when the host gave none). */
+export function probeOut(p: NodeProbe | undefined, key: string): string {
+  return p && !('error' in p) ? (p as ReadonlyMap<string, FactResult>).get(key)?.stdout ?? '' : '';
+}
+
+/** A host with nothing else to probe: does it answer at all? */
+const REACHABLE: FactRequest = { key: 'reachable', command: sh`true` };
+
+async function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new LbdeployError(`no answer within ${ms / 1000} s`, { where: host })), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Each host's probes (requests with the same key are sent once) in one batched command; an
+ * unreachable or silent host becomes an error entry after `timeoutMs`, never a hang.
+ */
+export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], requestsOf: (h: Host) => readonly FactRequest[], timeoutMs: number): Promise<Map<string, NodeProbe>> {
+  const results = await Promise.all(hosts.map(async (h): Promise<[string, NodeProbe]> => {
+    const requests = dedupeFacts(requestsOf(h));
+    const batch = batchFacts(requests.length > 0 ? requests : [REACHABLE]);
+    try {
+      const r = await withTimeout((async () => (await pool.session(h)).run(batch.script, { timeoutMs }))(), timeoutMs, h.name);
+      return [h.name, batch.parse(r.stdout)];
+    } catch (e) {
+      return [h.name, { error: (e as Error).message }];
+    }
+  }));
+  return new Map(results);
+}

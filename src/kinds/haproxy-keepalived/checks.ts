@@ -1,0 +1,67 @@
+/** The haproxy-keepalived probes and checks (pure): VIP holders, keepalived and haproxy running, backends UP per the stats socket. */
+import { sh } from '../../connection/shell.js';
+import type { FactRequest } from '../../operations/types.js';
+import type { Check } from '../../checks/check.js';
+import { probeError, probeOut, type NodeProbe } from '../../checks/probe.js';
+import { ADDRESSES_FACT, holdsAddress, unreachableCheck, vipHolderChecks, type Vip } from '../../checks/vip.js';
+import { HAPROXY_SOCKET } from './model.js';
+
+export const HA_NODE_PROBES: FactRequest[] = [
+  ADDRESSES_FACT,
+  { key: 'keepalived', command: sh`systemctl is-active keepalived` },
+  { key: 'haproxy', command: sh`systemctl is-active haproxy` },
+  { key: 'haproxy-stat', command: sh`echo 'show stat' | socat -t 2 stdio ${`unix-connect:${HAPROXY_SOCKET}`}` },
+];
+
+export interface ServerState {
+  proxy: string;
+  server: string;
+  status: string;
+}
+
+/** haproxy's `show stat` CSV: the servers (not FRONTEND/BACKEND rows) and their status. */
+export function parseShowStat(csv: string): ServerState[] {
+  const lines = csv.split('\n').filter((l) => l.trim() !== '');
+  const header = lines.find((l) => l.startsWith('# '));
+  if (!header) return [];
+  const cols = header.slice(2).split(',');
+  const px = cols.indexOf('pxname');
+  const sv = cols.indexOf('svname');
+  const st = cols.indexOf('status');
+  return lines.filter((l) => !l.startsWith('#')).map((l) => l.split(',')).filter((f) => f[sv] !== 'FRONTEND' && f[sv] !== 'BACKEND')
+    .map((f) => ({ proxy: f[px] ?? '', server: f[sv] ?? '', status: f[st] ?? '' }));
+}
+
+/**
+ * A cluster's nodes: each VIP held once; keepalived and haproxy active on every node (stopped on
+ * one: a warning, the others still serve); each service's backends UP (some down: warning, all:
+ * critical).
+ */
+export function evaluateHaNodes(vips: readonly Vip[], services: readonly { name: string; servers: number }[], probes: ReadonlyMap<string, NodeProbe>): Check[] {
+  const checks = vipHolderChecks(vips, probes);
+  for (const [node, p] of probes) {
+    const error = probeError(p);
+    if (error) {
+      checks.push(unreachableCheck(node, error));
+      continue;
+    }
+    const holds = vips.some((vip) => holdsAddress(probeOut(p, ADDRESSES_FACT.key), vip.address));
+    for (const unit of ['keepalived', 'haproxy']) {
+      const state = probeOut(p, unit).trim() || 'unknown';
+      const active = state === 'active';
+      checks.push({ check: unit, target: node, severity: active ? 'ok' : 'warning', value: active ? 1 : 0, detail: active && unit === 'keepalived' ? `active, ${holds ? 'MASTER' : 'BACKUP'}` : `${unit} ${state}` });
+    }
+    const servers = parseShowStat(probeOut(p, 'haproxy-stat'));
+    for (const s of services) {
+      const mine = servers.filter((x) => x.proxy === s.name);
+      const up = mine.filter((x) => x.status.startsWith('UP'));
+      const down = mine.filter((x) => !x.status.startsWith('UP')).map((x) => `${x.server} ${x.status}`);
+      checks.push({
+        check: 'backends', target: `${node} ${s.name}`, value: up.length,
+        severity: mine.length === 0 ? 'warning' : up.length === 0 ? 'critical' : up.length < s.servers || down.length > 0 ? 'warning' : 'ok',
+        detail: mine.length === 0 ? 'no state from the stats socket' : `${up.length}/${s.servers} UP${down.length ? ` (${down.join(', ')})` : ''}`,
+      });
+    }
+  }
+  return checks;
+}

@@ -1,0 +1,28 @@
+/** haproxy-keepalived as a deployment kind: one deployment per VRRP cluster (the nodes that carry the same instances). */
+import { sh } from '../../connection/shell.js';
+import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
+import { evaluateHaNodes, HA_NODE_PROBES } from './checks.js';
+import { clusters, serviceTargets, vipsOf, type HaVars } from './model.js';
+import playbook from './playbook.js';
+
+export const haproxyKeepalived: Kind = {
+  name: 'haproxy-keepalived',
+  playbook,
+  deployments: ({ inventory, hosts, targeted }) => clusters(hosts.filter((h) => targeted.has(h.name))).map(({ nodes }): Deployment => {
+    const v = nodes[0]!.vars as unknown as HaVars;
+    const vips = vipsOf(v);
+    const targets = serviceTargets(v, hosts);
+    const services = targets.map((t) => ({ name: t.name, servers: t.servers.length }));
+    return {
+      kind: 'haproxy-keepalived',
+      name: `${vips.map((x) => `${x.name} ${x.address}`).join(', ')} on ${nodes.map((n) => n.name).join(', ')}`,
+      nodes: hostsNamed(inventory, nodes.map((n) => n.name)),
+      vips,
+      client: clientHost(inventory, v.verify_from),
+      probes: HA_NODE_PROBES,
+      evaluate: (probes) => evaluateHaNodes(vips, services, probes),
+      endToEnd: targets.map((t, i) => ({ target: t, mode: v.haproxy.services[i]!.verify_http ? 'http' as const : 'tcp' as const })),
+      drills: (['keepalived', 'haproxy'] as const).map((unit) => ({ scenario: unit, stop: sh`systemctl stop ${unit}`, start: sh`systemctl start ${unit}` })),
+    };
+  }),
+};

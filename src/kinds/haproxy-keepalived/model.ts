@@ -1,0 +1,288 @@
+/**
+ * The HA model of seeds 000 and 001: VIPs held by keepalived across the LB nodes, haproxy in
+ * TCP mode in front of backends. Pure: vars of every host in, configs and checks out.
+ */
+import type { HostInfo } from '../../playbook/define.js';
+import { revealText, type Secret } from '../../inventory/secret.js';
+import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
+import type { HaproxyConfig, SendProxy } from '../../render/haproxy.js';
+import type { ServiceTarget } from '../../checks/curl.js';
+import { inSubnet, subnetOf } from '../../util/net.js';
+
+export interface HaInstanceVars { name: string; vip: string; virtual_router_id: number; auth_pass?: string | Secret; nopreempt: boolean }
+export interface HaServiceVars {
+  name: string; port: number; bind: string; verify_http: boolean; backend_group?: string; servers?: { name: string; address: string }[]; backend_port: number;
+  send_proxy?: SendProxy; balance: 'roundrobin' | 'leastconn' | 'source' | 'first'; check_inter: string; check_rise: number; check_fall: number;
+  maxconn?: number; weight?: number;
+}
+export interface HaVars {
+  lb_group: string;
+  keepalived: {
+    interface: string; advert_int: number; unicast: boolean; unicast_peers?: string[]; vrrp_strict: boolean;
+    check_interval: number; check_fall: number; check_rise: number; check_weight?: number; instances: HaInstanceVars[];
+  };
+  haproxy: {
+    maxconn: number; timeout_connect: string; timeout_client: string; timeout_server: string;
+    monitor: { port: number; uri: string };
+    stats?: { port: number; bind: string; user: string; password: string | Secret };
+    services: HaServiceVars[];
+  };
+  ingress: { listen: number[]; upstream?: string };
+  keepalived_priority?: number;
+  verify_from?: string;
+  ha_sysctl_nonlocal_bind: 0 | 1;
+}
+
+export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_haproxy.sh';
+export const CHECK_SCRIPT_NAME = 'chk_haproxy';
+export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
+
+/** The LB nodes, in inventory order. */
+export function lbNodes(all: readonly HostInfo[], group: string): HostInfo[] {
+  return all.filter((h) => h.groups.includes(group));
+}
+
+type InstanceId = Pick<HaInstanceVars, 'name' | 'vip' | 'virtual_router_id'>;
+
+/** A VRRP instance's identity: the same name, VRID and VIP on several nodes make one cluster. */
+export const instanceKey = (i: InstanceId) => `${i.name}|${i.virtual_router_id}|${i.vip}`;
+
+/** The instances a host carries, from its vars (resolved or as written). */
+export function instancesOf(h: HostInfo): InstanceId[] {
+  return ((h.vars.keepalived as { instances?: InstanceId[] } | undefined)?.instances ?? []).filter((i) => i && typeof i === 'object');
+}
+
+/** The host's LB group: its `lb_group` var, default `lb`. */
+export const lbGroupOf = (h: Pick<HostInfo, 'vars'>) => (h.vars.lb_group as string | undefined) ?? 'lb';
+
+/** The LB nodes that carry this instance: its cluster, in inventory order. Peers and priorities are computed among them only. */
+export function carriers(all: readonly HostInfo[], instance: InstanceId): HostInfo[] {
+  const key = instanceKey(instance);
+  return all.filter((h) => h.groups.includes(lbGroupOf(h)) && instancesOf(h).some((i) => instanceKey(i) === key));
+}
+
+/** Priority of each node of a cluster: its keepalived_priority, else by position (150, 140, ...). */
+export function priorities(nodes: readonly HostInfo[]): Map<string, number> {
+  return new Map(nodes.map((h, i) => [h.name, (h.vars.keepalived_priority as number | undefined) ?? 150 - 10 * i]));
+}
+
+/** The clusters of an inventory: LB nodes grouped by the set of instances they carry. */
+export function clusters(all: readonly HostInfo[]): { key: string; nodes: HostInfo[] }[] {
+  const out = new Map<string, HostInfo[]>();
+  for (const h of all) {
+    if (!h.groups.includes(lbGroupOf(h)) || instancesOf(h).length === 0) continue;
+    const key = instancesOf(h).map(instanceKey).sort().join(' + ');
+    out.set(key, [...(out.get(key) ?? []), h]);
+  }
+  return [...out].map(([key, nodes]) => ({ key, nodes }));
+}
+
+function vipAddress(vip: string): string {
+  return vip.split('/')[0]!;
+}
+
+/** Each instance's VIP, without its prefix. */
+export function vipsOf(v: HaVars): { name: string; address: string }[] {
+  return v.keepalived.instances.map((i) => ({ name: i.name, address: vipAddress(i.vip) }));
+}
+
+/**
+ * haproxy's check weight on a host: enough that, with haproxy down, it ranks below every healthy
+ * node of each cluster it belongs to (the spread of priorities there, plus 10).
+ */
+export function checkWeight(v: HaVars, host: HostInfo, all: readonly HostInfo[]): number {
+  if (v.keepalived.check_weight !== undefined) return v.keepalived.check_weight;
+  const spreads = v.keepalived.instances.map((i) => {
+    const values = [...priorities(carriers(all, i)).values()];
+    return values.length > 0 ? Math.max(...values) - Math.min(...values) : 0;
+  });
+  return -(Math.max(0, ...spreads) + 10);
+}
+
+export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[]): KeepalivedConfig {
+  const k = v.keepalived;
+  const instances: VrrpInstance[] = k.instances.map((i) => {
+    const nodes = carriers(all, i);
+    const prio = priorities(nodes);
+    const top = Math.max(...prio.values());
+    const peers = k.unicast ? k.unicast_peers ?? nodes.filter((n) => n.name !== host.name).map((n) => n.address) : undefined;
+    return {
+    name: i.name,
+    // With nopreempt every node starts BACKUP (keepalived ignores nopreempt on a MASTER).
+    state: !i.nopreempt && prio.get(host.name) === top ? 'MASTER' : 'BACKUP',
+    interface: k.interface,
+    virtualRouterId: i.virtual_router_id,
+    priority: prio.get(host.name) ?? 150,
+    advertInt: k.advert_int,
+    authentication: i.auth_pass !== undefined ? { type: 'PASS', pass: i.auth_pass } : undefined,
+    unicastSrcIp: k.unicast ? host.address : undefined,
+    unicastPeers: peers,
+    virtualAddresses: [{ address: i.vip, dev: k.interface }],
+    trackScripts: [CHECK_SCRIPT_NAME],
+    nopreempt: i.nopreempt || undefined,
+    };
+  });
+  return {
+    global: { routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined },
+    scripts: [{ name: CHECK_SCRIPT_NAME, script: `${CHECK_SCRIPT_PATH} ${v.haproxy.monitor.port} ${v.haproxy.monitor.uri}`, interval: k.check_interval, timeout: Math.max(1, Math.ceil(k.check_interval)), fall: k.check_fall, rise: k.check_rise, weight: checkWeight(v, host, all) }],
+    instances,
+  };
+}
+
+const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
+
+/** Where haproxy binds a service: the first VIP (`vip`), every address (`any`), or the address given. */
+function bindOf(v: HaVars, s: HaServiceVars): string {
+  return s.bind === 'vip' ? vipAddress(v.keepalived.instances[0]!.vip) : s.bind === 'any' ? '*' : s.bind;
+}
+
+/** Each haproxy service as a client reaches it (through the VIP it binds, else the first VIP) and its resolved servers. */
+export function serviceTargets(v: HaVars, all: readonly HostInfo[]): ServiceTarget[] {
+  return v.haproxy.services.map((s) => {
+    const servers = s.servers ?? (s.backend_group ? all.filter((h) => h.groups.includes(s.backend_group!)).map((h) => ({ name: h.name, address: h.address })) : []);
+    const bind = bindOf(v, s);
+    const connect = bind === '*' ? vipAddress(v.keepalived.instances[0]!.vip) : bind;
+    return { name: s.name, vip: bracket(connect), port: s.port, sendProxy: s.send_proxy, servers: servers.map((x) => ({ ...x, port: s.backend_port })) };
+  });
+}
+
+export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
+  const h = v.haproxy;
+  const targets = serviceTargets(v, all);
+  return {
+    global: { maxconn: h.maxconn, statsSocket: HAPROXY_SOCKET, user: 'haproxy', group: 'haproxy', chroot: '/var/lib/haproxy', log: '/dev/log local0' },
+    defaults: { timeoutConnect: h.timeout_connect, timeoutClient: h.timeout_client, timeoutServer: h.timeout_server, timeoutCheck: '2s', retries: 3 },
+    monitor: { bind: `*:${h.monitor.port}`, uri: h.monitor.uri },
+    stats: h.stats ? { bind: `${h.stats.bind}:${h.stats.port}`, uri: '/stats', user: h.stats.user, password: h.stats.password, admin: false } : undefined,
+    listens: h.services.map((s, i) => ({
+      name: s.name,
+      binds: [`${bracket(bindOf(v, s))}:${s.port}`],
+      balance: s.balance,
+      servers: targets[i]!.servers.map((x) => ({
+        name: x.name, address: x.address, port: x.port, sendProxy: s.send_proxy, weight: s.weight, maxconn: s.maxconn,
+        check: { inter: s.check_inter, rise: s.check_rise, fall: s.check_fall },
+      })),
+    })),
+  };
+}
+
+
+export interface HaIssue {
+  /** The host whose vars are at fault (for the location), or undefined for the first one. */
+  host?: string;
+  /** Path in the vars, e.g. ['keepalived', 'instances', 0, 'auth_pass']. */
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+}
+
+/** What keepalived accepts: it refuses a config outside these ranges. */
+export const KEEPALIVED_LIMITS = { priority: [1, 254], weight: [-253, 253], vrid: [1, 255] } as const;
+
+/**
+ * The checks a schema cannot make, before anything connects, cluster by cluster: VRIDs unique among
+ * the clusters on a segment, priorities and weights inside keepalived's ranges, VIPs in the nodes'
+ * subnet, peers, ports.
+ */
+export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVars): HaIssue[] {
+  const issues: HaIssue[] = [];
+  const lbs = all.filter((h) => h.vars.keepalived !== undefined && h.groups.includes(lbGroupOf(h)));
+  const withVars = all.filter((h) => h.vars.keepalived !== undefined);
+  if (withVars.length === 0) return issues;
+  if (lbs.length === 0) {
+    const v = varsOf(withVars[0]!);
+    return [{ path: ['lb_group'], message: `no host is in the LB group '${v.lb_group}'`, hint: 'put the load balancers in that group, or set lb_group' }];
+  }
+  // Per node: its own instances.
+  for (const h of lbs) {
+    const k = varsOf(h).keepalived;
+    const seen = new Map<number, number>();
+    k.instances.forEach((inst, i) => {
+      const other = seen.get(inst.virtual_router_id);
+      if (other !== undefined) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'virtual_router_id'], message: `virtual_router_id ${inst.virtual_router_id} is used twice on ${k.interface} (also by ${k.instances[other]!.name})`, hint: 'each VRRP instance on a segment needs its own id (1-255)' });
+      seen.set(inst.virtual_router_id, i);
+      const pass = inst.auth_pass !== undefined ? revealText(inst.auth_pass) : undefined;
+      if (pass !== undefined && pass.length > 8) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `auth_pass is ${pass.length} characters: keepalived silently uses only the first 8`, hint: 'use at most 8 characters' });
+      if (!inSubnet(h.address, inst.vip) && !hostAddresses(h).some((a) => inSubnet(a, inst.vip))) {
+        issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'vip'], message: `VIP ${inst.vip} is outside the subnet of ${h.name} (${hostAddresses(h).join(', ')}) on ${k.interface}`, hint: 'a VIP must be in the subnet of the interface that carries it' });
+      }
+      if (k.vrrp_strict && (k.unicast || inst.auth_pass !== undefined)) {
+        issues.push({ host: h.name, path: ['keepalived', 'vrrp_strict'], message: `vrrp_strict cannot be combined with ${k.unicast ? 'unicast peers' : 'authentication'} (instance ${inst.name})`, hint: 'turn vrrp_strict off, or use multicast without authentication' });
+      }
+    });
+    const w = checkWeight(varsOf(h), h, all);
+    const [wmin, wmax] = KEEPALIVED_LIMITS.weight;
+    if (w < wmin || w > wmax) {
+      issues.push({ host: h.name, path: ['keepalived', 'check_weight'], message: `the haproxy check weight on ${h.name} is ${w}: keepalived accepts ${wmin} to ${wmax}`, hint: 'narrow the priorities of the cluster (keepalived_priority), or set keepalived.check_weight' });
+    }
+    const v = varsOf(h);
+    const ports = new Map<string, string>();
+    for (const [name, port, bind] of [...v.haproxy.services.map((s) => [s.name, s.port, s.bind] as const), ['monitor', v.haproxy.monitor.port, 'any'] as const, ...(v.haproxy.stats ? [['stats', v.haproxy.stats.port, v.haproxy.stats.bind] as const] : [])]) {
+      const key = `${bind === 'any' || bind === '*' ? '*' : bind}:${port}`;
+      const clash = ports.get(`*:${port}`) ?? (bind === 'any' ? [...ports].find(([p]) => p.endsWith(`:${port}`))?.[1] : ports.get(key));
+      if (clash) issues.push({ host: h.name, path: ['haproxy'], message: `${name} and ${clash} both listen on port ${port}: haproxy cannot bind it twice`, hint: 'give each service, the monitor and the stats page their own port' });
+      ports.set(key, name);
+    }
+  }
+  // Per cluster (the nodes that carry an instance): priorities, peers, preemption.
+  const byKey = new Map<string, { instance: HaInstanceVars; index: number; owner: HostInfo; iface: string }>();
+  for (const h of lbs) varsOf(h).keepalived.instances.forEach((inst, index) => {
+    if (!byKey.has(instanceKey(inst))) byKey.set(instanceKey(inst), { instance: inst, index, owner: h, iface: varsOf(h).keepalived.interface });
+  });
+  const segments = new Map<string, { name: string; nodes: string }>();
+  for (const [key, { instance, index, owner }] of byKey) {
+    const nodes = carriers(all, instance);
+    const names = nodes.map((n) => n.name).join(', ');
+    const segment = `${subnetOf(instance.vip)}#${instance.virtual_router_id}`;
+    const other = segments.get(segment);
+    if (other && other.nodes !== names) {
+      issues.push({ host: owner.name, path: ['keepalived', 'instances', index, 'virtual_router_id'], message: `virtual_router_id ${instance.virtual_router_id} of ${instance.name} (${names}) is also used by ${other.name} (${other.nodes}) on the same segment ${instance.vip.split('/')[0]}/${instance.vip.split('/')[1]}: their VRRP adverts would mix`, hint: 'give each cluster on a segment its own virtual_router_id (1-255)' });
+    }
+    if (!other) segments.set(segment, { name: instance.name, nodes: names });
+    const prio = priorities(nodes);
+    const [pmin, pmax] = KEEPALIVED_LIMITS.priority;
+    for (const [name, p] of prio) {
+      if (p < pmin || p > pmax) issues.push({ host: name, path: ['keepalived_priority'], message: `${name} would get priority ${p} in ${instance.name}: keepalived accepts ${pmin} to ${pmax}`, hint: nodes.length > 15 ? `${nodes.length} nodes carry ${instance.name}: set keepalived_priority on each, or split the cluster` : `set keepalived_priority between ${pmin} and ${pmax}` });
+    }
+    if (!instance.nopreempt) {
+      const byPriority = new Map<number, string[]>();
+      for (const [name, p] of prio) byPriority.set(p, [...(byPriority.get(p) ?? []), name]);
+      for (const [p, same] of byPriority) {
+        if (same.length > 1) issues.push({ host: same[1], path: ['keepalived_priority'], message: `${same.join(' and ')} have the same priority ${p} in ${instance.name} and nopreempt is off: the VIP holder is decided by address, and flaps`, hint: 'give each LB node of the cluster its own keepalived_priority, or set nopreempt' });
+      }
+    }
+    for (const n of nodes) {
+      const k = varsOf(n).keepalived;
+      if (!k.unicast || !k.unicast_peers) continue;
+      const want = nodes.filter((x) => x.name !== n.name).map((x) => x.address).sort();
+      const got = k.unicast_peers.filter((p) => p !== n.address).sort();
+      if (JSON.stringify(want) !== JSON.stringify(got)) {
+        issues.push({ host: n.name, path: ['keepalived', 'unicast_peers'], message: `unicast_peers must be exactly the other nodes of ${instance.name}: for ${n.name} that is ${want.join(', ') || 'nothing'}, not ${got.join(', ') || 'nothing'}`, hint: 'leave unicast_peers out: lbdeploy fills in the other nodes of the cluster' });
+        break;
+      }
+    }
+    void key;
+  }
+  for (const h of lbs) {
+    const v = varsOf(h);
+    const k = v.keepalived;
+    const bindsVip = v.haproxy.services.some((s) => s.bind === 'vip' || k.instances.some((i) => vipAddress(i.vip) === s.bind));
+    const clusterSize = Math.max(...k.instances.map((i) => carriers(all, i).length));
+    if (bindsVip && v.ha_sysctl_nonlocal_bind !== 1 && clusterSize > 1) {
+      issues.push({ host: h.name, path: ['ha_sysctl_nonlocal_bind'], message: 'haproxy binds the VIP, but backup nodes do not hold it: they need net.ipv4.ip_nonlocal_bind=1', hint: 'leave ha_sysctl_nonlocal_bind at 1, or bind services to `any`' });
+    }
+    v.haproxy.services.forEach((s, i) => {
+      if (!s.servers && !s.backend_group) issues.push({ host: h.name, path: ['haproxy', 'services', i], message: `service ${s.name} has no servers`, hint: 'give backend_group (an inventory group) or servers' });
+      if (s.backend_group && !all.some((x) => x.groups.includes(s.backend_group!))) {
+        issues.push({ host: h.name, path: ['haproxy', 'services', i, 'backend_group'], message: `backend_group '${s.backend_group}' has no hosts` });
+      }
+    });
+    if (v.verify_from && !all.some((x) => x.name === v.verify_from)) issues.push({ host: h.name, path: ['verify_from'], message: `verify_from '${v.verify_from}' is not an inventory host` });
+  }
+  return issues;
+}
+
+/** The host's addresses: its address and any listed in its `addresses` var (e.g. its IPv6 address). */
+export function hostAddresses(h: HostInfo): string[] {
+  return [h.address, ...((h.vars.addresses as string[] | undefined) ?? [])];
+}

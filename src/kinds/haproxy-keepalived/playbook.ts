@@ -1,0 +1,78 @@
+/**
+ * haproxy-keepalived: a VIP held by keepalived across the LB nodes, haproxy in TCP mode in front of
+ * the backends (seed 000: ingress NodePorts with PROXY protocol v2; seed 001: kube-apiservers on
+ * 6443), and the nginx side that accepts the PROXY protocol on the `ingress` group.
+ */
+import { sh } from '../../connection/shell.js';
+import { shippedFile } from '../../files.js';
+import { holderLast } from '../../lb/rolling.js';
+import { command } from '../../operations/command.js';
+import { directory, file } from '../../operations/file.js';
+import { sysctl } from '../../operations/kernel.js';
+import { packages } from '../../operations/package.js';
+import { service } from '../../operations/service.js';
+import { definePlaybook } from '../../playbook/define.js';
+import { renderHaproxy } from '../../render/haproxy.js';
+import { renderKeepalived } from '../../render/keepalived.js';
+import { nginxSnippetValidate, renderNginxProxyProtocol } from '../../render/nginx.js';
+import { CHECK_SCRIPT_PATH, haChecks, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
+import { haVarsSchema } from './schema.js';
+
+const RELOAD_HAPROXY = '/usr/local/sbin/lbdeploy-reload-haproxy';
+
+export default definePlaybook({
+  name: 'haproxy-keepalived',
+  description: 'keepalived VIP + haproxy (TCP, PROXY protocol) on group `lb`; nginx PROXY-protocol site on group `ingress`',
+  vars: haVarsSchema,
+  check: (hosts) => haChecks(hosts, (h) => h.vars as unknown as HaVars),
+  plays: [
+    {
+      name: 'load balancers',
+      // The group named by lb_group (default lb).
+      hosts: (vars) => lbGroupOf({ vars }),
+      // Converge the backups first and the node that holds a VIP last, so the VIP moves at most once.
+      ...holderLast((h) => vipsOf(h.vars as unknown as HaVars).map((x) => x.address)),
+      steps: (h) => {
+        const v = h.vars as unknown as HaVars;
+        const haproxy = renderHaproxy(haproxyFor(v, h.inventory));
+        const keepalived = renderKeepalived(keepalivedFor(h, v, h.inventory));
+        return [
+          packages({ names: ['haproxy', 'keepalived', 'socat', 'curl', 'iproute2'], tags: ['packages'] }),
+          sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ha.conf', values: { 'net.ipv4.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind }, tags: ['sysctl'] }),
+          directory({ path: '/etc/keepalived', mode: '0755' }),
+          file({ path: CHECK_SCRIPT_PATH, content: shippedFile('check_haproxy.sh'), mode: '0755', tags: ['keepalived'] }),
+          file({ path: RELOAD_HAPROXY, content: shippedFile('reload_haproxy.sh'), mode: '0755', tags: ['haproxy'] }),
+          file({ path: '/etc/haproxy/haproxy.cfg', content: haproxy, mode: '0640', group: 'haproxy', validate: (tmp) => sh`haproxy -c -q -f ${tmp}`, notify: 'reload haproxy', tags: ['haproxy'] }),
+          file({ path: '/etc/keepalived/keepalived.conf', content: keepalived, mode: '0600', validate: (tmp) => sh`keepalived -t -f ${tmp}`, notify: 'reload keepalived', tags: ['keepalived'] }),
+          service({ name: 'haproxy', enabled: true, state: 'started', tags: ['haproxy'] }),
+          service({ name: 'keepalived', enabled: true, state: 'started', tags: ['keepalived'] }),
+        ];
+      },
+      handlers: {
+        // haproxy: a seamless master-worker reload (no dropped connections);
+        // keepalived: SIGHUP, never a restart that would move the VIP.
+        'reload haproxy': command({ cmd: sh`${RELOAD_HAPROXY}`, title: 'reload haproxy (confirmed)' }),
+        'reload keepalived': service({ name: 'keepalived', state: 'reloaded' }),
+      },
+    },
+    {
+      name: 'ingress accepts the PROXY protocol',
+      hosts: 'ingress',
+      steps: (h) => {
+        const v = h.vars as unknown as HaVars;
+        const lbs = lbNodes(h.inventory, v.lb_group).filter((l) => l.vars.keepalived !== undefined);
+        const site = renderNginxProxyProtocol({
+          listen: v.ingress.listen,
+          trustedProxies: [...lbs.map((l) => l.address), ...new Set(lbs.flatMap((l) => vipsOf(l.vars as unknown as HaVars).map((x) => x.address)))],
+          upstream: v.ingress.upstream,
+        });
+        return [
+          packages({ names: ['nginx'], tags: ['ingress'] }),
+          file({ path: '/etc/nginx/conf.d/lbdeploy-proxy-protocol.conf', content: site, validate: nginxSnippetValidate, notify: 'reload nginx', tags: ['ingress'] }),
+          service({ name: 'nginx', enabled: true, state: 'started', tags: ['ingress'] }),
+        ];
+      },
+      handlers: { 'reload nginx': service({ name: 'nginx', state: 'reloaded' }) },
+    },
+  ],
+});

@@ -1,0 +1,47 @@
+/**
+ * Run the deployments' checks: every node probed once (all the probes its deployments want, in one
+ * round trip, hosts in parallel, a time limit per host), each deployment's checks evaluated on its
+ * own nodes, then, when asked, requests through the VIPs. verify, `up`'s readiness wait and audit
+ * all come through here.
+ */
+import type { ConnectionPool } from '../connection/pool.js';
+import type { Host } from '../inventory/model.js';
+import type { FactRequest } from '../operations/types.js';
+import type { Check } from '../checks/check.js';
+import { endToEndChecks } from '../checks/curl.js';
+import { probeHosts, type NodeProbe } from '../checks/probe.js';
+import type { AuditThresholds, Deployment } from './types.js';
+
+export interface InspectOptions {
+  /** Per host, for its probes. */
+  timeoutMs: number;
+  /** Also send requests through the VIPs from each deployment's client. */
+  endToEnd: boolean;
+  /** Also the audit's own checks (certificates), with these thresholds. */
+  audit?: AuditThresholds;
+  /** Hosts to probe beyond the deployments' nodes (audit: reachability of every host). */
+  extraHosts?: readonly Host[];
+  /** More probes for a host, in the same round trip (audit: its `audit_containers`). */
+  extraProbes?: (h: Host) => readonly FactRequest[];
+}
+
+export interface Inspection {
+  checks: Check[];
+  probes: ReadonlyMap<string, NodeProbe>;
+}
+
+export async function inspect(pool: ConnectionPool, deployments: readonly Deployment[], opts: InspectOptions): Promise<Inspection> {
+  const hosts = new Map<string, Host>();
+  for (const h of [...deployments.flatMap((d) => d.nodes), ...(opts.extraHosts ?? [])]) hosts.set(h.name, h);
+  const requestsOf = (h: Host) => deployments.filter((d) => d.nodes.some((n) => n.name === h.name))
+    .flatMap((d) => [...d.probes, ...(opts.audit && d.audit ? d.audit.probes : [])]).concat(opts.extraProbes?.(h) ?? []);
+  const probes = await probeHosts(pool, [...hosts.values()], requestsOf, opts.timeoutMs);
+  const checks: Check[] = [];
+  for (const d of deployments) {
+    const mine = new Map(d.nodes.map((n) => [n.name, probes.get(n.name)!]));
+    checks.push(...d.evaluate(mine));
+    if (opts.audit && d.audit) checks.push(...d.audit.evaluate(mine, opts.audit));
+  }
+  if (opts.endToEnd) for (const d of deployments) checks.push(...await endToEndChecks(pool, d.client, d.endToEnd));
+  return { checks, probes };
+}

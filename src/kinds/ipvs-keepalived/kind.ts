@@ -1,0 +1,49 @@
+/** ipvs-keepalived (seed 002) as a deployment kind: keepalived in a container holds the VIPs and programs IPVS on every LB node. */
+import { sh } from '../../connection/shell.js';
+import { containerCheck, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
+import { probeError, type NodeProbe } from '../../checks/probe.js';
+import type { Check } from '../../checks/check.js';
+import type { VirtualService } from '../../render/ipvs.js';
+import { ADDRESSES_FACT, unreachableCheck, vipHolderChecks, type Vip } from '../../checks/vip.js';
+import { containerFact } from '../../operations/container.js';
+import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
+import { aliveServices, aliveVips } from './model.js';
+import playbook from './playbook.js';
+import type { AliveDeployVars } from './schema.js';
+
+/** Each VIP held once; on every node the keepalived container running and the IPVS table as planned. */
+export function evaluateAliveNodes(vips: readonly Vip[], services: readonly VirtualService[], container: string, probes: ReadonlyMap<string, NodeProbe>): Check[] {
+  return [
+    ...vipHolderChecks(vips, probes),
+    ...[...probes].flatMap(([node, p]) => {
+      const error = probeError(p);
+      return error ? [unreachableCheck(node, error)] : [containerCheck(node, p, container), ipvsTableCheck(node, p, services)];
+    }),
+  ];
+}
+
+export const ipvsKeepalived: Kind = {
+  name: 'ipvs-keepalived',
+  playbook,
+  deployments: ({ inventory, hosts, targeted }) => {
+    const nodes = hosts.filter((h) => targeted.has(h.name) && h.groups.includes('lb') && h.vars.alive !== undefined);
+    if (nodes.length === 0) return [];
+    const a = nodes[0]!.vars.alive as AliveDeployVars;
+    const services = aliveServices(a);
+    const vips = aliveVips(a);
+    const name = a.container.name;
+    const deployment: Deployment = {
+      kind: 'ipvs-keepalived',
+      name: `${vips.map((v) => `${v.name} ${v.address}`).join(', ')} on ${nodes.map((n) => n.name).join(', ')}`,
+      nodes: hostsNamed(inventory, nodes.map((n) => n.name)),
+      vips,
+      client: clientHost(inventory, nodes[0]!.vars.verify_from as string | undefined),
+      probes: [ADDRESSES_FACT, IPVS_FACT, containerFact(name)],
+      evaluate: (probes) => evaluateAliveNodes(vips, services, name, probes),
+      endToEnd: ipvsEndToEnd(services, vips, new Map(inventory.hosts.map((h) => [h.address, h.name]))),
+      // SIGTERM: keepalived gives up the VIP and its IPVS rules before it exits.
+      drills: [{ scenario: 'keepalived-container', stop: sh`docker stop -t 10 ${name} >/dev/null`, start: sh`docker start ${name} >/dev/null` }],
+    };
+    return [deployment];
+  },
+};

@@ -1,0 +1,30 @@
+/** The kubeconfig kind's checks: certificate expiry of every kubeconfig on the target nodes (audit), read without the key leaving the host. */
+import { sh } from '../../connection/shell.js';
+import { certInfo } from '../../kube/cert.js';
+import type { FactRequest } from '../../operations/types.js';
+import type { Check, Severity } from '../../checks/check.js';
+import type { AuditThresholds } from '../types.js';
+
+/** Only the certificate line of each kubeconfig in the folder: the key never leaves the host. */
+export function certProbe(dir: string): FactRequest {
+  return { key: `kubeconfig-certs:${dir}`, command: sh`for f in ${dir}/*.conf; do [ -f "$f" ] || continue; printf '%s\\t%s\\n' "$f" "$(sed -n 's/^ *client-certificate-data: *//p' "$f" | head -n 1)"; done` };
+}
+
+/** One cert per line: `FILE<TAB>base64 client-certificate-data` (never the key). */
+export function parseCertLines(stdout: string): { file: string; certData: string }[] {
+  return stdout.split('\n').map((l) => l.split('\t')).filter((p) => p.length === 2 && p[0] && p[1]).map(([file, certData]) => ({ file: file!, certData: certData! }));
+}
+
+/** Days left on each certificate: under critDays (or expired, not yet valid, unreadable) critical, under warnDays a warning. */
+export function certChecks(host: string, stdout: string, t: AuditThresholds, now = Date.now()): Check[] {
+  return parseCertLines(stdout).map(({ file, certData }): Check => {
+    try {
+      const c = certInfo(Buffer.from(certData, 'base64').toString('utf8'), now);
+      const severity: Severity = c.state !== 'valid' || c.daysLeft < t.critDays ? 'critical' : c.daysLeft < t.warnDays ? 'warning' : 'ok';
+      const detail = c.state === 'valid' ? `${c.daysLeft} days left (until ${c.notAfter}), ${c.subject}` : `${c.state} (notAfter ${c.notAfter})`;
+      return { check: 'kubeconfig certificate', target: `${host} ${file}`, severity, detail, value: c.daysLeft };
+    } catch (e) {
+      return { check: 'kubeconfig certificate', target: `${host} ${file}`, severity: 'critical', detail: `unreadable certificate: ${(e as Error).message}` };
+    }
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * The deployment kinds lbdeploy knows. Adding one: a folder under src/kinds/ with its playbook,
+ * model and checks, a `kind.ts` exporting a Kind, and one line here.
+ */
+import type { Playbook } from '../playbook/define.js';
+import { baseline } from './baseline/kind.js';
+import { haproxyKeepalived } from './haproxy-keepalived/kind.js';
+import { ipvsDr } from './ipvs-dr/kind.js';
+import { ipvsKeepalived } from './ipvs-keepalived/kind.js';
+import { kubeconfig } from './kubeconfig/kind.js';
+import type { Kind } from './types.js';
+
+export const KINDS: readonly Kind[] = [baseline, haproxyKeepalived, kubeconfig, ipvsKeepalived, ipvsDr];
+
+export function kindNamed(name: string): Kind | undefined {
+  return KINDS.find((k) => k.name === name);
+}
+
+/** The kind a playbook declares (`kind`), else the kind it is the playbook of, else the kind named like it. */
+export function kindOf(pb: Playbook): Kind | undefined {
+  return pb.kind !== undefined ? kindNamed(pb.kind) : KINDS.find((k) => k.playbook === pb) ?? kindNamed(pb.name);
+}

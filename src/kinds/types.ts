@@ -1,0 +1,78 @@
+/**
+ * A deployment kind is one unit: its playbook (with its vars schema and plan-time checks), and
+ * what it deployed as data: the nodes, their read-only probes, the checks those probes feed
+ * (readiness after `up`, `verify` and `audit` share them), the requests that prove it end to
+ * end, its failover drills and its Kubernetes manifests. The commands ask the registry for the
+ * kinds the inventory's playbooks declare and know nothing else of them.
+ */
+import type { ShellCommand } from '../connection/shell.js';
+import type { Host, Inventory } from '../inventory/model.js';
+import type { FactRequest } from '../operations/types.js';
+import type { HostInfo, Playbook } from '../playbook/define.js';
+import type { Check } from '../checks/check.js';
+import type { EndToEnd } from '../checks/curl.js';
+import type { NodeProbe } from '../checks/probe.js';
+import type { Vip } from '../checks/vip.js';
+
+/** Audit thresholds for certificates. */
+export interface AuditThresholds {
+  warnDays: number;
+  critDays: number;
+}
+
+/** A failover drill: stop something on the VIP holder, measure the VIP move, start it again. */
+export interface DrillSpec {
+  /** The `--scenario` name, e.g. keepalived, haproxy, keepalived-container. */
+  scenario: string;
+  stop: ShellCommand;
+  start: ShellCommand;
+}
+
+/** One thing a kind deployed, e.g. one VRRP cluster and its VIPs. */
+export interface Deployment {
+  kind: string;
+  /** For messages: which cluster, which VIPs. */
+  name: string;
+  /** The hosts it runs on (probed, drilled). */
+  nodes: Host[];
+  vips: Vip[];
+  /** Where requests through the VIPs come from (verify_from, else the first host of `clients`). */
+  client?: Host;
+  /** Read-only facts from every node, gathered with all others in one round trip per host. */
+  probes: FactRequest[];
+  /** Pure: the nodes' probes in, checks out. All ok = ready. */
+  evaluate(probes: ReadonlyMap<string, NodeProbe>): Check[];
+  /** Services to prove through the VIPs from the client (verify, audit). */
+  endToEnd: EndToEnd[];
+  drills: DrillSpec[];
+  /** Kubernetes objects to apply (YAML documents), if the deployment asks for any. */
+  manifests?: string[];
+  /** What only the audit reads (e.g. certificate expiry), with its thresholds. */
+  audit?: { probes: FactRequest[]; evaluate(probes: ReadonlyMap<string, NodeProbe>, t: AuditThresholds): Check[] };
+}
+
+export interface DeploymentContext {
+  inventory: Inventory;
+  /** Every inventory host, with the kind playbook's resolved vars (schema defaults) where it targets the host. */
+  hosts: readonly HostInfo[];
+  /** The hosts the kind's playbook targets. */
+  targeted: ReadonlySet<string>;
+}
+
+export interface Kind {
+  name: string;
+  playbook: Playbook;
+  /** What the inventory deployed with this kind; [] when its vars are absent. */
+  deployments(ctx: DeploymentContext): Deployment[];
+}
+
+/** Inventory hosts by name, for a kind that computed names from resolved vars. */
+export function hostsNamed(inv: Inventory, names: Iterable<string>): Host[] {
+  const wanted = new Set(names);
+  return inv.hosts.filter((h) => wanted.has(h.name));
+}
+
+/** The client for end-to-end requests: verify_from, else the first host of `clients`. */
+export function clientHost(inv: Inventory, verifyFrom: string | undefined): Host | undefined {
+  return verifyFrom ? inv.hosts.find((h) => h.name === verifyFrom) : inv.hosts.find((h) => h.groups.includes('clients'));
+}
