@@ -32,5 +32,5 @@ export function renderNginxProxyProtocol(s: NginxProxyProtocolSite): string {
  * candidate file, so the live configuration is not involved.
  */
 export function nginxSnippetValidate(tmp: ShellCommand): ShellCommand {
-  return sh`c=$(mktemp) && { echo 'events {}'; echo 'http {'; echo 'include /etc/nginx/mime.types;'; echo include ${tmp}\;; echo '}'; } > "$c" && nginx -t -q -c "$c"; r=$?; rm -f "$c"; exit $r`;
+  return sh`c=$(mktemp) && { echo 'events {}'; echo 'http {'; echo 'include /etc/nginx/mime.types;'; echo include ${tmp}\\;; echo '}'; } > "$c" && nginx -t -q -c "$c"; r=$?; rm -f "$c"; exit $r`;
 }

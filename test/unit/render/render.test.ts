@@ -1,7 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { renderHaproxy, type HaproxyConfig } from '../../../src/render/haproxy.js';
 import { renderKeepalived, type KeepalivedConfig } from '../../../src/render/keepalived.js';
-import { renderNginxProxyProtocol } from '../../../src/render/nginx.js';
+import { nginxSnippetValidate, renderNginxProxyProtocol } from '../../../src/render/nginx.js';
+import { quote, raw, type ShellCommand } from '../../../src/connection/shell.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Secret } from '../../../src/inventory/secret.js';
 import { haproxyCheck, keepalivedCheck, nginxSnippetCheck } from '../../helpers/validate.js';
 
@@ -148,5 +153,24 @@ server {
     assert.ok(v.ok, v.output);
     assert.ok(nginxSnippetCheck(renderNginxProxyProtocol({ listen: [8081], trustedProxies: ['198.18.0.11'] })).ok);
     assert.equal(nginxSnippetCheck('server { listen 80 proxy_protocoll; }').ok, false);
+  });
+});
+
+describe('validate commands run for real on a temp file (the shell the file operation builds)', () => {
+  const run = (validate: (tmp: ShellCommand) => ShellCommand, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-validate-cmd-'));
+    try {
+      const file = join(dir, 'candidate.conf');
+      writeFileSync(file, text);
+      return spawnSync('sh', ['-c', `tmp=${quote(file)}; ${validate(raw('"$tmp"')).text}`], { encoding: 'utf8' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  it('nginx: the PROXY-protocol site passes, a broken one fails', () => {
+    const site = renderNginxProxyProtocol({ listen: [8081], trustedProxies: ['198.18.0.11'] });
+    const good = run(nginxSnippetValidate, site);
+    assert.equal(good.status, 0, good.stderr);
+    assert.notEqual(run(nginxSnippetValidate, 'server { listen 8081 proxy_protocol; bogus_directive on; }\n').status, 0);
   });
 });
