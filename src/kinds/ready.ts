@@ -25,7 +25,9 @@ export async function waitReady(pool: ConnectionPool, deployments: readonly Depl
     const { checks } = await inspect(pool, deployments, { timeoutMs: Math.max(2000, Math.min(10_000, left)), endToEnd: false });
     rounds++;
     if (allOk(checks)) return { ready: true, ms: Date.now() - started, rounds, checks };
-    if (Date.now() - started + interval >= opts.timeoutMs) return { ready: false, ms: Date.now() - started, rounds, checks };
-    await sleep(interval);
+    const remaining = opts.timeoutMs - (Date.now() - started);
+    if (remaining <= 0) return { ready: false, ms: Date.now() - started, rounds, checks };
+    // The last round runs at the deadline, not an interval before it.
+    await sleep(Math.min(interval, remaining));
   }
 }

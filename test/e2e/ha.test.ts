@@ -39,6 +39,12 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     const rc = recap(r.stdout)!;
     for (const h of LBS) assert.ok(rc.hosts[h]!.changed >= 5, `${h} changed ${rc.hosts[h]!.changed}`);
     for (const h of ['web1', 'web2', 'web3']) assert.ok(rc.hosts[h]!.changed >= 1);
+    // `up` returned once the deployment served: it waited for its checks, and they all passed.
+    const wait = events(r.stdout).find((e) => e.type === 'wait-done') as { ready: boolean; checks: number; ms: number } | undefined;
+    assert.ok(wait?.ready, JSON.stringify(wait));
+    assert.ok(wait.checks >= 13, `${wait.checks} checks`);
+    const v = await cli(['verify', inv, '--json']);
+    assert.equal(v.code, 0, `verify right after up: ${v.stdout}`);
     // A backup may hold the VIP for a moment while lb1's health check reaches `rise`; then lb1 preempts.
     for (let i = 0; i < 30 && (await holders()).join() !== 'lb1'; i++) await new Promise((res) => setTimeout(res, 500));
     assert.deepEqual(await holders(), ['lb1'], 'the highest priority holds the VIP');
@@ -56,13 +62,13 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
   it('verify: exactly one holder, backends UP, round robin, the client address through PROXY v2', async () => {
     const r = await cli(['verify', inv, '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const out = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; target: string; status: string; detail: string }[] };
+    const out = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; target: string; severity: string; detail: string }[] };
     assert.equal(out.ok, true);
     const find = (check: string, target: string) => out.checks.find((c) => c.check === check && c.target.startsWith(target));
     assert.equal(find('vip holder', 'VI_lab')?.detail, 'held by lb1');
     assert.equal(find('client address', 'ingress-proxy')?.detail, 'backends saw 198.18.0.30 (PROXY v2)');
-    assert.equal(find('round robin', 'web-plain')?.status, 'ok');
-    assert.equal(out.checks.filter((c) => c.check === 'backends' && c.status === 'ok').length, 6);
+    assert.equal(find('round robin', 'web-plain')?.severity, 'ok');
+    assert.equal(out.checks.filter((c) => c.check === 'backends' && c.severity === 'ok').length, 6);
   });
 
   it('verify fails on split brain (the VIP added by hand on a second node)', async () => {
@@ -70,7 +76,7 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     try {
       const r = await cli(['verify', inv, '--json']);
       assert.equal(r.code, 1);
-      const out = JSON.parse(r.stdout) as { checks: { check: string; status: string; detail: string }[] };
+      const out = JSON.parse(r.stdout) as { checks: { check: string; severity: string; detail: string }[] };
       assert.match(out.checks.find((c) => c.check === 'vip holder')!.detail, /split brain: held by lb1, lb3/);
     } finally {
       await onHost('lb3', `ip addr del ${VIP}/24 dev eth0`);
@@ -118,6 +124,26 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     assert.match(await onHost('lb1', 'cat /etc/haproxy/haproxy.cfg'), /maxconn 3000/);
     const back = await cli(['up', inv, '--json']);
     assert.equal(back.code, 0);
+  });
+
+  it('up exits non-zero within its wait, naming the VIP, when keepalived is stopped on every node', async () => {
+    await Promise.all(LBS.map((h) => onHost(h, 'systemctl stop keepalived')));
+    try {
+      const t0 = Date.now();
+      // --skip-tags keepalived: the step that would start keepalived again does not run.
+      const r = await cli(['up', inv, '--skip-tags', 'keepalived', '--wait', '6']);
+      const s = (Date.now() - t0) / 1000;
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.ok(s < 30, `gave up after ${s} s`);
+      assert.match(r.stdout, /NOT READY after [67]\.\d s: \d+ of \d+ check\(s\) never passed/);
+      assert.match(r.stdout, /CRITICAL vip holder VI_lab 198\.18\.0\.100: no node holds the VIP/);
+      for (const h of LBS) assert.match(r.stdout, new RegExp(`WARNING keepalived ${h}: keepalived inactive`));
+    } finally {
+      await Promise.all(LBS.map((h) => onHost(h, 'systemctl start keepalived')));
+    }
+    const again = await cli(['up', inv]);
+    assert.equal(again.code, 0, again.stdout);
+    assert.match(again.stdout, /READY after \d+\.\d s: \d+ check\(s\) ok/);
   });
 
   it('rejects an invalid model before connecting (auth_pass longer than 8), pointing at the inventory line', async () => {

@@ -19,7 +19,7 @@ const serialOf = async (host: string, file: string) =>
   (await onHost(host, `sed -n 's/^ *client-certificate-data: *//p' ${file} | base64 -d | openssl x509 -noout -serial 2>/dev/null || sed -n 's/^ *client-certificate-data: *//p' ${file} | md5sum`)).trim();
 const sums = () => Promise.all(LBS.map((h) => onHost(h, `sha256sum ${MANAGED}`)));
 
-interface AuditJson { status: string; findings: { check: string; target: string; severity: string; detail: string; value?: number }[] }
+interface AuditJson { status: string; checks: { check: string; target: string; severity: string; detail: string; value?: number }[] }
 async function auditJson(inv: string, ...extra: string[]): Promise<{ code: number | null; report: AuditJson }> {
   const r = await cli(['audit', inv, '--format', 'json', ...extra]);
   assert.ok(r.stdout.startsWith('{'), r.stdout + r.stderr);
@@ -103,12 +103,12 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
   it('the audit of a healthy lab exits 0 and changes nothing on the hosts', async () => {
     const before = await sums();
     const { code, report } = await auditJson(inv);
-    assert.equal(code, 0, JSON.stringify(report.findings.filter((f) => f.severity !== 'ok')));
+    assert.equal(code, 0, JSON.stringify(report.checks.filter((f) => f.severity !== 'ok')));
     assert.equal(report.status, 'ok');
-    for (const check of ['ssh', 'vip holder', 'keepalived running', 'haproxy running', 'haproxy backends', 'kubeconfig certificate', 'drift']) {
-      assert.ok(report.findings.some((f) => f.check === check), `no ${check} finding`);
+    for (const check of ['ssh', 'vip holder', 'keepalived', 'haproxy', 'backends', 'kubeconfig certificate', 'drift']) {
+      assert.ok(report.checks.some((f) => f.check === check), `no ${check} finding`);
     }
-    assert.equal(report.findings.filter((f) => f.check === 'kubeconfig certificate').length, 9);
+    assert.equal(report.checks.filter((f) => f.check === 'kubeconfig certificate').length, 9);
     assert.deepEqual(await sums(), before, 'checksums of every managed file are identical after the audit');
   });
 
@@ -117,7 +117,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     try {
       const { code, report } = await auditJson(inv, '--no-drift');
       assert.equal(code, 1);
-      assert.deepEqual(report.findings.filter((f) => f.severity !== 'ok').map((f) => `${f.check} ${f.target} ${f.severity}`), ['keepalived running lb3 warning']);
+      assert.deepEqual(report.checks.filter((f) => f.severity !== 'ok').map((f) => `${f.check} ${f.target} ${f.severity}`), ['keepalived lb3 warning']);
     } finally {
       await onHost('lb3', 'systemctl start keepalived');
     }
@@ -128,7 +128,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     try {
       const { code, report } = await auditJson(inv, '--no-drift');
       assert.equal(code, 2);
-      const vip = report.findings.find((f) => f.check === 'vip holder')!;
+      const vip = report.checks.find((f) => f.check === 'vip holder')!;
       assert.equal(vip.severity, 'critical');
       assert.match(vip.detail, /split brain: held by lb1, lb2/);
     } finally {
@@ -142,7 +142,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       assert.equal((await cli(['rotate-kubeconfig', inv])).code, 0, 'still valid: distributed');
       const { code, report } = await auditJson(inv, '--no-drift');
       assert.equal(code, 2);
-      const certs = report.findings.filter((f) => f.check === 'kubeconfig certificate');
+      const certs = report.checks.filter((f) => f.check === 'kubeconfig certificate');
       assert.equal(certs.length, 9);
       for (const c of certs) {
         assert.equal(c.severity, 'critical');
@@ -159,7 +159,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     try {
       const { code, report } = await auditJson(inv);
       assert.equal(code, 1);
-      const drift = report.findings.filter((f) => f.check === 'drift' && f.severity !== 'ok');
+      const drift = report.checks.filter((f) => f.check === 'drift' && f.severity !== 'ok');
       assert.deepEqual(drift.map((f) => f.target), ['lb2']);
       assert.match(drift[0]!.detail, /file \/etc\/haproxy\/haproxy\.cfg/);
     } finally {
@@ -175,8 +175,8 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       const { code, report } = await auditJson(inv, '--host-timeout', '3', '--no-drift');
       assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
       assert.equal(code, 2);
-      assert.equal(report.findings.find((f) => f.check === 'ssh' && f.target === 'lb3')!.severity, 'critical');
-      assert.equal(report.findings.find((f) => f.check === 'ssh' && f.target === 'lb1')!.severity, 'ok');
+      assert.equal(report.checks.find((f) => f.check === 'ssh' && f.target === 'lb3')!.severity, 'critical');
+      assert.equal(report.checks.find((f) => f.check === 'ssh' && f.target === 'lb1')!.severity, 'ok');
     } finally {
       await $`docker unpause ${lb3}`.quiet();
     }

@@ -78,7 +78,7 @@ ${DR_LEFTOVERS}`);
       assert.equal((await onHost(vm, 'sysctl -n net.ipv4.vs.conntrack net.ipv4.vs.conn_reuse_mode')).trim(), '1\n0', 'seed sysctls back after the reboot');
     }
     const checks = v.report.checks;
-    assert.equal(checks.filter((c) => c.check === 'vip holder' && c.status === 'ok').length, 1);
+    assert.equal(checks.filter((c) => c.check === 'vip holder' && c.severity === 'ok').length, 1);
     assert.match(String(checks.find((c) => c.check === 'curl via vip')?.detail), /6\/6 answered; backends reached: web1, web2, web3/);
     assert.equal((await onHost('client', 'sysctl -n net.ipv4.conf.all.arp_accept')).trim(), '1', 'seed step 10 on the client');
   });
@@ -90,15 +90,15 @@ ${DR_LEFTOVERS}`);
   });
 
   it('audit: the rules match the inventory; keepalived drops a dead real server and audit warns until it is back', async () => {
-    type Report = { status: string; findings: { check: string; target: string; severity: string; detail: string }[] };
+    type Report = { status: string; checks: { check: string; target: string; severity: string; detail: string }[] };
     const audit = async () => {
       const r = await cli(['audit', inv, '--format', 'json', '--no-drift']);
       return { code: r.code, report: JSON.parse(r.stdout) as Report };
     };
-    const rules = (r: Report) => r.findings.filter((f) => f.check === 'ipvs rules').map((f) => `${f.target} ${f.severity}: ${f.detail}`);
+    const rules = (r: Report) => r.checks.filter((f) => f.check === 'ipvs table').map((f) => `${f.target} ${f.severity}: ${f.detail}`);
     const healthy = await audit();
-    assert.equal(healthy.code, 0, JSON.stringify(healthy.report.findings));
-    assert.deepEqual(rules(healthy.report), VMS.map((vm) => `${vm} ok: match the inventory (1 service(s), 3 real server(s))`));
+    assert.equal(healthy.code, 0, JSON.stringify(healthy.report.checks));
+    assert.deepEqual(rules(healthy.report), VMS.map((vm) => `${vm} ok: matches the plan: 1 virtual service(s), 3 real server(s)`));
     const waitFor = async (want: number) => {
       for (let i = 0; i < 40; i++) {
         const counts = await Promise.all(VMS.map(async (vm) => parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))[0]?.realServers.length ?? 0));
@@ -128,7 +128,7 @@ ${DR_LEFTOVERS}`);
     for (const vm of VMS) {
       assert.equal(s.find((e) => e.host === vm && e.step === 'file /etc/keepalived/keepalived.conf')?.status, 'changed');
       assert.match(String(s.find((e) => e.host === vm && e.step === 'reload keepalived')?.message), /docker kill -s HUP keepalived/);
-      assert.equal(s.find((e) => e.host === vm && String(e.step).startsWith('container '))?.status, 'ok');
+      assert.equal(s.find((e) => e.host === vm && String(e.step).startsWith('container '))?.severity, 'ok');
       assert.match(await onHost(vm, 'docker logs keepalived 2>&1'), /Reloading/i, `${vm}: keepalived re-read its config`);
     }
     assert.deepEqual(await Promise.all(VMS.map((vm) => onHost(vm, "docker inspect --format '{{.Id}} {{.State.StartedAt}}' keepalived"))), ids, 'same containers, never restarted');
@@ -174,7 +174,7 @@ ${DR_LEFTOVERS}`);
         const state = await Promise.all([...webs.map((w) => onHost(w, 'ip route get 198.18.0.30; ip neigh show 198.18.0.201').then((o) => `${w}: ${o}`)),
           ...VMS.map((vm) => onHost(vm, 'ip -br a show ens3; ipvsadm -lnc | head -20; sysctl net.ipv4.conf.all.send_redirects').then((o) => `${vm}: ${o}`)),
           onHost('client', 'ip neigh; curl -sS -m 2 http://198.18.0.201/ 2>&1 || true').then((o) => `client: ${o}`)]);
-        assert.fail(`NAT verify failed: ${JSON.stringify(v.report.checks.filter((c) => c.status !== 'ok'))}\n${state.join('\n')}`);
+        assert.fail(`NAT verify failed: ${JSON.stringify(v.report.checks.filter((c) => c.severity !== 'ok'))}\n${state.join('\n')}`);
       }
       for (const vm of VMS) assert.deepEqual(parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))[0]?.realServers.map((x) => x.forward), ['masq', 'masq', 'masq'], `${vm}: NAT (Masq) as the seed shows`);
       const pages = (await onHost('client', `for i in 1 2 3; do curl -sS -m 3 http://${VIP}/; done`)).trim().split('\n');

@@ -72,9 +72,9 @@ describe('VM tier (lab up --vms): real kernels', function () {
       assert.deepEqual([...new Set(pages.map((p) => /host=(\S+)/.exec(p)?.[1]))].sort(), ['web1', 'web2', 'web3'], 'round robin over the real servers');
       for (const p of pages) assert.match(p, /client=198\.18\.0\.30$/, 'direct routing keeps the client address');
       const v = await cli(['verify', inv, '--json']);
-      const report = JSON.parse(v.stdout) as { checks: { check: string; target: string; status: string; detail: string }[] };
+      const report = JSON.parse(v.stdout) as { checks: { check: string; target: string; severity: string; detail: string }[] };
       assert.equal(v.code, 0, v.stdout);
-      assert.deepEqual(report.checks.map((c) => `${c.check} ${c.target}: ${c.status}`), [
+      assert.deepEqual(report.checks.map((c) => `${c.check} ${c.target}: ${c.severity}`), [
         'vip holder ipvs-dr 198.18.0.200: ok', 'ipvs table lbvm1: ok', 'curl via vip ipvs-dr 198.18.0.200:80: ok', 'round robin ipvs-dr: ok',
       ]);
       const again = await cli(['up', inv, '--json']);
