@@ -27,6 +27,8 @@ export const LAB_HOSTS: readonly LabHost[] = [
   { name: 'lb1', role: 'lb', address: '198.18.0.11' },
   { name: 'lb2', role: 'lb', address: '198.18.0.12' },
   { name: 'lb3', role: 'lb', address: '198.18.0.13' },
+  // A fourth LB host: two clusters of two side by side (inventory/lab-fleet.yaml).
+  { name: 'lb4', role: 'lb', address: '198.18.0.14' },
   { name: 'web1', role: 'web', address: '198.18.0.21' },
   { name: 'web2', role: 'web', address: '198.18.0.22' },
   { name: 'web3', role: 'web', address: '198.18.0.23' },

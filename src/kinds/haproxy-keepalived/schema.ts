@@ -12,14 +12,14 @@ export const haVarsSchema = {
       required: ['interface', 'instances'],
       properties: {
         interface: { type: 'string', minLength: 1, description: 'the interface that carries the VIPs (eno1, eth0...)' },
-        advert_int: { type: 'number', exclusiveMinimum: 0, default: 1 },
+        advert_int: { type: 'number', minimum: 1, maximum: 255, default: 1, description: 'seconds between VRRP adverts (keepalived: 1-255)' },
         unicast: { type: 'boolean', default: true, description: 'unicast VRRP to the other LB nodes (multicast when false)' },
         unicast_peers: { type: 'array', items: { type: 'string' }, description: 'defaults to the other LB nodes; if given, must be exactly them' },
         vrrp_strict: { type: 'boolean', default: false },
         check_interval: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'seconds between haproxy checks' },
         check_fall: { type: 'integer', minimum: 1, default: 2 },
         check_rise: { type: 'integer', minimum: 1, default: 2 },
-        check_weight: { type: 'integer', description: 'priority change while haproxy is down (default: enough to lose the VIP)' },
+        check_weight: { type: 'integer', minimum: -253, maximum: 253, description: 'priority change while haproxy is down (default: enough to lose the VIP)' },
         instances: {
           type: 'array', minItems: 1,
           items: {

@@ -26,7 +26,7 @@ describe('lab topology', () => {
   it('has unique names and addresses: lb1-3, web1-3, client, master1-3', () => {
     assert.equal(new Set(LAB_HOSTS.map((h) => h.name)).size, LAB_HOSTS.length);
     assert.equal(new Set(LAB_HOSTS.map((h) => h.address)).size, LAB_HOSTS.length);
-    assert.deepEqual(LAB_HOSTS.map((h) => h.name), ['lb1', 'lb2', 'lb3', 'web1', 'web2', 'web3', 'client', 'master1', 'master2', 'master3']);
+    assert.deepEqual(LAB_HOSTS.map((h) => h.name), ['lb1', 'lb2', 'lb3', 'lb4', 'web1', 'web2', 'web3', 'client', 'master1', 'master2', 'master3']);
   });
 
   it('puts every Docker bridge (outer and inner daemons) in 198.18.0.0/15, never a private range', () => {
