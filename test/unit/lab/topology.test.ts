@@ -39,13 +39,15 @@ describe('lab topology', () => {
     for (const c of cidrs) assert.ok(inCidr(c.split('/')[0]!, LAB_RANGE), c);
   });
 
-  it('matches inventory/lab.yaml host for host', () => {
-    const inv = parse(readFileSync('inventory/lab.yaml', 'utf8'), { customTags: [{ tag: '!secret', resolve: (s: string) => s }] }) as {
-      groups: Record<string, { hosts: Record<string, { address: string } | null> }>;
-    };
+  it('matches inventory/lab.yaml (and lab-fleet.yaml, for lb4) host for host', () => {
     // Each host once, with the group that defines it (other groups only list it).
-    const fromInventory = Object.entries(inv.groups).flatMap(([group, g]) =>
-      Object.entries(g.hosts).filter(([, h]) => h !== null).map(([name, h]) => `${group}/${name}/${h!.address}`));
+    const fromInventory = [...new Set(['inventory/lab.yaml', 'inventory/lab-fleet.yaml'].flatMap((file) => {
+      const inv = parse(readFileSync(file, 'utf8'), { customTags: [{ tag: '!secret', resolve: (s: string) => s }] }) as {
+        groups: Record<string, { hosts: Record<string, { address: string } | null> }>;
+      };
+      return Object.entries(inv.groups).flatMap(([group, g]) =>
+        Object.entries(g.hosts).filter(([, h]) => h !== null).map(([name, h]) => `${group}/${name}/${h!.address}`));
+    }))];
     const groupOf = { lb: 'lb', web: 'web', client: 'clients', master: 'masters', vm: 'vms' } as const;
     const fromLab = LAB_HOSTS.map((h) => `${groupOf[h.role]}/${h.name}/${h.address}`);
     assert.deepEqual(fromInventory.sort(), fromLab.sort());
