@@ -49,16 +49,9 @@ export { container, containerImage, containerSignal, CONFIG_HASH_LABEL } from '.
 export type { ContainerOptions, ImageOptions, ImageArchive } from './operations/container.js';
 export { readImageArchive } from './operations/image-archive.js';
 export { holderLast } from './lb/rolling.js';
-export { KINDS, kindNamed, kindOf } from './kinds/registry.js';
+export { KINDS, kindNamed, kindOf, kindPlaybook } from './kinds/registry.js';
 export type { Kind, Deployment, DeploymentContext, DrillSpec, AuditThresholds } from './kinds/types.js';
 export type { Check, Severity } from './checks/check.js';
 export type { NodeProbe } from './checks/probe.js';
 export type { EndToEnd, ServiceTarget } from './checks/curl.js';
 
-/** A bundled deployment kind's playbook, by kind name (haproxy-keepalived, ipvs-keepalived, ...). */
-export function kindPlaybook(name: string): import('./playbook/define.js').Playbook {
-  const pb = kindNamedForPlaybook(name)?.playbook;
-  if (!pb) throw new Error(`lbdeploy: no deployment kind named '${name}'`);
-  return pb;
-}
-import { kindNamed as kindNamedForPlaybook } from './kinds/registry.js';

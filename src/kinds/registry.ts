@@ -20,3 +20,10 @@ export function kindNamed(name: string): Kind | undefined {
 export function kindOf(pb: Playbook): Kind | undefined {
   return pb.kind !== undefined ? kindNamed(pb.kind) : KINDS.find((k) => k.playbook === pb) ?? kindNamed(pb.name);
 }
+
+/** A bundled kind's playbook by kind name (the thin entry points in playbooks/ use it). */
+export function kindPlaybook(name: string): Playbook {
+  const pb = kindNamed(name)?.playbook;
+  if (!pb) throw new Error(`lbdeploy: no deployment kind named '${name}'`);
+  return pb;
+}
