@@ -128,7 +128,7 @@ ${DR_LEFTOVERS}`);
     for (const vm of VMS) {
       assert.equal(s.find((e) => e.host === vm && e.step === 'file /etc/keepalived/keepalived.conf')?.status, 'changed');
       assert.match(String(s.find((e) => e.host === vm && e.step === 'reload keepalived')?.message), /docker kill -s HUP keepalived/);
-      assert.equal(s.find((e) => e.host === vm && String(e.step).startsWith('container '))?.severity, 'ok');
+      assert.equal(s.find((e) => e.host === vm && String(e.step).startsWith('container '))?.status, 'ok');
       assert.match(await onHost(vm, 'docker logs keepalived 2>&1'), /Reloading/i, `${vm}: keepalived re-read its config`);
     }
     assert.deepEqual(await Promise.all(VMS.map((vm) => onHost(vm, "docker inspect --format '{{.Id}} {{.State.StartedAt}}' keepalived"))), ids, 'same containers, never restarted');
