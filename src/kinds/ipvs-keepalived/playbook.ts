@@ -6,14 +6,12 @@
  * arp_accept (seed step 10); with lb_kind DR, group `ipvs_real_servers` carries the VIPs on lo.
  * The kubeconfigs (kubecfg01..03.conf) come from the `kubeconfig` playbook: list it first.
  */
-import { isAbsolute, resolve } from 'node:path';
-import { sh, type ShellCommand } from '../../connection/shell.js';
 import { drRealServerSteps } from '../../lb/dr-real-servers.js';
 import { holderLast } from '../../lb/rolling.js';
 import { reboot } from '../../operations/command.js';
-import { container, containerImage, containerSignal, type ImageArchive } from '../../operations/container.js';
+import { containerSignal, type ImageArchive } from '../../operations/container.js';
+import { keepalivedContainerSteps, prepareImageArchive } from '../../lb/keepalived-container.js';
 import { directory, file } from '../../operations/file.js';
-import { readImageArchive } from '../../operations/image-archive.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';
 import { packages } from '../../operations/package.js';
 import { service } from '../../operations/service.js';
@@ -22,9 +20,6 @@ import { definePlaybook, type HostInfo } from '../../playbook/define.js';
 import { renderKeepalived } from '../../render/keepalived.js';
 import { aliveChecks, aliveKeepalived, aliveVips, parseVirtualServerConfig, renderAliveYaml } from './model.js';
 import { aliveVarsSchema, type AliveDeployVars } from './schema.js';
-
-/** Least privilege for keepalived: addresses, routes and IPVS (NET_ADMIN), VRRP sockets (NET_RAW), gratuitous ARP (NET_BROADCAST). */
-const CAPABILITIES = ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'];
 
 const aliveOf = (h: { vars: Readonly<Record<string, unknown>> }) => (h.vars as unknown as { alive: AliveDeployVars }).alive;
 const lbHosts = (hosts: readonly HostInfo[]) => hosts.filter((h) => h.groups.includes('lb'));
@@ -44,25 +39,9 @@ export default definePlaybook({
   },
   prepare: async (ctx) => {
     const first = lbHosts(ctx.hosts).find((h) => h.vars.alive !== undefined);
-    const archive = first ? aliveOf(first).image.archive : undefined;
-    if (!archive) return {};
-    const path = isAbsolute(archive) ? archive : resolve(ctx.inventoryDir, archive);
-    let info: ImageArchive & { tags: string[] };
-    try {
-      info = await readImageArchive(path);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      return { errors: [{ message: err.code === 'ENOENT' ? `image archive ${path} does not exist` : err.message, hint: 'create it with `docker save IMAGE | gzip > FILE` (alive.image.archive is relative to the inventory)' }] };
-    }
-    const ref = aliveOf(first!).image.ref;
-    if (!info.tags.includes(ref)) {
-      return { errors: [{ message: `image archive ${path} holds ${info.tags.join(', ') || 'an untagged image'}, not ${ref}`, hint: 'set alive.image.ref to the tag inside the archive' }] };
-    }
-    const { tags: _tags, ...image } = info;
-    return {
-      notes: [`image archive ${path}: ${ref} ${info.id.slice(7, 19)} (${(info.size / 1048576).toFixed(1)} MiB)`],
-      vars: Object.fromEntries(lbHosts(ctx.hosts).map((h) => [h.name, { alive_image_archive: image }])),
-    };
+    const image = first ? aliveOf(first).image : undefined;
+    if (!image?.archive) return {};
+    return prepareImageArchive(image.archive, image.ref, ctx.inventoryDir, lbHosts(ctx.hosts).map((h) => h.name), 'alive_image_archive', 'alive.image');
   },
   plays: [
     {
@@ -72,11 +51,6 @@ export default definePlaybook({
       ...holderLast((h) => (h.vars.alive ? aliveVips(aliveOf(h)).map((v) => v.address) : [])),
       steps: (h) => {
         const a = aliveOf(h);
-        const archive = h.vars.alive_image_archive as ImageArchive | undefined;
-        const dir = a.config_dir;
-        const c = a.container;
-        // keepalived itself checks the new file, in the image that will read it, before it goes live.
-        const validate = (tmp: ShellCommand) => sh`docker run --rm --network=host -v ${`${dir}:${c.mount}:ro`} --entrypoint keepalived ${a.image.ref} -t -f ${c.mount}/"$(basename ${tmp})"`;
         const reload = ['reload keepalived'];
         const steps: Operation[] = [
           ...(a.docker_daemon ? [
@@ -87,16 +61,14 @@ export default definePlaybook({
           service({ name: 'docker', enabled: true, state: 'started', tags: ['docker'] }),
           kernelModules({ file: '/etc/modules-load.d/alive.kmod.conf', modules: a.modules, notify: 'reboot', tags: ['kernel'] }),
           sysctl({ file: '/etc/sysctl.d/alive.sysctl.conf', values: a.sysctl, notify: 'reboot', tags: ['kernel'] }),
-          directory({ path: dir, mode: '0755', tags: ['keepalived'] }),
-          directory({ path: `${dir}/kubecfg`, mode: '0700', tags: ['keepalived'] }),
-          containerImage({ ref: a.image.ref, id: a.image.id, archive, tags: ['keepalived'] }),
-          file({ path: `${dir}/keepalived.conf`, content: renderKeepalived(aliveKeepalived(h, a, lbHosts(h.inventory))), validate, notify: reload, tags: ['keepalived'] }),
-          file({ path: `${dir}/alive.yaml`, content: renderAliveYaml(a), notify: reload, tags: ['keepalived'] }),
-          container({
-            name: c.name, image: a.image.ref, network: 'host', restart: 'always',
-            privileged: c.privileged, capAdd: CAPABILITIES,
-            // The folder, not the files: an atomic rename inside it is seen by the container.
-            volumes: [`${dir}:${c.mount}`], command: c.command, tags: ['keepalived'],
+          ...keepalivedContainerSteps({
+            dir: a.config_dir, mount: a.container.mount, image: a.image, archive: h.vars.alive_image_archive as ImageArchive | undefined,
+            name: a.container.name, privileged: a.container.privileged, command: a.container.command,
+            config: renderKeepalived(aliveKeepalived(h, a, lbHosts(h.inventory))), notify: reload, tags: ['keepalived'],
+            files: [
+              directory({ path: `${a.config_dir}/kubecfg`, mode: '0700', tags: ['keepalived'] }),
+              file({ path: `${a.config_dir}/alive.yaml`, content: renderAliveYaml(a), notify: reload, tags: ['keepalived'] }),
+            ],
           }),
         ];
         return steps;
