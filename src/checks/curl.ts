@@ -12,6 +12,8 @@ export interface ServiceTarget {
   port: number;
   /** haproxy passes the client address with the PROXY protocol: the backends must see the client. */
   sendProxy?: string;
+  /** IPVS persistence: one client sticks to one backend, so all answers come from one. */
+  sticky?: boolean;
   servers: { name: string; address: string; port: number }[];
 }
 
@@ -42,7 +44,9 @@ export function evaluateCurl(t: ServiceTarget, output: string, count: number, cl
     severity: failed === 0 && pages.length === count ? 'ok' : answered > 0 ? 'warning' : 'critical',
     detail: `${answered}/${count} answered; backends reached: ${seen.join(', ') || 'none'}`,
   }];
-  if (seen.length > 0) {
+  if (seen.length > 0 && t.sticky) {
+    checks.push({ check: 'persistence', target: t.name, severity: seen.length === 1 ? 'ok' : 'warning', detail: seen.length === 1 ? `every answer from ${seen[0]} (one client sticks to one backend)` : `answers from ${seen.join(', ')}: the client did not stick to one backend` });
+  } else if (seen.length > 0) {
     const missing = expected.filter((e) => !seen.includes(e));
     checks.push({ check: 'round robin', target: t.name, severity: missing.length === 0 ? 'ok' : 'warning', detail: missing.length === 0 ? `all ${expected.length} backends answered` : `not reached: ${missing.join(', ')}` });
   }

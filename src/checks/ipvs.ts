@@ -44,7 +44,7 @@ export function ipvsEndToEnd(services: readonly VirtualService[], vips: readonly
     mode: 'http' as const,
     target: {
       name: vips.find((v) => normalAddress(v.address) === normalAddress(s.address))?.name ?? `${s.address}:${s.port}`,
-      vip: s.address.includes(':') ? `[${s.address}]` : s.address, port: s.port,
+      vip: s.address.includes(':') ? `[${s.address}]` : s.address, port: s.port, sticky: s.persistent !== undefined,
       servers: s.realServers.map((r) => ({ name: names.get(r.address) ?? r.address, address: r.address, port: r.port })),
     },
   }));

@@ -7,10 +7,11 @@ import { baseline } from './baseline/kind.js';
 import { haproxyKeepalived } from './haproxy-keepalived/kind.js';
 import { ipvsDr } from './ipvs-dr/kind.js';
 import { ipvsKeepalived } from './ipvs-keepalived/kind.js';
+import { kubeKeepalivedVip } from './kube-keepalived-vip/kind.js';
 import { kubeconfig } from './kubeconfig/kind.js';
 import type { Kind } from './types.js';
 
-export const KINDS: readonly Kind[] = [baseline, haproxyKeepalived, kubeconfig, ipvsKeepalived, ipvsDr];
+export const KINDS: readonly Kind[] = [baseline, haproxyKeepalived, kubeconfig, ipvsKeepalived, ipvsDr, kubeKeepalivedVip];
 
 export function kindNamed(name: string): Kind | undefined {
   return KINDS.find((k) => k.name === name);

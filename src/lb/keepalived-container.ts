@@ -9,6 +9,8 @@ import { sh, type ShellCommand } from '../connection/shell.js';
 import { container, containerImage, type ImageArchive } from '../operations/container.js';
 import { directory, file } from '../operations/file.js';
 import { readImageArchive } from '../operations/image-archive.js';
+import { packages } from '../operations/package.js';
+import { service } from '../operations/service.js';
 import type { Operation } from '../operations/types.js';
 import type { PrepareResult } from '../playbook/define.js';
 
@@ -37,6 +39,20 @@ export interface KeepalivedContainer {
 export function keepalivedValidate(dir: string, mount: string, ref: string): (tmp: ShellCommand) => ShellCommand {
   return (tmp) => sh`docker run --rm --network=host -v ${`${dir}:${mount}:ro`} --entrypoint keepalived ${ref} -t -f ${mount}/"$(basename ${tmp})"`;
 }
+
+/** Docker on the host: its daemon.json first (before the package starts it), the packages, the service. Notifies 'restart docker'. */
+export function dockerHostSteps(names: string[], daemon: Record<string, unknown> | undefined): Operation[] {
+  return [
+    ...(daemon ? [
+      directory({ path: '/etc/docker', tags: ['docker'] }),
+      file({ path: '/etc/docker/daemon.json', content: JSON.stringify(daemon, null, 2) + '\n', notify: 'restart docker', tags: ['docker'] }),
+    ] : []),
+    packages({ names, tags: ['packages'] }),
+    service({ name: 'docker', enabled: true, state: 'started', tags: ['docker'] }),
+  ];
+}
+
+export const restartDocker = () => service({ name: 'docker', state: 'restarted' });
 
 export function keepalivedContainerSteps(k: KeepalivedContainer): Operation[] {
   const tags = k.tags;

@@ -11,6 +11,10 @@ export interface KeepalivedGlobal {
   vrrpStrict?: boolean;
   vrrpGarpInterval?: number;
   vrrpGnaInterval?: number;
+  /** VRRP version 2 (default) or 3. */
+  vrrpVersion?: 2 | 3;
+  /** The iptables chain for VIP rules (keepalived 1.x; 2.x warns and wants nftables). */
+  vrrpIptables?: string;
 }
 
 export interface VrrpScript {
@@ -45,6 +49,8 @@ export interface VrrpInstance {
   trackScripts?: string[];
   nopreempt?: boolean;
   garpMasterDelay?: number;
+  /** Interfaces whose failure puts the instance in FAULT. */
+  trackInterfaces?: string[];
 }
 
 /** An IPVS virtual server that keepalived programs and health-checks (seed 002). */
@@ -53,6 +59,8 @@ export interface VirtualServerBlock {
   port: number;
   /** Lines inside `virtual_server { }`: delay_loop, lb_algo, lb_kind, protocol... (from the inventory). */
   config: string;
+  /** A `#` line above the block, e.g. the Kubernetes service it serves. */
+  comment?: string;
   realServers: { address: string; port: number; weight?: number; check?: string }[];
 }
 
@@ -87,6 +95,8 @@ export function renderKeepalived(c: KeepalivedConfig): string {
   if (c.global.vrrpStrict) out.push('    vrrp_strict');
   if (c.global.vrrpGarpInterval !== undefined) out.push(`    vrrp_garp_interval ${c.global.vrrpGarpInterval}`);
   if (c.global.vrrpGnaInterval !== undefined) out.push(`    vrrp_gna_interval ${c.global.vrrpGnaInterval}`);
+  if (c.global.vrrpVersion !== undefined) out.push(`    vrrp_version ${c.global.vrrpVersion}`);
+  if (c.global.vrrpIptables !== undefined) out.push(`    vrrp_iptables ${c.global.vrrpIptables}`);
   out.push('}');
   for (const s of c.scripts) {
     out.push('', `vrrp_script ${s.name} {`, `    script ${q(s.script)}`, `    interval ${s.interval}`);
@@ -101,6 +111,7 @@ export function renderKeepalived(c: KeepalivedConfig): string {
       `    virtual_router_id ${i.virtualRouterId}`, `    priority ${i.priority}`, `    advert_int ${i.advertInt}`);
     if (i.nopreempt) out.push('    nopreempt');
     if (i.garpMasterDelay !== undefined) out.push(`    garp_master_delay ${i.garpMasterDelay}`);
+    if (i.trackInterfaces && i.trackInterfaces.length > 0) out.push('    track_interface {', ...i.trackInterfaces.map((t) => `        ${t}`), '    }');
     if (i.authentication) {
       out.push('    authentication {', `        auth_type ${i.authentication.type}`, `        auth_pass ${revealText(i.authentication.pass)}`, '    }');
     }
@@ -115,7 +126,7 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     out.push('}');
   }
   for (const v of c.virtualServers ?? []) {
-    out.push('', `virtual_server ${v.address} ${v.port} {`, ...indented(v.config, 1));
+    out.push('', ...(v.comment ? [`# ${v.comment}`] : []), `virtual_server ${v.address} ${v.port} {`, ...indented(v.config, 1));
     for (const r of v.realServers) {
       out.push(`    real_server ${r.address} ${r.port} {`, `        weight ${r.weight ?? 1}`, ...(r.check ? indented(r.check, 2) : []), '    }');
     }

@@ -1,9 +1,10 @@
 /**
  * Seed 003's Kubernetes side: a Service whose externalIPs hold the VIP. IPVS (DR) delivers packets
  * for the VIP to the nodes unchanged, and kube-proxy's externalIP rules take them to the pods, so
- * the nodes need no VIP on lo and no ARP settings.
+ * the nodes need no VIP on lo and no ARP settings. A typed model, checked against the schema.
  */
-import { stringifyYaml as stringify } from '../yaml.js';
+import { Service } from 'kubernetes-models/v1/Service';
+import { renderObjects, type KubeObject } from '../kube/objects.js';
 
 export interface ExternalIpService {
   name: string;
@@ -13,10 +14,8 @@ export interface ExternalIpService {
   ports: { port: number; targetPort: number; protocol: 'TCP' | 'UDP' }[];
 }
 
-export function renderExternalIpService(s: ExternalIpService): string {
-  const manifest = {
-    apiVersion: 'v1',
-    kind: 'Service',
+export function externalIpService(s: ExternalIpService): KubeObject {
+  return new Service({
     metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'lbdeploy' } },
     spec: {
       type: 'ClusterIP',
@@ -24,6 +23,9 @@ export function renderExternalIpService(s: ExternalIpService): string {
       externalIPs: s.externalIPs,
       ports: s.ports.map((p) => ({ name: `${p.protocol.toLowerCase()}-${p.port}`, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
     },
-  };
-  return `# Managed by lbdeploy (seed 003): apply with kubectl apply -f -\n${stringify(manifest, { lineWidth: 0 })}`;
+  });
+}
+
+export function renderExternalIpService(s: ExternalIpService): string {
+  return renderObjects([externalIpService(s)], 'seed 003')[0]!;
 }

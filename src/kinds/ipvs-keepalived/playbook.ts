@@ -10,11 +10,9 @@ import { drRealServerSteps } from '../../lb/dr-real-servers.js';
 import { holderLast } from '../../lb/rolling.js';
 import { reboot } from '../../operations/command.js';
 import { containerSignal, type ImageArchive } from '../../operations/container.js';
-import { keepalivedContainerSteps, prepareImageArchive } from '../../lb/keepalived-container.js';
+import { dockerHostSteps, keepalivedContainerSteps, prepareImageArchive, restartDocker } from '../../lb/keepalived-container.js';
 import { directory, file } from '../../operations/file.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';
-import { packages } from '../../operations/package.js';
-import { service } from '../../operations/service.js';
 import type { Operation } from '../../operations/types.js';
 import { definePlaybook, type HostInfo } from '../../playbook/define.js';
 import { renderKeepalived } from '../../render/keepalived.js';
@@ -53,12 +51,7 @@ export default definePlaybook({
         const a = aliveOf(h);
         const reload = ['reload keepalived'];
         const steps: Operation[] = [
-          ...(a.docker_daemon ? [
-            directory({ path: '/etc/docker', tags: ['docker'] }),
-            file({ path: '/etc/docker/daemon.json', content: JSON.stringify(a.docker_daemon, null, 2) + '\n', notify: 'restart docker', tags: ['docker'] }),
-          ] : []),
-          packages({ names: a.packages, tags: ['packages'] }),
-          service({ name: 'docker', enabled: true, state: 'started', tags: ['docker'] }),
+          ...dockerHostSteps(a.packages, a.docker_daemon),
           kernelModules({ file: '/etc/modules-load.d/alive.kmod.conf', modules: a.modules, notify: 'reboot', tags: ['kernel'] }),
           sysctl({ file: '/etc/sysctl.d/alive.sysctl.conf', values: a.sysctl, notify: 'reboot', tags: ['kernel'] }),
           ...keepalivedContainerSteps({
@@ -76,7 +69,7 @@ export default definePlaybook({
       handlers: (h) => {
         const a = aliveOf(h);
         return {
-          'restart docker': service({ name: 'docker', state: 'restarted' }),
+          'restart docker': restartDocker(),
           // A config change alone: keepalived re-reads it on SIGHUP, keeping VRRP state and the VIP.
           'reload keepalived': containerSignal({ name: a.container.name, signal: a.container.reload_signal }),
           // Seed step 3; the modules and sysctls are already applied live, so only with --allow-reboot.
