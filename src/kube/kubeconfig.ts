@@ -42,6 +42,11 @@ export function readKubeconfig(text: string): KubeconfigInfo {
 }
 
 /** The same kubeconfig with the current context's cluster pointing at `server`. */
+/** The API server URL of a master: an IPv6 address goes in brackets (RFC 3986), or the port would read as part of it. */
+export function apiServerUrl(address: string, port: number): string {
+  return `https://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
 export function withServer(text: string, server: string): string {
   const doc = parseDocument(text);
   const info = readKubeconfig(text);

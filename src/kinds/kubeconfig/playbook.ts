@@ -8,7 +8,7 @@
 import { sh } from '../../connection/shell.js';
 import { shippedFile } from '../../files.js';
 import { certInfo, type CertInfo } from '../../kube/cert.js';
-import { decodeData, readKubeconfig, withServer } from '../../kube/kubeconfig.js';
+import { apiServerUrl, decodeData, readKubeconfig, withServer } from '../../kube/kubeconfig.js';
 import { command } from '../../operations/command.js';
 import { containerSignal } from '../../operations/container.js';
 import { directory, file } from '../../operations/file.js';
@@ -89,7 +89,7 @@ export default definePlaybook({
           continue;
         }
         const name = v.file_pattern.replace('NN', String(i + 1).padStart(2, '0'));
-        fetched.push({ master: m.name, path: `${v.dest_dir}/${name}`, content: withServer(r.stdout, `https://${m.address}:${v.port}`), cert });
+        fetched.push({ master: m.name, path: `${v.dest_dir}/${name}`, content: withServer(r.stdout, apiServerUrl(m.address, v.port)), cert });
       } catch (e) {
         errors.push({ host: m.name, message: `${v.source} is not a usable kubeconfig: ${(e as Error).message}` });
       }

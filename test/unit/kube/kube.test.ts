@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { certInfo } from '../../../src/kube/cert.js';
-import { decodeData, KubeconfigError, readKubeconfig, withServer } from '../../../src/kube/kubeconfig.js';
+import { apiServerUrl, decodeData, KubeconfigError, readKubeconfig, withServer } from '../../../src/kube/kubeconfig.js';
 import { adminKubeconfig } from '../../../src/lab/pki.js';
 import { withPki } from '../../helpers/certs.js';
 
@@ -35,6 +35,15 @@ describe('kubeconfig and certificates', () => {
     ['no current context', conf, /current-context/],
     ['not YAML', 'a: [b', /not valid YAML/],
   ];
+  const URLS: [string, number, string][] = [
+    ['198.18.0.41', 6443, 'https://198.18.0.41:6443'],
+    ['2001:2::41', 6443, 'https://[2001:2::41]:6443'],
+    ['master1.example', 443, 'https://master1.example:443'],
+  ];
+  for (const [address, port, url] of URLS) {
+    it(`the API server URL of ${address}: ${url}`, () => assert.equal(apiServerUrl(address, port), url));
+  }
+
   it('says what is wrong with a broken kubeconfig', () => {
     for (const [, text, re] of [['missing context', conf.replace(/current-context: .*/, 'current-context: nope'), /current-context 'nope' is not in contexts/] as const, ...broken.slice(1)]) {
       assert.throws(() => readKubeconfig(text), (e: unknown) => e instanceof KubeconfigError && re.test((e as Error).message));
