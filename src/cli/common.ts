@@ -5,7 +5,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 import { LbdeployError } from '../errors.js';
 import { InventoryError } from '../inventory/errors.js';
-import { loadInventory } from '../inventory/load.js';
+import { loadInventory, type LoadOptions } from '../inventory/load.js';
 import type { Inventory } from '../inventory/model.js';
 import { unmatchedTerms } from '../inventory/select.js';
 import { PlaybookError } from '../playbook/load.js';
@@ -30,11 +30,11 @@ export function parse<T extends Options>(args: string[], options: T, usage: stri
   }
 }
 
-export async function requireInventory(positionals: string[], usage: string): Promise<Inventory> {
+export async function requireInventory(positionals: string[], usage: string, options: LoadOptions = {}): Promise<Inventory> {
   const file = positionals[0];
   if (!file) throw new UsageError('missing INVENTORY', { hint: usage.split('\n')[0] });
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, { hint: usage.split('\n')[0] });
-  return loadInventory(file);
+  return loadInventory(file, options);
 }
 
 export function checkLimit(inv: Inventory, limit: string | undefined): void {

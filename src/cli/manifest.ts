@@ -12,7 +12,8 @@ export async function runManifest(args: string[]): Promise<number> {
   try {
     const parsed = parse(args, { help: { type: 'boolean', short: 'h' } }, USAGES.manifest);
     if (!parsed) return EXIT.ok;
-    inv = await requireInventory(parsed.positionals, USAGES.manifest);
+    // Nothing connects: the inventory's key need not exist (a fresh clone, before `lab up`).
+    inv = await requireInventory(parsed.positionals, USAGES.manifest, { offline: true });
     const manifests = (await deploymentsOf(inv, await inventoryPlaybooks(inv))).flatMap((d) => d.manifests ?? []);
     if (manifests.length === 0) {
       throw new InventoryError([{ where: inv.source.shownName, message: 'this inventory asks for no Kubernetes objects', hint: 'for seed 003 add ipvs_dr.kubernetes.selector (the pods behind the VIP)' }]);

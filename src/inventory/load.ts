@@ -28,6 +28,8 @@ interface RawInventory { playbook?: string | string[]; vars?: Raw; connection?: 
 export interface LoadOptions {
   /** Environment for `env:` secrets (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Nothing will connect (e.g. `manifest`): a private key need not exist yet. */
+  offline?: boolean;
 }
 
 export async function loadInventory(file: string, options: LoadOptions = {}): Promise<Inventory> {
@@ -51,7 +53,7 @@ export async function parseInventory(path: string, text: string, options: LoadOp
   const issues: InventoryIssue[] = [];
   const raw = resolveSecrets(data, [], source, options.env ?? process.env, masker, issues) as RawInventory;
   if (issues.length > 0) throw new InventoryError(issues);
-  return build(path, source, raw, masker);
+  return build(path, source, raw, masker, options.offline ?? false);
 }
 
 /** Turn every `{ secret: ... }` into a Secret; `env:NAME` reads the environment. */
@@ -80,7 +82,7 @@ function resolveSecrets(v: unknown, path: PathSegment[], source: YamlSource, env
   return Object.fromEntries(keys.map((k) => [k, resolveSecrets(obj[k], [...path, k], source, env, masker, issues)]));
 }
 
-function build(path: string, source: YamlSource, inv: RawInventory, masker: Masker): Inventory {
+function build(path: string, source: YamlSource, inv: RawInventory, masker: Masker, offline: boolean): Inventory {
   const dir = dirname(path);
   const issues: InventoryIssue[] = [];
   interface Acc { address?: string; addressWhere?: string; where: string; groups: string[]; layers: { vars?: Raw; connection?: RawConnection; path: PathSegment[] }[]; own?: { host: RawHost; path: PathSegment[] } }
@@ -158,7 +160,7 @@ function build(path: string, source: YamlSource, inv: RawInventory, masker: Mask
     if (pw && !pw.source.startsWith('env:')) {
       issues.push({ where: locateConn(source, inv, h, 'password'), message: 'an SSH password must come from an environment variable', hint: 'write `password: !secret env:NAME` and export NAME' });
     }
-    if (h.connection.privateKey && !existsSync(h.connection.privateKey)) {
+    if (!offline && h.connection.privateKey && !existsSync(h.connection.privateKey)) {
       issues.push({ where: locateConn(source, inv, h, 'private_key'), message: `private key ${h.connection.privateKey} does not exist`, hint: 'paths are relative to the inventory file' });
     }
   }

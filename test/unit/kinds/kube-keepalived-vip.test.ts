@@ -189,3 +189,14 @@ virtual_server 198.18.0.202 80 {
     }
   });
 });
+
+describe('an inventory read for a command that never connects (manifest)', () => {
+  const text = readFileSync(EXAMPLE, 'utf8').replace('../.lbdeploy/lab/id_ed25519', './no-such-key');
+  it('needs no private key on disk; a command that connects still refuses the missing key at its line', async () => {
+    const inv = await parseInventory('inventory/kkv.yaml', text, { env: {}, offline: true });
+    assert.equal(inv.hosts.length, 7);
+    const err = await parseInventory('inventory/kkv.yaml', text, { env: {} }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof InventoryError);
+    assert.match(err.message, /kkv\.yaml:\d+:\d+: private key .*no-such-key does not exist/);
+  });
+});
