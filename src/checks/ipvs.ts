@@ -5,7 +5,8 @@ import type { FactRequest } from '../operations/types.js';
 import { describeIpvsDifferences, normalAddress, parseIpvsadmList, type VirtualService } from '../render/ipvs.js';
 import type { EndToEnd } from './curl.js';
 import type { Check } from './check.js';
-import { probeOut, type NodeProbe } from './probe.js';
+import { probeError, probeOut, type NodeProbe } from './probe.js';
+import { unreachableCheck, vipHolderChecks, type Vip } from './vip.js';
 
 export const IPVS_FACT: FactRequest = { key: 'ipvs', command: sh`if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -ln; else echo @no-ipvsadm; fi` };
 
@@ -48,4 +49,15 @@ export function ipvsEndToEnd(services: readonly VirtualService[], vips: readonly
       servers: s.realServers.map((r) => ({ name: names.get(r.address) ?? r.address, address: r.address, port: r.port })),
     },
   }));
+}
+
+/** keepalived in a container (seeds 002, 004): each VIP held once; on every node the keepalived container running and the IPVS table as planned. */
+export function evaluateContainerIpvsNodes(vips: readonly Vip[], services: readonly VirtualService[], container: string, probes: ReadonlyMap<string, NodeProbe>): Check[] {
+  return [
+    ...vipHolderChecks(vips, probes),
+    ...[...probes].flatMap(([node, p]) => {
+      const error = probeError(p);
+      return error ? [unreachableCheck(node, error)] : [containerCheck(node, p, container), ipvsTableCheck(node, p, services)];
+    }),
+  ];
 }

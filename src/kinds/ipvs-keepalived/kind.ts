@@ -1,26 +1,12 @@
 /** ipvs-keepalived (seed 002) as a deployment kind: keepalived in a container holds the VIPs and programs IPVS on every LB node. */
 import { sh } from '../../connection/shell.js';
-import { containerCheck, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
-import { probeError, type NodeProbe } from '../../checks/probe.js';
-import type { Check } from '../../checks/check.js';
-import type { VirtualService } from '../../render/ipvs.js';
-import { ADDRESSES_FACT, unreachableCheck, vipHolderChecks, type Vip } from '../../checks/vip.js';
+import { evaluateContainerIpvsNodes, ipvsEndToEnd, IPVS_FACT } from '../../checks/ipvs.js';
+import { ADDRESSES_FACT } from '../../checks/vip.js';
 import { containerFact } from '../../operations/container.js';
 import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
 import { aliveServices, aliveVips } from './model.js';
 import playbook from './playbook.js';
 import type { AliveDeployVars } from './schema.js';
-
-/** Each VIP held once; on every node the keepalived container running and the IPVS table as planned. */
-export function evaluateAliveNodes(vips: readonly Vip[], services: readonly VirtualService[], container: string, probes: ReadonlyMap<string, NodeProbe>): Check[] {
-  return [
-    ...vipHolderChecks(vips, probes),
-    ...[...probes].flatMap(([node, p]) => {
-      const error = probeError(p);
-      return error ? [unreachableCheck(node, error)] : [containerCheck(node, p, container), ipvsTableCheck(node, p, services)];
-    }),
-  ];
-}
 
 export const ipvsKeepalived: Kind = {
   name: 'ipvs-keepalived',
@@ -39,7 +25,7 @@ export const ipvsKeepalived: Kind = {
       vips,
       client: clientHost(inventory, nodes[0]!.vars.verify_from as string | undefined),
       probes: [ADDRESSES_FACT, IPVS_FACT, containerFact(name)],
-      evaluate: (probes) => evaluateAliveNodes(vips, services, name, probes),
+      evaluate: (probes) => evaluateContainerIpvsNodes(vips, services, name, probes),
       endToEnd: ipvsEndToEnd(services, vips, new Map(inventory.hosts.map((h) => [h.address, h.name]))),
       // SIGTERM: keepalived gives up the VIP and its IPVS rules before it exits.
       drills: [{ scenario: 'keepalived-container', stop: sh`docker stop -t 10 ${name} >/dev/null`, start: sh`docker start ${name} >/dev/null` }],

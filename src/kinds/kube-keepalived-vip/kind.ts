@@ -5,15 +5,15 @@
  */
 import { sh } from '../../connection/shell.js';
 import type { Check } from '../../checks/check.js';
-import { containerCheck, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
+import { evaluateContainerIpvsNodes, ipvsEndToEnd, IPVS_FACT } from '../../checks/ipvs.js';
 import { probeError, probeOut, type NodeProbe } from '../../checks/probe.js';
-import { ADDRESSES_FACT, unreachableCheck, vipHolderChecks } from '../../checks/vip.js';
+import { ADDRESSES_FACT, vipHolderChecks } from '../../checks/vip.js';
 import type { EndToEnd } from '../../checks/curl.js';
 import { renderObjects } from '../../kube/objects.js';
 import { containerFact } from '../../operations/container.js';
 import type { FactRequest } from '../../operations/types.js';
 import { clientHost, hostsNamed, type Deployment, type DrillSpec, type Kind } from '../types.js';
-import { kkvObjects, kkvServices } from './model.js';
+import { kkvObjects, kkvServices, kkvVips } from './model.js';
 import playbook, { kkvNodes, kkvOf } from './playbook.js';
 import type { KkvVars } from './schema.js';
 
@@ -47,22 +47,14 @@ export function daemonSetCheck(v: KkvVars, probes: ReadonlyMap<string, NodeProbe
 }
 
 function evaluateVipNodes(v: KkvVars, probes: ReadonlyMap<string, NodeProbe>): Check[] {
-  const vips = Object.entries(v.vips).map(([address, svc]) => ({ name: svc, address }));
-  const services = kkvServices(v);
-  return [
-    ...vipHolderChecks(vips, probes),
-    ...(v.dataplane !== 'host' ? [] : [...probes].flatMap(([node, p]) => {
-      const error = probeError(p);
-      return error ? [unreachableCheck(node, error)] : [containerCheck(node, p, v.host!.container), ipvsTableCheck(node, p, services)];
-    })),
-  ];
+  const vips = kkvVips(v);
+  return v.dataplane === 'host' ? evaluateContainerIpvsNodes(vips, kkvServices(v), v.host!.container, probes) : vipHolderChecks(vips, probes);
 }
 
 /** Through each VIP to its service: the endpoints named where the inventory lists them (host data plane). */
 function endToEnd(v: KkvVars, names: ReadonlyMap<string, string>): EndToEnd[] {
   if (v.dataplane === 'host') {
-    const vipNames = Object.entries(v.vips).map(([address, svc]) => ({ name: svc, address }));
-    return ipvsEndToEnd(kkvServices(v), vipNames, names);
+    return ipvsEndToEnd(kkvServices(v), kkvVips(v), names);
   }
   return Object.entries(v.vips).flatMap(([vip, svc]) => {
     const s = v.services[svc];
@@ -92,7 +84,7 @@ export const kubeKeepalivedVip: Kind = {
     const v = mine.map(kkvOf).find((x) => x !== undefined);
     if (!v) return [];
     const nodes = kkvNodes(mine, v);
-    const vips = Object.entries(v.vips).map(([address, svc]) => ({ name: svc, address }));
+    const vips = kkvVips(v);
     const out: Deployment[] = [];
     if (v.dataplane === 'daemonset') {
       const masters = mine.filter((h) => h.groups.includes(v.masters));

@@ -13,6 +13,7 @@ import { validateObjects, type KubeObject } from '../../kube/objects.js';
 import { inSubnet, parseAddress } from '../../util/net.js';
 import type { HostInfo, PlaybookIssue } from '../../playbook/define.js';
 import type { VirtualService } from '../../render/ipvs.js';
+import type { Vip } from '../../checks/vip.js';
 import type { KeepalivedConfig } from '../../render/keepalived.js';
 import type { KkvVars } from './schema.js';
 
@@ -126,6 +127,11 @@ export function kkvKeepalived(node: KkvNode, nodes: readonly KkvNode[], v: KkvVa
       }];
     }),
   };
+}
+
+/** The VIPs, each named by the service behind it. */
+export function kkvVips(v: KkvVars): Vip[] {
+  return Object.entries(v.vips).map(([address, svc]) => ({ name: svc, address }));
 }
 
 /** The IPVS table the configuration programs once the endpoints pass their checks (the host data plane). */

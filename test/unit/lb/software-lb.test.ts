@@ -8,7 +8,7 @@ import { hostInfo } from '../../../src/playbook/define.js';
 import { aliveKeepalived, aliveServices } from '../../../src/kinds/ipvs-keepalived/model.js';
 import type { AliveDeployVars } from '../../../src/kinds/ipvs-keepalived/schema.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
-import { evaluateAliveNodes } from '../../../src/kinds/ipvs-keepalived/kind.js';
+import { evaluateContainerIpvsNodes } from '../../../src/checks/ipvs.js';
 import type { NodeProbe as Probe } from '../../../src/checks/probe.js';
 import { keepalivedCheck } from '../../helpers/validate.js';
 
@@ -68,7 +68,7 @@ describe('verify (IPVS): node probes against the inventory', () => {
   ];
   for (const c of cases) {
     it(c.what, () => {
-      const checks = evaluateAliveNodes(vips, services, 'keepalived', new Map(c.probes));
+      const checks = evaluateContainerIpvsNodes(vips, services, 'keepalived', new Map(c.probes));
       assert.deepEqual(checks.filter((x) => x.severity !== 'ok').map((x) => `${x.check} ${x.target}: ${x.severity}: ${x.detail}`), c.fail);
     });
   }
