@@ -19,19 +19,23 @@ const SYSTEMD_FLAGS = [
   '--stop-signal', 'SIGRTMIN+3',
   // `systemctl reboot` inside ends the container; Docker starts it again, as a machine reboots.
   '--restart', 'unless-stopped',
+  // Docker turns IPv6 off inside containers by default; the lab network is dual stack.
+  '--sysctl', 'net.ipv6.conf.all.disable_ipv6=0', '--sysctl', 'net.ipv6.conf.default.disable_ipv6=0',
 ];
 
 export async function ensureNetwork(log: Log): Promise<void> {
-  const r = await $`docker network inspect ${LAB_NETWORK.name} --format ${'{{range .IPAM.Config}}{{.Subnet}}{{end}}'}`.nothrow().quiet();
+  const want = `${LAB_NETWORK.subnet} ${LAB_NETWORK.subnet6}`;
+  const r = await $`docker network inspect ${LAB_NETWORK.name} --format ${'{{range .IPAM.Config}}{{.Subnet}} {{end}}'}`.nothrow().quiet();
   if (r.exitCode === 0) {
-    if (r.stdout.trim() !== LAB_NETWORK.subnet) {
-      throw new LabError(`Docker network ${LAB_NETWORK.name} exists with subnet ${r.stdout.trim()}, not ${LAB_NETWORK.subnet}`,
+    const have = r.stdout.trim().split(/\s+/).sort().join(' ');
+    if (have !== want.split(' ').sort().join(' ')) {
+      throw new LabError(`Docker network ${LAB_NETWORK.name} exists with subnets ${have || 'none'}, not ${want} (the lab is dual stack)`,
       { hint: `remove it with 'docker network rm ${LAB_NETWORK.name}' (or 'lbdeploy lab down') and run 'lab up' again` });
     }
     return;
   }
-  log(`creating network ${LAB_NETWORK.name} ${LAB_NETWORK.subnet}`);
-  await $`docker network create --subnet ${LAB_NETWORK.subnet} --gateway ${LAB_NETWORK.gateway} --label ${LAB_LABEL}=1 ${LAB_NETWORK.name}`.quiet();
+  log(`creating network ${LAB_NETWORK.name} ${want}`);
+  await $`docker network create --ipv6 --subnet ${LAB_NETWORK.subnet} --gateway ${LAB_NETWORK.gateway} --subnet ${LAB_NETWORK.subnet6} --gateway ${LAB_NETWORK.gateway6} --label ${LAB_LABEL}=1 ${LAB_NETWORK.name}`.quiet();
 }
 
 /** The lab's client key pair and one ed25519 host key per host, generated once. */
@@ -57,7 +61,7 @@ function hostKeyPath(paths: LabPaths, h: LabHost): string {
 export function writeKnownHosts(paths: LabPaths, hosts: readonly LabHost[]): void {
   const lines = hosts.map((h) => {
     const [type, b64] = readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8').trim().split(/\s+/);
-    return `${h.address},${h.name} ${type} ${b64}`;
+    return `${h.address},${h.address6},${h.name} ${type} ${b64}`;
   });
   writeFileSync(paths.knownHosts, lines.join('\n') + '\n');
 }
@@ -102,7 +106,7 @@ export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Pr
   const args = [
     ...SYSTEMD_FLAGS, '--name', name, '--hostname', h.name,
     '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${h.role}`, '--label', `${KEYS_LABEL}=${keys}`,
-    '--network', LAB_NETWORK.name, '--ip', h.address, '--network-alias', h.name,
+    '--network', LAB_NETWORK.name, '--ip', h.address, '--ip6', h.address6, '--network-alias', h.name,
   ];
   await $`docker create ${args} ${image}`.quiet();
   await installKeys(paths, h, name);

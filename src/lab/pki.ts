@@ -72,7 +72,7 @@ export class LabPki {
   async servingCert(master: LabHost): Promise<[string, string]> {
     if (existsSync(this.path(`${master.name}-apiserver.crt`))) return [this.read(`${master.name}-apiserver.crt`), this.read(`${master.name}-apiserver.key`)];
     return this.issue(`${master.name}-apiserver`, `/CN=kube-apiserver`,
-      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${master.address},IP:127.0.0.1,DNS:${master.name},DNS:kubernetes,DNS:kubernetes.default`,
+      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${master.address},IP:${master.address6},IP:127.0.0.1,DNS:${master.name},DNS:kubernetes,DNS:kubernetes.default`,
       { notBeforeDays: -1, notAfterDays: 365 });
   }
 

@@ -71,6 +71,7 @@ const COMMON_SETUP = [
 export const WEB_NGINX_SITE = `# lbdeploy lab backend: names the host and the client address it saw.
 server {
     listen ${WEB_PORTS.plain} default_server;
+    listen [::]:${WEB_PORTS.plain} default_server;
     location / {
         default_type text/plain;
         return 200 "host=$hostname port=$server_port client=$remote_addr\\n";
@@ -78,6 +79,7 @@ server {
 }
 server {
     listen ${WEB_PORTS.proxyProtocol} default_server proxy_protocol;
+    listen [::]:${WEB_PORTS.proxyProtocol} default_server proxy_protocol;
     location / {
         default_type text/plain;
         return 200 "host=$hostname port=$server_port client=$proxy_protocol_addr peer=$remote_addr\\n";
@@ -96,6 +98,7 @@ export function masterApiSite(masters: readonly string[]): string {
   return `# lbdeploy lab: kube-apiserver stand-in with client-certificate authentication.
 server {
     listen 6443 ssl;
+    listen [::]:6443 ssl;
     ssl_certificate /etc/kubernetes/pki/apiserver.crt;
     ssl_certificate_key /etc/kubernetes/pki/apiserver.key;
     ssl_client_certificate /etc/kubernetes/pki/ca.crt;

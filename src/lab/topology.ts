@@ -1,4 +1,7 @@
-/** The lab's fixed shape: one Docker network in 198.18.0.0/24 and the hosts on it. */
+/**
+ * The lab's fixed shape: one dual-stack Docker network, 198.18.0.0/24 and 2001:2::/64 (inside the
+ * IPv6 benchmarking prefix 2001:2::/48, RFC 5180), and the hosts on it.
+ */
 
 export type LabRole = 'lb' | 'web' | 'client' | 'master' | 'vm';
 
@@ -6,13 +9,24 @@ export interface LabHost {
   name: string;
   role: LabRole;
   address: string;
+  /** Its IPv6 address: the same last number in 2001:2::/64 (198.18.0.11 -> 2001:2::11). */
+  address6: string;
 }
 
 export const LAB_NETWORK = {
   name: 'lbdeploy-lab',
   subnet: '198.18.0.0/24',
   gateway: '198.18.0.1',
+  subnet6: '2001:2::/64',
+  gateway6: '2001:2::1',
 } as const;
+
+/** The IPv6 twin of a lab address: 198.18.0.N -> 2001:2::N (N written as is, so it reads the same). */
+export function labAddress6(address: string): string {
+  return `2001:2::${address.split('.')[3]}`;
+}
+
+const host = (name: string, role: LabRole, address: string): LabHost => ({ name, role, address, address6: labAddress6(address) });
 
 /** Label put on every container and network the lab creates, so `lab down` finds exactly those. */
 export const LAB_LABEL = 'io.lbdeploy.lab';
@@ -24,19 +38,19 @@ export const LAB_DOCKERD_ARGS = [
 ] as const;
 
 export const LAB_HOSTS: readonly LabHost[] = [
-  { name: 'lb1', role: 'lb', address: '198.18.0.11' },
-  { name: 'lb2', role: 'lb', address: '198.18.0.12' },
-  { name: 'lb3', role: 'lb', address: '198.18.0.13' },
+  host('lb1', 'lb', '198.18.0.11'),
+  host('lb2', 'lb', '198.18.0.12'),
+  host('lb3', 'lb', '198.18.0.13'),
   // A fourth LB host: two clusters of two side by side (inventory/lab-fleet.yaml).
-  { name: 'lb4', role: 'lb', address: '198.18.0.14' },
-  { name: 'web1', role: 'web', address: '198.18.0.21' },
-  { name: 'web2', role: 'web', address: '198.18.0.22' },
-  { name: 'web3', role: 'web', address: '198.18.0.23' },
-  { name: 'client', role: 'client', address: '198.18.0.30' },
+  host('lb4', 'lb', '198.18.0.14'),
+  host('web1', 'web', '198.18.0.21'),
+  host('web2', 'web', '198.18.0.22'),
+  host('web3', 'web', '198.18.0.23'),
+  host('client', 'client', '198.18.0.30'),
   // Kubernetes control-plane stand-ins: real TLS client-certificate auth on 6443 (see recipes).
-  { name: 'master1', role: 'master', address: '198.18.0.41' },
-  { name: 'master2', role: 'master', address: '198.18.0.42' },
-  { name: 'master3', role: 'master', address: '198.18.0.43' },
+  host('master1', 'master', '198.18.0.41'),
+  host('master2', 'master', '198.18.0.42'),
+  host('master3', 'master', '198.18.0.43'),
 ];
 
 /**
@@ -44,8 +58,8 @@ export const LAB_HOSTS: readonly LabHost[] = [
  * containers sharing this machine's kernel cannot do: IPVS, loadable modules, sysctl, reboot.
  */
 export const LAB_VMS: readonly LabHost[] = [
-  { name: 'lbvm1', role: 'vm', address: '198.18.0.51' },
-  { name: 'lbvm2', role: 'vm', address: '198.18.0.52' },
+  host('lbvm1', 'vm', '198.18.0.51'),
+  host('lbvm2', 'vm', '198.18.0.52'),
 ];
 
 /** Ports the web hosts serve on: one plain, one that expects a PROXY protocol (v1 or v2) header. */

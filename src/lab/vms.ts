@@ -100,9 +100,11 @@ export async function ensureVm(paths: LabPaths, h: LabHost, image: VmImage, host
   try {
     await $`tar -C ${root} -xf ${image.rootfs}`.quiet();
     writeFileSync(join(root, 'etc/hostname'), `${h.name}\n`);
-    writeFileSync(join(root, 'etc/hosts'), `127.0.0.1 localhost\n${h.address} ${h.name}\n`);
+    writeFileSync(join(root, 'etc/hosts'), `127.0.0.1 localhost\n::1 localhost\n${h.address} ${h.name}\n${h.address6} ${h.name}\n`);
     writeFileSync(join(root, 'etc/network/interfaces'),
-      `auto lo\niface lo inet loopback\n\nauto ens3\niface ens3 inet static\n    address ${h.address}/24\n    gateway ${LAB_NETWORK.gateway}\n`);
+      `auto lo\niface lo inet loopback\n\nauto ens3\niface ens3 inet static\n    address ${h.address}/24\n    gateway ${LAB_NETWORK.gateway}\n` +
+      // IPv6 on the lab's /64 only: no gateway, and no addresses from router advertisements.
+      `\niface ens3 inet6 static\n    address ${h.address6}/${LAB_NETWORK.subnet6.split('/')[1]}\n    autoconf 0\n    accept_ra 0\n    dad-attempts 0\n`);
     // No resolver: the VMs send no traffic outside the lab network (this machine's resolver is not
     // in it); apt goes through the lab's proxy on the gateway.
     writeFileSync(join(root, 'etc/resolv.conf'), '');

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parseYaml as parse } from '../../../src/yaml.js';
-import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK, LAB_VMS } from '../../../src/lab/topology.js';
+import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK, LAB_VMS, labAddress6 } from '../../../src/lab/topology.js';
+import { inSubnet } from '../../../src/util/net.js';
 import { LB_DOCKER_DAEMON_JSON } from '../../../src/lab/recipes.js';
 
 function ipToInt(ip: string): number {
@@ -21,6 +22,16 @@ describe('lab topology', () => {
       assert.ok(inCidr(h.address, LAB_NETWORK.subnet), `${h.name} ${h.address}`);
     }
     assert.ok(inCidr(LAB_NETWORK.gateway, LAB_NETWORK.subnet));
+  });
+
+  it('keeps every IPv6 lab address inside the benchmarking prefix 2001:2::/48 and the lab /64', () => {
+    assert.ok(inSubnet(LAB_NETWORK.subnet6.split('/')[0]!, '2001:2::/48') && Number(LAB_NETWORK.subnet6.split('/')[1]) >= 48);
+    assert.ok(inSubnet(LAB_NETWORK.gateway6, LAB_NETWORK.subnet6));
+    for (const h of [...LAB_HOSTS, ...LAB_VMS]) {
+      assert.ok(inSubnet(h.address6, '2001:2::/48') && inSubnet(h.address6, LAB_NETWORK.subnet6), `${h.name} ${h.address6}`);
+    }
+    assert.equal(new Set([...LAB_HOSTS, ...LAB_VMS].map((h) => h.address6)).size, LAB_HOSTS.length + LAB_VMS.length);
+    assert.equal(labAddress6('198.18.0.51'), '2001:2::51');
   });
 
   it('has unique names and addresses: lb1-3, web1-3, client, master1-3', () => {
