@@ -6,6 +6,7 @@ import { describeIpvsDifferences, normalAddress, parseIpvsadmList, type VirtualS
 import type { EndToEnd } from './curl.js';
 import type { Check } from './check.js';
 import { probeError, probeOut, type NodeProbe } from './probe.js';
+import { hostAddresses } from '../util/net.js';
 import { unreachableCheck, vipHolderChecks, type Vip } from './vip.js';
 
 export const IPVS_FACT: FactRequest = { key: 'ipvs', command: sh`if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -ln; else echo @no-ipvsadm; fi` };
@@ -39,6 +40,11 @@ export function containerCheck(node: string, p: NodeProbe, name: string): Check 
   };
 }
 
+/** Hosts by each of their addresses (an IPv6 one from the host's `addresses`), to name real servers. */
+export function hostNames(hosts: readonly { name: string; address: string; vars: Readonly<Record<string, unknown>> }[]): Map<string, string> {
+  return new Map(hosts.flatMap((h) => hostAddresses(h).map((a) => [normalAddress(a), h.name] as const)));
+}
+
 /** The TCP virtual services proven by HTTP requests through their VIP, with the real servers named as in the inventory. */
 export function ipvsEndToEnd(services: readonly VirtualService[], vips: readonly { name: string; address: string }[], names: ReadonlyMap<string, string>): EndToEnd[] {
   return services.filter((s) => s.protocol === 'tcp').map((s) => ({
@@ -46,7 +52,7 @@ export function ipvsEndToEnd(services: readonly VirtualService[], vips: readonly
     target: {
       name: vips.find((v) => normalAddress(v.address) === normalAddress(s.address))?.name ?? `${s.address}:${s.port}`,
       vip: s.address.includes(':') ? `[${s.address}]` : s.address, port: s.port, sticky: s.persistent !== undefined,
-      servers: s.realServers.map((r) => ({ name: names.get(r.address) ?? r.address, address: r.address, port: r.port })),
+      servers: s.realServers.map((r) => ({ name: names.get(normalAddress(r.address)) ?? r.address, address: r.address, port: r.port })),
     },
   }));
 }

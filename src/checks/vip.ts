@@ -1,6 +1,7 @@
 /** Who holds a VIP: the addresses probe, its parser, and the one-holder check every VIP kind shares. */
 import { sh } from '../connection/shell.js';
 import type { FactRequest } from '../operations/types.js';
+import { parseAddress } from '../util/net.js';
 import type { Check } from './check.js';
 import { probeError, probeOut, type NodeProbe } from './probe.js';
 
@@ -14,12 +15,13 @@ export interface Vip {
 /** Every address on the host: who holds a VIP. */
 export const ADDRESSES_FACT: FactRequest = { key: 'addresses', command: sh`ip -o addr show` };
 
-/** Does `ip -o addr show` list this address? */
+/** Does `ip -o addr show` list this address? IPv6 compared as numbers: 2001:2:0::201 is 2001:2::201. */
 export function holdsAddress(ipAddrOutput: string, address: string): boolean {
   const family = address.includes(':') ? 'inet6' : 'inet';
+  const want = parseAddress(address)?.value;
   return ipAddrOutput.split('\n').some((l) => {
     const m = new RegExp(`\\s${family}\\s+([^/\\s]+)/`).exec(l);
-    return m?.[1] === address;
+    return m !== null && (m[1] === address || (want !== undefined && parseAddress(m[1]!)?.value === want));
   });
 }
 

@@ -33,8 +33,8 @@ export async function runFailover(args: string[]): Promise<number> {
     const results: FailoverResult[] = [];
     try {
       for (const [d, spec] of chosen) {
-        if (!v.json) out.error(`failover-test: stopping ${spec.scenario} on the holder of ${d.vips[0]?.address ?? '?'} (${d.kind}: ${d.name})...`);
-        results.push(await failoverTest(pool, d, spec, { maxMoveS, rate }));
+        if (!v.json) out.error(`failover-test: stopping ${spec.scenario} on the holder of ${d.vips.map((x) => x.address).join(' and ') || '?'} (${d.kind}: ${d.name})...`);
+        results.push(...await failoverTest(pool, d, spec, { maxMoveS, rate }));
       }
     } finally {
       await pool.closeAll();

@@ -4,7 +4,9 @@
  */
 import { join as joinCmd, sh } from '../connection/shell.js';
 import { holdsAddress } from '../checks/vip.js';
-import { diffIpvs, parseIpvsadmSave, type VirtualService } from '../render/ipvs.js';
+import { diffIpvs, normalAddress, parseIpvsadmSave, type VirtualService } from '../render/ipvs.js';
+import { file } from './file.js';
+import { service } from './service.js';
 import { common, fact, type FactRequest, type Operation, type StepOptions, type StepPlan } from './types.js';
 
 export interface IpvsOptions extends StepOptions {
@@ -43,6 +45,9 @@ export interface AddressOptions extends StepOptions {
   device: string;
 }
 
+/** An IPv6 VIP is usable at once: no duplicate address detection (the VIP's holder is decided elsewhere). */
+const nodad = (address: string) => (address.includes(':') ? ' nodad' : '');
+
 /**
  * A systemd unit that puts an address back on its interface at boot (an address added with
  * `ip addr add` lives only until the next reboot). Write it with `file` and enable it with `service`.
@@ -60,7 +65,7 @@ Wants=network.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c 'ip -o addr show dev ${o.device} | grep -q " ${o.address.split('/')[0]}/" || ip addr add ${o.address} dev ${o.device}'
+ExecStart=/bin/sh -c 'ip -o addr show dev ${o.device} | grep -q " ${normalAddress(o.address.split('/')[0]!)}/" || ip addr add ${o.address} dev ${o.device}${nodad(o.address)}'
 
 [Install]
 WantedBy=multi-user.target
@@ -78,7 +83,21 @@ export function address(o: AddressOptions): Operation {
       const f = fact(facts, req.key);
       if (f.code !== 0) return { kind: 'fail', message: `no interface ${o.device}`, hint: 'check the interface name (ip -o link)' };
       if (holdsAddress(f.stdout, o.address.split('/')[0]!)) return { kind: 'ok', reason: `${o.address} is on ${o.device}` };
-      return { kind: 'change', summary: `add ${o.address} to ${o.device}`, script: sh`ip addr add ${o.address} dev ${o.device}` };
+      return { kind: 'change', summary: `add ${o.address} to ${o.device}`, script: o.address.includes(':') ? sh`ip addr add ${o.address} dev ${o.device} nodad` : sh`ip addr add ${o.address} dev ${o.device}` };
     },
   };
+}
+
+/**
+ * An address on an interface now and at every boot: the address itself, its unit (addressUnit) and
+ * the unit enabled. The director's VIP (seed 003) and the real servers' VIPs on lo both use it.
+ */
+export function persistentAddress(o: AddressOptions): Operation[] {
+  const unit = addressUnit(o);
+  return [
+    address(o),
+    file({ path: `/etc/systemd/system/${unit.name}`, content: unit.content, tags: o.tags }),
+    // systemd reads a new unit file on demand: `enable` needs no daemon-reload.
+    service({ name: unit.name, enabled: true, tags: o.tags }),
+  ];
 }

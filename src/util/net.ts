@@ -45,3 +45,8 @@ export function subnetOf(cidr: string): string {
   const shift = BigInt(b.bits) - prefix;
   return `${b.bits === 32 ? 'v4' : 'v6'}:${((b.value >> shift) << shift).toString(16)}/${prefix}`;
 }
+
+/** A host's addresses: its address and any listed in its `addresses` var (e.g. its IPv6 address). */
+export function hostAddresses(h: { address: string; vars: Readonly<Record<string, unknown>> }): string[] {
+  return [h.address, ...((h.vars.addresses as string[] | undefined) ?? [])];
+}

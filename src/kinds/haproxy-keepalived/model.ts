@@ -7,7 +7,7 @@ import { revealText, type Secret } from '../../inventory/secret.js';
 import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
 import type { HaproxyConfig, SendProxy } from '../../render/haproxy.js';
 import type { ServiceTarget } from '../../checks/curl.js';
-import { inSubnet, subnetOf } from '../../util/net.js';
+import { hostAddresses, inSubnet, subnetOf } from '../../util/net.js';
 
 export interface HaInstanceVars { name: string; vip: string; virtual_router_id: number; auth_pass?: string | Secret; nopreempt: boolean }
 export interface HaServiceVars {
@@ -282,7 +282,3 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
   return issues;
 }
 
-/** The host's addresses: its address and any listed in its `addresses` var (e.g. its IPv6 address). */
-export function hostAddresses(h: HostInfo): string[] {
-  return [h.address, ...((h.vars.addresses as string[] | undefined) ?? [])];
-}

@@ -4,16 +4,14 @@
  * saved for boot. Real servers that are plain hosts (group `ipvs_real_servers`) carry the VIP on lo
  * with arp_ignore/arp_announce, so only the director answers ARP for it.
  */
-import { sh } from '../../connection/shell.js';
 import { drRealServerSteps } from '../../lb/dr-real-servers.js';
-import { command } from '../../operations/command.js';
 import { file } from '../../operations/file.js';
-import { address, addressUnit, DEBIAN_IPVSADM_DEFAULTS, ipvsServices } from '../../operations/ipvs.js';
+import { DEBIAN_IPVSADM_DEFAULTS, ipvsServices, persistentAddress } from '../../operations/ipvs.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';
 import { packages } from '../../operations/package.js';
 import { definePlaybook } from '../../playbook/define.js';
 import { renderIpvsRules } from '../../render/ipvs.js';
-import { drServices, type DrSettings } from './model.js';
+import { drServices, drVipIssues, type DrSettings } from './model.js';
 
 interface DrVars {
   ipvs_dr: DrSettings;
@@ -29,7 +27,7 @@ export default definePlaybook({
       ipvs_dr: {
         type: 'object', additionalProperties: false, required: ['vip', 'interface', 'services'],
         properties: {
-          vip: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$', description: 'address/prefix on the director, e.g. 198.18.0.200/24' },
+          vip: { type: 'string', pattern: '^([0-9.]+/[0-9]{1,2}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/[0-9]{1,3})$', description: 'address/prefix on the director, IPv4 or IPv6, e.g. 198.18.0.200/24 or 2001:2::200/64' },
           interface: { type: 'string', minLength: 1 },
           services: {
             type: 'array', minItems: 1,
@@ -64,14 +62,14 @@ export default definePlaybook({
     const h = hosts.find((x) => x.vars.ipvs_dr !== undefined);
     const v = (h?.vars as unknown as DrVars | undefined)?.ipvs_dr;
     if (!v) return [];
-    return v.services.flatMap((s, i) => [
+    return [...drVipIssues(v, hosts), ...v.services.flatMap((s, i) => [
       ...(s.real_port !== undefined && s.real_port !== s.port
         ? [{ path: ['ipvs_dr', 'services', i, 'real_port'], message: `direct routing cannot translate ports: real_port ${s.real_port} must equal port ${s.port}`, hint: 'use the same port, or NAT mode' }] : []),
       ...(s.target_port !== undefined && !v.kubernetes
         ? [{ path: ['ipvs_dr', 'services', i, 'target_port'], message: 'target_port applies to a Kubernetes Service only', hint: 'add ipvs_dr.kubernetes, or remove target_port' }] : []),
       ...(!hosts.some((x) => x.groups.includes(s.real_servers_group))
         ? [{ path: ['ipvs_dr', 'services', i, 'real_servers_group'], message: `real_servers_group '${s.real_servers_group}' has no hosts` }] : []),
-    ]);
+    ])];
   },
   plays: [
     {
@@ -80,23 +78,16 @@ export default definePlaybook({
       steps: (h) => {
         const v = (h.vars as unknown as DrVars).ipvs_dr;
         const services = drServices(v, h.inventory);
-        const vipUnit = addressUnit({ address: v.vip, device: v.interface });
         return [
           packages({ names: ['ipvsadm'] }),
           kernelModules({ file: '/etc/modules-load.d/lbdeploy-ipvs.conf', modules: ['ip_vs', ...new Set(v.services.map((s) => `ip_vs_${s.scheduler}`))] }),
           sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ipvs.conf', values: { 'net.ipv4.ip_forward': 1 } }),
-          address({ address: v.vip, device: v.interface }),
-          // The VIP comes back after a reboot; the table comes back from /etc/ipvsadm.rules.
-          file({ path: `/etc/systemd/system/${vipUnit.name}`, content: vipUnit.content, notify: 'systemd reload' }),
+          // The VIP now and after a reboot (its unit); the table comes back from /etc/ipvsadm.rules.
+          ...persistentAddress({ address: v.vip, device: v.interface }),
           ipvsServices({ services }),
           file({ path: '/etc/ipvsadm.rules', content: renderIpvsRules(services) }),
           file({ path: '/etc/default/ipvsadm', content: DEBIAN_IPVSADM_DEFAULTS }),
         ];
-      },
-      handlers: (h) => {
-        const v = (h.vars as unknown as DrVars).ipvs_dr;
-        const unit = addressUnit({ address: v.vip, device: v.interface }).name;
-        return { 'systemd reload': command({ cmd: sh`systemctl daemon-reload && systemctl enable ${unit}`, title: 'enable the VIP unit' }) };
       },
     },
     {

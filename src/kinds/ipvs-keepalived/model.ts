@@ -7,6 +7,7 @@ import { stringifyYaml as stringify } from '../../yaml.js';
 import type { HostInfo, PlaybookIssue } from '../../playbook/define.js';
 import type { Forward, VirtualService } from '../../render/ipvs.js';
 import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
+import { hostAddresses } from '../../util/net.js';
 
 export interface AlivePort {
   port: number;
@@ -69,10 +70,6 @@ export function aliveKeepalived(host: HostInfo, alive: AliveVars, nodes: readonl
       realServers: inst.ipvs.ips.map((ip) => ({ address: ip, port: p.port, weight: 1, check: p.raw_check })),
     }))),
   };
-}
-
-function hostAddresses(h: HostInfo): string[] {
-  return [h.address, ...(((h.vars.addresses as string[] | undefined) ?? []))];
 }
 
 /** alive.yaml, for keepalived images that read it (seed 002 step 5). */
@@ -149,7 +146,7 @@ export function aliveChecks(alive: AliveVars, nodes: readonly HostInfo[]): Playb
       if (p.includes(':') !== v6) issues.push({ path: at('vip', 'peer', j), message: `peer ${p} is not of the VIP's address family`, hint: `VRRP for ${vip} runs between IPv${v6 ? 6 : 4} addresses` });
     });
     for (const n of nodes) {
-      const mine = [n.address, ...((n.vars.addresses as string[] | undefined) ?? [])];
+      const mine = hostAddresses(n);
       if (!inst.vip.peer.some((p) => mine.includes(p))) {
         issues.push({ host: n.name, path: at('vip', 'peer'), message: `LB node ${n.name} (${mine.join(', ')}) is not among the peers of ${inst.vip.name}`, hint: v6 ? 'list its IPv6 address in peer, and in the host\'s `addresses` var' : 'list every LB node\'s address in peer' });
       }

@@ -18,7 +18,9 @@ ingress-proxy,BACKEND,0,0,0,1,,6,,,,,,,,,,UP,2
 `;
 
 describe('verify: probes and parsers', () => {
-  const holds: [string, boolean][] = [['198.18.0.100', true], ['198.18.0.10', false], ['198.18.0.1', false], ['fd00::100', true], ['127.0.0.1', true]];
+  const holds: [string, boolean][] = [['198.18.0.100', true], ['198.18.0.10', false], ['198.18.0.1', false], ['fd00::100', true], ['127.0.0.1', true],
+    // The same IPv6 address written another way; a neighbour that is not it.
+    ['fd00:0:0::100', true], ['FD00::0100', true], ['fd00::10', false], ['fd00::100:0', false]];
   for (const [addr, want] of holds) it(`ip addr: holds ${addr} = ${want}`, () => assert.equal(holdsAddress(IP, addr), want));
 
   it('reads server states from haproxy show stat', () => {
