@@ -6,9 +6,11 @@ import { sh } from '../../src/connection/shell.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const VIP = '198.18.0.100';
+// The lab is dual stack: inventory/lab.yaml has an IPv6 VIP beside the IPv4 one.
+const VIP6 = '2001:2::100';
 
-async function holders(): Promise<string[]> {
-  const out = await Promise.all(LBS.map(async (h) => ((await onHost(h, 'ip -o addr show')).includes(` ${VIP}/`) ? h : '')));
+async function holders(vip = VIP): Promise<string[]> {
+  const out = await Promise.all(LBS.map(async (h) => ((await onHost(h, 'ip -o addr show')).includes(` ${vip}/`) ? h : '')));
   return out.filter(Boolean);
 }
 
@@ -28,7 +30,7 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     this.timeout(900_000);
     await ensureLab();
     // Start from LB hosts without haproxy/keepalived, and web hosts without the PROXY-protocol site.
-    await Promise.all(LBS.map((h) => onHost(h, 'systemctl stop keepalived haproxy 2>/dev/null; DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq haproxy keepalived >/dev/null 2>&1; rm -rf /etc/keepalived /etc/haproxy /etc/sysctl.d/60-lbdeploy-ha.conf /var/lib/lbdeploy/handlers; ip addr del 198.18.0.100/24 dev eth0 2>/dev/null; true')));
+    await Promise.all(LBS.map((h) => onHost(h, 'systemctl stop keepalived haproxy 2>/dev/null; DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq haproxy keepalived >/dev/null 2>&1; rm -rf /etc/keepalived /etc/haproxy /etc/sysctl.d/60-lbdeploy-ha.conf /var/lib/lbdeploy/handlers; ip addr del 198.18.0.100/24 dev eth0 2>/dev/null; ip addr del 2001:2::100/64 dev eth0 2>/dev/null; true')));
     await Promise.all(['web1', 'web2', 'web3'].map((h) => onHost(h, 'rm -f /etc/nginx/conf.d/lbdeploy-proxy-protocol.conf && systemctl reload nginx')));
     inv = labInventoryCopy();
   });
@@ -48,6 +50,7 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     // A backup may hold the VIP for a moment while lb1's health check reaches `rise`; then lb1 preempts.
     for (let i = 0; i < 30 && (await holders()).join() !== 'lb1'; i++) await new Promise((res) => setTimeout(res, 500));
     assert.deepEqual(await holders(), ['lb1'], 'the highest priority holds the VIP');
+    assert.deepEqual(await holders(VIP6), ['lb1'], 'and the IPv6 VIP');
   });
 
   it('a second up reports 0 changed and reloads nothing', async () => {
@@ -65,8 +68,13 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     const out = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; target: string; severity: string; detail: string }[] };
     assert.equal(out.ok, true);
     const find = (check: string, target: string) => out.checks.find((c) => c.check === check && c.target.startsWith(target));
-    assert.equal(find('vip holder', 'VI_lab')?.detail, 'held by lb1');
-    assert.equal(find('client address', 'ingress-proxy')?.detail, 'backends saw 198.18.0.30 (PROXY v2)');
+    assert.equal(find('vip holder', `VI_lab ${VIP}`)?.detail, 'held by lb1');
+    assert.equal(find('vip holder', `VI_lab6 ${VIP6}`)?.detail, 'held by lb1');
+    // Each service through each VIP; through the IPv6 one the backends see the client's IPv6 address.
+    assert.deepEqual(out.checks.filter((c) => c.check === 'curl via vip').map((c) => `${c.target} ${c.severity}`), [
+      `ingress-proxy ${VIP}:80 ok`, `ingress-proxy [${VIP6}]:80 ok`, `web-plain ${VIP}:81 ok`, `web-plain [${VIP6}]:81 ok`]);
+    assert.deepEqual(out.checks.filter((c) => c.check === 'client address').map((c) => c.detail), ['backends saw 198.18.0.30 (PROXY v2)', 'backends saw 2001:2::30 (PROXY v2)']);
+    assert.match(await onHost('client', `curl -6 -g -sS -m 3 http://[${VIP6}]:80/`), /^host=web\d port=8081 client=2001:2::30$/m);
     assert.equal(find('round robin', 'web-plain')?.severity, 'ok');
     assert.equal(out.checks.filter((c) => c.check === 'backends' && c.severity === 'ok').length, 6);
   });
@@ -83,11 +91,11 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     }
   });
 
-  it('failover-test: the VIP moves within 5 s when keepalived stops, and when haproxy dies', async () => {
+  it('failover-test: both VIPs move within 5 s when keepalived stops, and when haproxy dies, each reported', async () => {
     const r = await cli(['failover-test', inv, '--json', '--max-move', '5']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const results = JSON.parse(r.stdout) as { scenario: string; ok: boolean; vipMovedS: number; servingS: number; holderBefore: string; holderAfter: string; requests: number }[];
-    assert.deepEqual(results.map((x) => x.scenario), ['keepalived', 'haproxy']);
+    const results = JSON.parse(r.stdout) as { scenario: string; vip: string; ok: boolean; vipMovedS: number; servingS: number; holderBefore: string; holderAfter: string; requests: number }[];
+    assert.deepEqual(results.map((x) => `${x.scenario} ${x.vip}`), [`keepalived ${VIP}`, `keepalived ${VIP6}`, `haproxy ${VIP}`, `haproxy ${VIP6}`]);
     for (const x of results) {
       assert.equal(x.ok, true, JSON.stringify(x));
       assert.ok(x.vipMovedS < 5, `${x.scenario}: ${x.vipMovedS} s`);
@@ -97,6 +105,7 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     }
     for (let i = 0; i < 20 && (await holders()).join() !== 'lb1'; i++) await new Promise((res) => setTimeout(res, 500));
     assert.deepEqual(await holders(), ['lb1'], 'the VIP is back on lb1 after the drill');
+    assert.deepEqual(await holders(VIP6), ['lb1'], 'and the IPv6 VIP');
   });
 
   it('a config edit reloads haproxy and keepalived without moving the VIP or dropping requests', async () => {

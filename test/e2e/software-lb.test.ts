@@ -7,13 +7,22 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
-import { DR_LEFTOVERS, ensureLabVms, onHost } from '../helpers/lab.js';
+import { DR_LEFTOVERS, DR_REAL_SERVER_LEFTOVERS, ensureLabVms, onHost } from '../helpers/lab.js';
 import { parseIpvsadmList } from '../../src/render/ipvs.js';
 import { sleep } from '../../src/util/sleep.js';
 
 const VMS = ['lbvm1', 'lbvm2'];
 const VIP = '198.18.0.201';
-const TABLE = [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', realServers: ['21', '22', '23'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route', weight: 1 })) }];
+const VIP6 = '2001:2::201';
+// The seed's dual stack: an IPv4 and an IPv6 virtual service, each to web1..web3 in its own family.
+const TABLE = [
+  { protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', realServers: ['21', '22', '23'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route', weight: 1 })) },
+  { protocol: 'tcp', address: VIP6, port: 80, scheduler: 'rr', realServers: ['21', '22', '23'].map((n) => ({ address: `2001:2::${n}`, port: 80, forward: 'route', weight: 1 })) },
+];
+/** `ipvsadm -ln` in a fixed order (the kernel lists by hash). */
+const table = async (vm: string) => parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))
+  .map((s) => ({ ...s, realServers: [...s.realServers].sort((a, b) => a.address.localeCompare(b.address)) }))
+  .sort((a, b) => a.address.localeCompare(b.address));
 
 type Json = Record<string, unknown>;
 const steps = (stdout: string) => events(stdout).filter((e) => e.type === 'step');
@@ -42,7 +51,7 @@ ${DR_LEFTOVERS}`);
 
   after(async () => {
     for (const vm of VMS) await onHost(vm, 'docker stop -t 5 keepalived >/dev/null 2>&1; docker rm keepalived >/dev/null 2>&1; ipvsadm -C 2>/dev/null; true').catch(() => undefined);
-    for (const w of ['web1', 'web2', 'web3']) await onHost(w, `ip addr del ${VIP}/32 dev lo 2>/dev/null; rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true`);
+    for (const w of ['web1', 'web2', 'web3']) await onHost(w, DR_REAL_SERVER_LEFTOVERS);
     await onHost('client', 'rm -f /etc/sysctl.d/60-lbdeploy-arp-accept.conf; sysctl -qw net.ipv4.conf.all.arp_accept=0; true');
   });
 
@@ -66,7 +75,8 @@ ${DR_LEFTOVERS}`);
     }
     assert.equal(v.code, 0, JSON.stringify(v.report.checks, null, 1));
     for (const vm of VMS) {
-      assert.deepEqual(parseIpvsadmList(await onHost(vm, 'ipvsadm -ln')), TABLE, `${vm}: the container programmed the kernel's table`);
+      assert.deepEqual(await table(vm), TABLE, `${vm}: the container programmed the kernel's table, IPv4 and IPv6`);
+      assert.match(await onHost(vm, 'ipvsadm -ln'), /TCP {2}\[2001:2::201\]:80 rr\n {2}-> \[2001:2::21\]:80 +Route/, 'ipvsadm shows the IPv6 virtual and real servers as the seed does');
       const c = JSON.parse(await onHost(vm, 'docker inspect keepalived')) as { HostConfig: Json; Mounts: Json[] }[];
       const hc = c[0]!.HostConfig;
       assert.equal(hc.NetworkMode, 'host');
@@ -78,8 +88,14 @@ ${DR_LEFTOVERS}`);
       assert.equal((await onHost(vm, 'sysctl -n net.ipv4.vs.conntrack net.ipv4.vs.conn_reuse_mode')).trim(), '1\n0', 'seed sysctls back after the reboot');
     }
     const checks = v.report.checks;
-    assert.equal(checks.filter((c) => c.check === 'vip holder' && c.severity === 'ok').length, 1);
-    assert.match(String(checks.find((c) => c.check === 'curl via vip')?.detail), /6\/6 answered; backends reached: web1, web2, web3/);
+    assert.deepEqual(checks.filter((c) => c.check === 'vip holder').map((c) => `${c.target} ${c.severity}`), [`vip-lab ${VIP} ok`, `vip-lab6 ${VIP6} ok`]);
+    const curls = checks.filter((c) => c.check === 'curl via vip').map((c) => `${c.target}: ${c.detail}`);
+    assert.deepEqual(curls, [`vip-lab ${VIP}:80: 6/6 answered; backends reached: web1, web2, web3`, `vip-lab6 [${VIP6}]:80: 6/6 answered; backends reached: web1, web2, web3`]);
+    // As the seed checks it: curl -6 -g from a host that is no LB node; the backend saw the client's IPv6 address.
+    assert.match(await onHost('client', `curl -6 -g -sS -m 3 http://[${VIP6}]/`), /^host=web\d port=80 client=2001:2::30$/m);
+    for (const w of ['web1', 'web2', 'web3']) {
+      assert.match(await onHost(w, 'systemctl is-enabled lbdeploy-address-lo-2001-2--201-128.service lbdeploy-address-lo-198-18-0-201-32.service').then((o) => o.trim()), /^enabled\nenabled$/, `${w}: the lo VIPs come back at boot`);
+    }
     assert.equal((await onHost('client', 'sysctl -n net.ipv4.conf.all.arp_accept')).trim(), '1', 'seed step 10 on the client');
   });
 
@@ -98,10 +114,11 @@ ${DR_LEFTOVERS}`);
     const rules = (r: Report) => r.checks.filter((f) => f.check === 'ipvs table').map((f) => `${f.target} ${f.severity}: ${f.detail}`);
     const healthy = await audit();
     assert.equal(healthy.code, 0, JSON.stringify(healthy.report.checks));
-    assert.deepEqual(rules(healthy.report), VMS.map((vm) => `${vm} ok: matches the plan: 1 virtual service(s), 3 real server(s)`));
+    assert.deepEqual(rules(healthy.report), VMS.map((vm) => `${vm} ok: matches the plan: 2 virtual service(s), 6 real server(s)`));
     const waitFor = async (want: number) => {
       for (let i = 0; i < 40; i++) {
-        const counts = await Promise.all(VMS.map(async (vm) => parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))[0]?.realServers.length ?? 0));
+        // Both families: web3 is out of the IPv4 and the IPv6 service.
+        const counts = (await Promise.all(VMS.map(async (vm) => (await table(vm)).map((x) => x.realServers.length)))).flat();
         if (counts.every((n) => n === want)) return;
         await sleep(500);
       }
@@ -112,7 +129,7 @@ ${DR_LEFTOVERS}`);
       await waitFor(2);
       const degraded = await audit();
       assert.equal(degraded.code, 1, 'a warning');
-      assert.deepEqual(rules(degraded.report), VMS.map((vm) => `${vm} warning: TCP 198.18.0.201:80: real server 198.18.0.23:80 missing (its health check may be failing)`));
+      assert.deepEqual(rules(degraded.report), VMS.map((vm) => `${vm} warning: TCP 198.18.0.201:80: real server 198.18.0.23:80 missing (its health check may be failing); TCP [2001:2::201]:80: real server [2001:2::23]:80 missing (its health check may be failing)`));
     } finally {
       await onHost('web3', 'systemctl start nginx');
     }
@@ -144,15 +161,19 @@ ${DR_LEFTOVERS}`);
     writeFileSync(inv, readFileSync(inv, 'utf8').replace('connect_prt 80', 'connect_port 80'));
   });
 
-  it('failover-test: the VIP leaves the holder whose keepalived container stops (the seed expects under 20 s)', async () => {
+  it('failover-test: both VIPs, IPv4 and IPv6, leave the holder whose keepalived container stops, each reported (the seed expects under 20 s)', async () => {
     const r = await cli(['failover-test', inv, '--json', '--max-move', '10']);
-    const [res] = JSON.parse(r.stdout) as { scenario: string; ok: boolean; vipMovedS: number; holderBefore: string; holderAfter: string; problem?: string; requests: number; failedRequests: number }[];
+    const results = JSON.parse(r.stdout) as { scenario: string; vip: string; ok: boolean; vipMovedS: number; servingS: number; holderBefore: string; holderAfter: string; problem?: string; requests: number; failedRequests: number }[];
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(res!.scenario, 'keepalived-container');
-    assert.ok(res!.ok, res!.problem);
-    assert.notEqual(res!.holderAfter, res!.holderBefore);
-    assert.ok(res!.vipMovedS < 20);
-    process.stderr.write(`      seed 002 failover: VIP moved in ${res!.vipMovedS.toFixed(2)} s, ${res!.failedRequests}/${res!.requests} requests failed\n`);
+    assert.deepEqual(results.map((x) => x.vip), [VIP, VIP6]);
+    for (const res of results) {
+      assert.equal(res.scenario, 'keepalived-container');
+      assert.ok(res.ok, res.problem);
+      assert.notEqual(res.holderAfter, res.holderBefore);
+      assert.ok(res.vipMovedS < 20);
+      assert.ok(res.servingS >= res.vipMovedS && res.requests > 0, `${res.vip}: requests through it were probed and succeeded again`);
+      process.stderr.write(`      seed 002 failover ${res.vip}: moved in ${res.vipMovedS.toFixed(2)} s, serving again in ${res.servingS.toFixed(2)} s, ${res.failedRequests}/${res.requests} requests failed\n`);
+    }
     assert.equal((await verify(inv)).code, 0, 'healthy again after the restore');
   });
 
@@ -160,6 +181,7 @@ ${DR_LEFTOVERS}`);
     const webs = ['web1', 'web2', 'web3'];
     // What an operator does for NAT: the real servers' way back to the clients is the LB (here one route, not their default gateway).
     for (const w of webs) await onHost(w, `ip addr del ${VIP}/32 dev lo 2>/dev/null; ip route replace 198.18.0.30/32 via ${VIP}`);
+    // The IPv4 instance only (the first lb_kind line): the IPv6 one stays DR and keeps serving.
     const nat = labInventoryCopy((t) => t.replace(/^( +)lb_kind DR$/m, '$1lb_kind NAT'), 'inventory/lab-software-lb.yaml');
     try {
       const r = await cli(['up', nat, '--json', '--limit', 'lb']);
@@ -176,7 +198,7 @@ ${DR_LEFTOVERS}`);
           onHost('client', 'ip neigh; curl -sS -m 2 http://198.18.0.201/ 2>&1 || true').then((o) => `client: ${o}`)]);
         assert.fail(`NAT verify failed: ${JSON.stringify(v.report.checks.filter((c) => c.severity !== 'ok'))}\n${state.join('\n')}`);
       }
-      for (const vm of VMS) assert.deepEqual(parseIpvsadmList(await onHost(vm, 'ipvsadm -ln'))[0]?.realServers.map((x) => x.forward), ['masq', 'masq', 'masq'], `${vm}: NAT (Masq) as the seed shows`);
+      for (const vm of VMS) assert.deepEqual((await table(vm)).find((x) => x.address === VIP)?.realServers.map((x) => x.forward), ['masq', 'masq', 'masq'], `${vm}: NAT (Masq) as the seed shows`);
       const pages = (await onHost('client', `for i in 1 2 3; do curl -sS -m 3 http://${VIP}/; done`)).trim().split('\n');
       for (const p of pages) assert.match(p, /^host=web\d port=80 client=198\.18\.0\.30$/, 'NAT keeps the client address');
     } finally {

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { cli, events, FIXTURES, labInventory, labInventoryCopy } from '../helpers/cli.js';
-import { DR_LEFTOVERS, ensureLabVms, onHost } from '../helpers/lab.js';
+import { DR_LEFTOVERS, DR_REAL_SERVER_LEFTOVERS, ensureLabVms, onHost } from '../helpers/lab.js';
 import { LAB_VMS } from '../../src/lab/topology.js';
 import { parseIpvsadmList, parseIpvsadmSave } from '../../src/render/ipvs.js';
 
@@ -59,17 +59,41 @@ describe('VM tier (lab up --vms): real kernels', function () {
     assert.equal(expire, '1');
   });
 
-  it('seed 003: IPVS direct routing from lbvm1 to web1..web3, the client address preserved', async () => {
-    const inv = labInventoryCopy((t) => t, 'inventory/lab-ipvs-dr.yaml');
+  it('seed 003: IPVS direct routing from lbvm1 to web1..web3 and the VM real server lbvm2; after a real reboot of both VMs the director\'s VIP and table and lbvm2\'s VIP on lo are back', async () => {
+    // lbvm2 as a fourth real server, a VM that reboots for real: a tiny HTTP responder as its service
+    // (the test's own, started at boot), the VIP on lo from lbdeploy.
+    await onHost('lbvm2', `${DR_LEFTOVERS}
+cat > /usr/local/bin/lbdeploy-test-http <<'PERL'
+use IO::Socket::INET;
+my $s = IO::Socket::INET->new(LocalPort => 80, Listen => 16, ReuseAddr => 1) or die "listen: $!";
+while (my $c = $s->accept) {
+  while (my $l = <$c>) { last if $l !~ /\\S/ }
+  my $b = "host=lbvm2 port=80 client=" . $c->peerhost . "\\n";
+  print $c "HTTP/1.0 200 OK\\r\\nContent-Length: " . length($b) . "\\r\\n\\r\\n$b";
+  close $c;
+}
+PERL
+cat > /etc/systemd/system/lbdeploy-test-http.service <<'UNIT'
+[Unit]
+Description=lbdeploy test: an HTTP responder on port 80 naming the host and the client
+After=network.target
+[Service]
+ExecStart=/usr/bin/perl /usr/local/bin/lbdeploy-test-http
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload && systemctl enable --now lbdeploy-test-http.service >/dev/null 2>&1`);
+    const inv = labInventoryCopy((t) => t.replace('      web3: { address: 198.18.0.23 }\n', '      web3: { address: 198.18.0.23 }\n      lbvm2: { address: 198.18.0.52 }\n'), 'inventory/lab-ipvs-dr.yaml');
+    const REAL = ['web1', 'web2', 'web3', 'lbvm2'];
     try {
       const r = await cli(['up', inv, '--json']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const table = parseIpvsadmList(await onHost('lbvm1', 'ipvsadm -ln'));
       assert.deepEqual(table, [{ protocol: 'tcp', address: '198.18.0.200', port: 80, scheduler: 'rr',
-        realServers: ['21', '22', '23'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route', weight: 1 })) }]);
-      const pages = (await onHost('client', 'for i in 1 2 3 4 5 6; do curl -sS -m 3 http://198.18.0.200/; done')).trim().split('\n');
-      assert.equal(pages.length, 6);
-      assert.deepEqual([...new Set(pages.map((p) => /host=(\S+)/.exec(p)?.[1]))].sort(), ['web1', 'web2', 'web3'], 'round robin over the real servers');
+        realServers: ['21', '22', '23', '52'].map((n) => ({ address: `198.18.0.${n}`, port: 80, forward: 'route', weight: 1 })) }]);
+      const pages = (await onHost('client', 'for i in 1 2 3 4 5 6 7 8; do curl -sS -m 3 http://198.18.0.200/; done')).trim().split('\n');
+      assert.equal(pages.length, 8);
+      assert.deepEqual([...new Set(pages.map((p) => /host=(\S+)/.exec(p)?.[1]))].sort(), REAL.slice().sort(), 'round robin over the real servers');
       for (const p of pages) assert.match(p, /client=198\.18\.0\.30$/, 'direct routing keeps the client address');
       const v = await cli(['verify', inv, '--json']);
       const report = JSON.parse(v.stdout) as { checks: { check: string; target: string; severity: string; detail: string }[] };
@@ -81,29 +105,35 @@ describe('VM tier (lab up --vms): real kernels', function () {
       assert.equal(again.code, 0);
       assert.equal(events(again.stdout).filter((e) => e.type === 'step' && e.status === 'changed').length, 0, 'a second run changes nothing');
       assert.match(await onHost('lbvm1', 'cat /etc/ipvsadm.rules'), /^-A -t 198\.18\.0\.200:80 -s rr\n-a -t 198\.18\.0\.200:80 -r 198\.18\.0\.21:80 -g -w 1\n/);
-      // Persisted across a reboot: the VIP (its unit), the table (ipvsadm.rules), the modules.
-      const boot = (await onHost('lbvm1', 'cat /proc/sys/kernel/random/boot_id')).trim();
-      await onHost('lbvm1', 'nohup sh -c "sleep 1; systemctl reboot" >/dev/null 2>&1 &');
-      let back = '';
-      for (let i = 0; i < 90 && (back === '' || back === boot); i++) {
-        await new Promise((res) => setTimeout(res, 2000));
-        back = (await onHost('lbvm1', 'cat /proc/sys/kernel/random/boot_id').catch(() => '')).trim();
+      // A real reboot of both VMs: the director (VIP unit, ipvsadm.rules, modules) and the real server (its lo VIP unit, ARP sysctls).
+      const boots = await Promise.all(['lbvm1', 'lbvm2'].map(async (vm) => (await onHost(vm, 'cat /proc/sys/kernel/random/boot_id')).trim()));
+      await Promise.all(['lbvm1', 'lbvm2'].map((vm) => onHost(vm, 'nohup sh -c "sleep 1; systemctl reboot" >/dev/null 2>&1 &')));
+      for (const [i, vm] of ['lbvm1', 'lbvm2'].entries()) {
+        let back = '';
+        for (let n = 0; n < 90 && (back === '' || back === boots[i]); n++) {
+          await new Promise((res) => setTimeout(res, 2000));
+          back = (await onHost(vm, 'cat /proc/sys/kernel/random/boot_id').catch(() => '')).trim();
+        }
+        assert.ok(back !== '' && back !== boots[i], `${vm} rebooted`);
       }
-      assert.ok(back !== '' && back !== boot, 'lbvm1 rebooted');
-      let served = '';
-      for (let i = 0; i < 30 && !/host=web\d port=80 client=/.test(served); i++) {
+      assert.match(await onHost('lbvm2', 'ip -o addr show dev lo'), / 198\.18\.0\.200\/32 /, 'lbvm2: the VIP is on lo again after the reboot');
+      assert.equal((await onHost('lbvm2', 'sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce')).trim(), '1\n2', 'lbvm2: ARP quiet again');
+      let seen = new Set<string>();
+      for (let i = 0; i < 30 && seen.size < REAL.length; i++) {
         await new Promise((res) => setTimeout(res, 1000));
-        served = await onHost('client', 'curl -sS -m 2 http://198.18.0.200/ 2>&1 || true');
+        const out = await onHost('client', 'for i in 1 2 3 4 5 6 7 8; do curl -sS -m 2 http://198.18.0.200/ 2>&1; echo; done').catch(() => '');
+        seen = new Set([...out.matchAll(/host=(\S+) port=80 client=198\.18\.0\.30/g)].map((m) => m[1]!));
       }
-      if (!/host=web\d port=80 client=198\.18\.0\.30/.test(served)) {
-        // Only when it fails: what lbvm1 looks like, for the message.
-        const state = await onHost('lbvm1', 'ip -o addr show ens3; ipvsadm -ln; systemctl --failed --no-pager').catch((e: Error) => e.message);
-        assert.fail(`the VIP does not serve again after the reboot; last answer: ${served}; lbvm1: ${state}`);
+      if (seen.size < REAL.length) {
+        // Only when it fails: what the VMs look like, for the message.
+        const state = await Promise.all(['lbvm1', 'lbvm2'].map((vm) => onHost(vm, 'ip -o addr; ipvsadm -ln; systemctl --failed --no-pager').catch((e: Error) => e.message)));
+        assert.fail(`after the reboot the VIP reaches only ${[...seen].join(', ') || 'nothing'}; ${state.join('\n')}`);
       }
-      assert.equal(parseIpvsadmList(await onHost('lbvm1', 'ipvsadm -ln'))[0]?.realServers.length, 3);
+      assert.equal(parseIpvsadmList(await onHost('lbvm1', 'ipvsadm -ln'))[0]?.realServers.length, 4);
     } finally {
       await onHost('lbvm1', DR_LEFTOVERS);
-      for (const w of ['web1', 'web2', 'web3']) await onHost(w, 'ip addr del 198.18.0.200/32 dev lo 2>/dev/null; rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true');
+      await onHost('lbvm2', `systemctl disable --now lbdeploy-test-http.service >/dev/null 2>&1; rm -f /etc/systemd/system/lbdeploy-test-http.service /usr/local/bin/lbdeploy-test-http; ${DR_REAL_SERVER_LEFTOVERS}`);
+      for (const w of ['web1', 'web2', 'web3']) await onHost(w, DR_REAL_SERVER_LEFTOVERS);
     }
   });
 });

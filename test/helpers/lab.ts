@@ -79,3 +79,11 @@ export async function releaseVms(): Promise<void> {
 /** What a seed 003 run leaves on a director (the VM tests' DR case removes it too). */
 export const DR_LEFTOVERS = `for u in /etc/systemd/system/lbdeploy-address-*.service; do [ -e "$u" ] && systemctl disable --now "$(basename "$u")" >/dev/null 2>&1; rm -f "$u"; done
 rm -f /etc/ipvsadm.rules; ipvsadm -C 2>/dev/null; ip addr del 198.18.0.200/24 dev ens3 2>/dev/null; true`;
+
+/**
+ * What DR leaves on a real server (seeds 002 with lb_kind DR, and 003): the lo VIPs and their boot
+ * units, the ARP sysctls.
+ */
+export const DR_REAL_SERVER_LEFTOVERS = `for u in /etc/systemd/system/lbdeploy-address-lo-*.service; do [ -e "$u" ] && systemctl disable "$(basename "$u")" >/dev/null 2>&1; rm -f "$u"; done
+ip -o addr show dev lo | awk '$4 != "127.0.0.1/8" && $4 != "::1/128" {print $4}' | while read -r a; do ip addr del "$a" dev lo; done
+rm -f /etc/sysctl.d/60-lbdeploy-dr.conf; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; true`;

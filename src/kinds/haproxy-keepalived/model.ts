@@ -105,7 +105,10 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     const nodes = carriers(all, i);
     const prio = priorities(nodes);
     const top = Math.max(...prio.values());
-    const peers = k.unicast ? k.unicast_peers ?? nodes.filter((n) => n.name !== host.name).map((n) => n.address) : undefined;
+    // Unicast VRRP runs in the VIP's address family: an IPv6 VIP between the nodes' IPv6 addresses.
+    const v6 = vipAddress(i.vip).includes(':');
+    const own = (n: HostInfo) => familyAddress(n, v6);
+    const peers = k.unicast ? k.unicast_peers?.filter((p) => p.includes(':') === v6) ?? nodes.filter((n) => n.name !== host.name).map((n) => own(n) ?? n.address) : undefined;
     return {
     name: i.name,
     // With nopreempt every node starts BACKUP (keepalived ignores nopreempt on a MASTER).
@@ -115,7 +118,7 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     priority: prio.get(host.name) ?? 150,
     advertInt: k.advert_int,
     authentication: i.auth_pass !== undefined ? { type: 'PASS', pass: i.auth_pass } : undefined,
-    unicastSrcIp: k.unicast ? host.address : undefined,
+    unicastSrcIp: k.unicast ? own(host) ?? host.address : undefined,
     unicastPeers: peers,
     virtualAddresses: [{ address: i.vip, dev: k.interface }],
     trackScripts: [CHECK_SCRIPT_NAME],
@@ -131,35 +134,54 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
 
 const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
 
-/** Where haproxy binds a service: the first VIP (`vip`), every address (`any`), or the address given. */
-function bindOf(v: HaVars, s: HaServiceVars): string {
-  return s.bind === 'vip' ? vipAddress(v.keepalived.instances[0]!.vip) : s.bind === 'any' ? '*' : s.bind;
+/** The host's address of one family: IPv6 from its `addresses` var. */
+export function familyAddress(h: HostInfo, v6: boolean): string | undefined {
+  return hostAddresses(h).find((a) => a.includes(':') === v6);
 }
 
-/** Each haproxy service as a client reaches it (through the VIP it binds, else the first VIP) and its resolved servers. */
+/** Does the deployment carry an IPv6 VIP? */
+export const hasIpv6Vip = (v: HaVars) => v.keepalived.instances.some((i) => vipAddress(i.vip).includes(':'));
+
+/**
+ * Where haproxy binds a service: every VIP (`vip`), every address (`any`: `*`, and `::` v6only beside
+ * it when a VIP is IPv6, since `*` is IPv4 only), or the address given.
+ */
+function bindsOf(v: HaVars, s: HaServiceVars): string[] {
+  if (s.bind === 'vip') return v.keepalived.instances.map((i) => bracket(vipAddress(i.vip)));
+  if (s.bind === 'any') return hasIpv6Vip(v) ? ['*', '[::]'] : ['*'];
+  return [bracket(s.bind)];
+}
+
+/** A service's backend servers: its `servers`, else the hosts of its backend group. */
+function serversOf(s: HaServiceVars, all: readonly HostInfo[]): { name: string; address: string }[] {
+  return s.servers ?? (s.backend_group ? all.filter((h) => h.groups.includes(s.backend_group!)).map((h) => ({ name: h.name, address: h.address })) : []);
+}
+
+/**
+ * Each haproxy service as a client reaches it, once per VIP it listens on (every VIP for `vip` and
+ * `any`, else the address it binds), with its resolved servers.
+ */
 export function serviceTargets(v: HaVars, all: readonly HostInfo[]): ServiceTarget[] {
-  return v.haproxy.services.map((s) => {
-    const servers = s.servers ?? (s.backend_group ? all.filter((h) => h.groups.includes(s.backend_group!)).map((h) => ({ name: h.name, address: h.address })) : []);
-    const bind = bindOf(v, s);
-    const connect = bind === '*' ? vipAddress(v.keepalived.instances[0]!.vip) : bind;
-    return { name: s.name, vip: bracket(connect), port: s.port, sendProxy: s.send_proxy, servers: servers.map((x) => ({ ...x, port: s.backend_port })) };
+  return v.haproxy.services.flatMap((s) => {
+    const servers = serversOf(s, all);
+    const connect = s.bind === 'vip' || s.bind === 'any' ? v.keepalived.instances.map((i) => vipAddress(i.vip)) : [s.bind];
+    return connect.map((c) => ({ name: s.name, vip: bracket(c), port: s.port, sendProxy: s.send_proxy, servers: servers.map((x) => ({ ...x, port: s.backend_port })) }));
   });
 }
 
 export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
   const h = v.haproxy;
-  const targets = serviceTargets(v, all);
   return {
     global: { maxconn: h.maxconn, statsSocket: HAPROXY_SOCKET, user: 'haproxy', group: 'haproxy', chroot: '/var/lib/haproxy', log: '/dev/log local0' },
     defaults: { timeoutConnect: h.timeout_connect, timeoutClient: h.timeout_client, timeoutServer: h.timeout_server, timeoutCheck: '2s', retries: 3 },
     monitor: { bind: `*:${h.monitor.port}`, uri: h.monitor.uri },
     stats: h.stats ? { bind: `${h.stats.bind}:${h.stats.port}`, uri: '/stats', user: h.stats.user, password: h.stats.password, admin: false } : undefined,
-    listens: h.services.map((s, i) => ({
+    listens: h.services.map((s) => ({
       name: s.name,
-      binds: [`${bracket(bindOf(v, s))}:${s.port}`],
+      binds: bindsOf(v, s).map((b) => (b === '[::]' ? `[::]:${s.port} v6only` : `${b}:${s.port}`)),
       balance: s.balance,
-      servers: targets[i]!.servers.map((x) => ({
-        name: x.name, address: x.address, port: x.port, sendProxy: s.send_proxy, weight: s.weight, maxconn: s.maxconn,
+      servers: serversOf(s, all).map((x) => ({
+        name: x.name, address: x.address, port: s.backend_port, sendProxy: s.send_proxy, weight: s.weight, maxconn: s.maxconn,
         check: { inter: s.check_inter, rise: s.check_rise, fall: s.check_fall },
       })),
     })),
@@ -202,9 +224,10 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
       if (other !== undefined) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'virtual_router_id'], message: `virtual_router_id ${inst.virtual_router_id} is used twice on ${k.interface} (also by ${k.instances[other]!.name})`, hint: 'each VRRP instance on a segment needs its own id (1-255)' });
       seen.set(inst.virtual_router_id, i);
       const pass = inst.auth_pass !== undefined ? revealText(inst.auth_pass) : undefined;
-      if (pass !== undefined && pass.length > 8) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `auth_pass is ${pass.length} characters: keepalived silently uses only the first 8`, hint: 'use at most 8 characters' });
+      if (pass !== undefined && vipAddress(inst.vip).includes(':')) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `${inst.name} has an IPv6 VIP: VRRP for IPv6 is version 3, which has no authentication (keepalived -t refuses auth_pass there)`, hint: 'remove auth_pass from the IPv6 instance' });
+      else if (pass !== undefined && pass.length > 8) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `auth_pass is ${pass.length} characters: keepalived silently uses only the first 8`, hint: 'use at most 8 characters' });
       if (!inSubnet(h.address, inst.vip) && !hostAddresses(h).some((a) => inSubnet(a, inst.vip))) {
-        issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'vip'], message: `VIP ${inst.vip} is outside the subnet of ${h.name} (${hostAddresses(h).join(', ')}) on ${k.interface}`, hint: 'a VIP must be in the subnet of the interface that carries it' });
+        issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'vip'], message: `VIP ${inst.vip} is outside the subnet of ${h.name} (${hostAddresses(h).join(', ')}) on ${k.interface}`, hint: vipAddress(inst.vip).includes(':') ? `a VIP must be in the subnet of the interface that carries it: list ${h.name}'s IPv6 address in its \`addresses\` var` : 'a VIP must be in the subnet of the interface that carries it' });
       }
       if (k.vrrp_strict && (k.unicast || inst.auth_pass !== undefined)) {
         issues.push({ host: h.name, path: ['keepalived', 'vrrp_strict'], message: `vrrp_strict cannot be combined with ${k.unicast ? 'unicast peers' : 'authentication'} (instance ${inst.name})`, hint: 'turn vrrp_strict off, or use multicast without authentication' });
@@ -254,8 +277,9 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
     for (const n of nodes) {
       const k = varsOf(n).keepalived;
       if (!k.unicast || !k.unicast_peers) continue;
-      const want = nodes.filter((x) => x.name !== n.name).map((x) => x.address).sort();
-      const got = k.unicast_peers.filter((p) => p !== n.address).sort();
+      const v6 = vipAddress(instance.vip).includes(':');
+      const want = nodes.filter((x) => x.name !== n.name).map((x) => familyAddress(x, v6) ?? x.address).sort();
+      const got = k.unicast_peers.filter((p) => p.includes(':') === v6 && !hostAddresses(n).includes(p)).sort();
       if (JSON.stringify(want) !== JSON.stringify(got)) {
         issues.push({ host: n.name, path: ['keepalived', 'unicast_peers'], message: `unicast_peers must be exactly the other nodes of ${instance.name}: for ${n.name} that is ${want.join(', ') || 'nothing'}, not ${got.join(', ') || 'nothing'}`, hint: 'leave unicast_peers out: lbdeploy fills in the other nodes of the cluster' });
         break;
@@ -269,7 +293,7 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
     const bindsVip = v.haproxy.services.some((s) => s.bind === 'vip' || k.instances.some((i) => vipAddress(i.vip) === s.bind));
     const clusterSize = Math.max(...k.instances.map((i) => carriers(all, i).length));
     if (bindsVip && v.ha_sysctl_nonlocal_bind !== 1 && clusterSize > 1) {
-      issues.push({ host: h.name, path: ['ha_sysctl_nonlocal_bind'], message: 'haproxy binds the VIP, but backup nodes do not hold it: they need net.ipv4.ip_nonlocal_bind=1', hint: 'leave ha_sysctl_nonlocal_bind at 1, or bind services to `any`' });
+      issues.push({ host: h.name, path: ['ha_sysctl_nonlocal_bind'], message: `haproxy binds the VIP, but backup nodes do not hold it: they need net.ipv4.ip_nonlocal_bind=1${hasIpv6Vip(v) ? ' (and net.ipv6.ip_nonlocal_bind=1)' : ''}`, hint: 'leave ha_sysctl_nonlocal_bind at 1, or bind services to `any`' });
     }
     v.haproxy.services.forEach((s, i) => {
       if (!s.servers && !s.backend_group) issues.push({ host: h.name, path: ['haproxy', 'services', i], message: `service ${s.name} has no servers`, hint: 'give backend_group (an inventory group) or servers' });

@@ -15,7 +15,7 @@ import { definePlaybook } from '../../playbook/define.js';
 import { renderHaproxy } from '../../render/haproxy.js';
 import { renderKeepalived } from '../../render/keepalived.js';
 import { nginxSnippetValidate, renderNginxProxyProtocol } from '../../render/nginx.js';
-import { CHECK_SCRIPT_PATH, haChecks, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
+import { CHECK_SCRIPT_PATH, haChecks, hasIpv6Vip, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
 import { haVarsSchema } from './schema.js';
 
 const RELOAD_HAPROXY = '/usr/local/sbin/lbdeploy-reload-haproxy';
@@ -38,7 +38,7 @@ export default definePlaybook({
         const keepalived = renderKeepalived(keepalivedFor(h, v, h.inventory));
         return [
           packages({ names: ['haproxy', 'keepalived', 'socat', 'curl', 'iproute2'], tags: ['packages'] }),
-          sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ha.conf', values: { 'net.ipv4.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind }, tags: ['sysctl'] }),
+          sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ha.conf', values: { 'net.ipv4.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind, ...(hasIpv6Vip(v) ? { 'net.ipv6.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind } : {}) }, tags: ['sysctl'] }),
           directory({ path: '/etc/keepalived', mode: '0755' }),
           file({ path: CHECK_SCRIPT_PATH, content: shippedFile('check_haproxy.sh'), mode: '0755', tags: ['keepalived'] }),
           file({ path: RELOAD_HAPROXY, content: shippedFile('reload_haproxy.sh'), mode: '0755', tags: ['haproxy'] }),

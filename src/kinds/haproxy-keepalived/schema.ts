@@ -68,7 +68,7 @@ export const haVarsSchema = {
             properties: {
               name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
               port: { type: 'integer', minimum: 1, maximum: 65535 },
-              bind: { type: 'string', default: 'vip', description: '`vip` (the first instance\'s VIP), `any` (*), or an address' },
+              bind: { type: 'string', default: 'vip', description: '`vip` (every instance\'s VIP), `any` (* and, with an IPv6 VIP, [::] beside it), or an address' },
               backend_group: { type: 'string', description: 'servers are the hosts of this group' },
               servers: {
                 type: 'array',
@@ -98,7 +98,7 @@ export const haVarsSchema = {
     },
     keepalived_priority: { type: 'integer', minimum: 1, maximum: 254, description: 'host var; default: by position in the group, highest first' },
     verify_from: { type: 'string', description: 'a non-LB inventory host to curl the VIPs from' },
-    ha_sysctl_nonlocal_bind: { enum: [0, 1], default: 1, description: 'net.ipv4.ip_nonlocal_bind on LB nodes (needed to bind a VIP a node does not hold)' },
+    ha_sysctl_nonlocal_bind: { enum: [0, 1], default: 1, description: 'net.ipv4.ip_nonlocal_bind (and net.ipv6.ip_nonlocal_bind with an IPv6 VIP) on LB nodes (needed to bind a VIP a node does not hold)' },
   },
   required: ['keepalived'],
 } as const;

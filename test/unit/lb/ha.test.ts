@@ -4,7 +4,7 @@ import { InventoryError } from '../../../src/inventory/errors.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { hostInfo, type HostInfo } from '../../../src/playbook/define.js';
-import { haproxyFor, keepalivedFor, lbNodes, type HaVars } from '../../../src/kinds/haproxy-keepalived/model.js';
+import { haproxyFor, keepalivedFor, lbNodes, serviceTargets, type HaVars } from '../../../src/kinds/haproxy-keepalived/model.js';
 import { renderHaproxy } from '../../../src/render/haproxy.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
 import type { Inventory } from '../../../src/inventory/model.js';
@@ -57,6 +57,8 @@ describe('haproxy-keepalived: example inventories render configs the real tools 
   });
 });
 
+const V6_HOSTS = 'lb1: { address: 198.18.0.11, vars: { addresses: ["2001:2::11"] } }\n      lb2: { address: 198.18.0.12, vars: { addresses: ["2001:2::12"] } }';
+
 describe('haproxy-keepalived: checks before anything connects', () => {
   const base = (vars: string, lbHosts = 'lb1: { address: 198.18.0.11 }\n      lb2: { address: 198.18.0.12 }') => `playbook: haproxy-keepalived
 vars:
@@ -86,6 +88,14 @@ groups:
       expect: /vrrp_strict cannot be combined with unicast peers/ },
     { what: 'binding the VIP on backups without ip_nonlocal_bind', yaml: base(ka(one) + '  ha_sysctl_nonlocal_bind: 0\n'),
       expect: /haproxy binds the VIP, but backup nodes do not hold it: they need net\.ipv4\.ip_nonlocal_bind=1/ },
+    { what: 'an IPv6 VIP on nodes that list no IPv6 address (the subnet check covers IPv6)', yaml: base(ka(`${one}\n      - { name: VI_6, vip: "2001:2::100/64", virtual_router_id: 52 }`)),
+      expect: /VIP 2001:2::100\/64 is outside the subnet of lb1 \(198\.18\.0\.11\) on eth0/ },
+    { what: 'an IPv6 VIP outside the nodes\' IPv6 subnet', yaml: base(ka('      - { name: VI_6, vip: "2001:2:0:1::100/64", virtual_router_id: 52 }'), V6_HOSTS),
+      expect: /VIP 2001:2:0:1::100\/64 is outside the subnet of lb1 \(198\.18\.0\.11, 2001:2::11\) on eth0/ },
+    { what: 'auth_pass on an IPv6 instance (VRRPv3 has none; keepalived -t refuses it)', yaml: base(ka('      - { name: VI_6, vip: "2001:2::100/64", virtual_router_id: 52, auth_pass: x }'), V6_HOSTS),
+      expect: /inv\.yaml:\d+:\d+: .*VI_6 has an IPv6 VIP: VRRP for IPv6 is version 3, which has no authentication/ },
+    { what: 'IPv6 unicast peers that are not exactly the other nodes\' IPv6 addresses', yaml: base(ka('      - { name: VI_6, vip: "2001:2::100/64", virtual_router_id: 52 }', '    unicast_peers: ["2001:2::12", "2001:2::99"]\n'), V6_HOSTS),
+      expect: /unicast_peers must be exactly the other nodes of VI_6: for lb1 that is 2001:2::12, not 2001:2::12, 2001:2::99/ },
     { what: 'a backend group with no hosts', yaml: base(ka(one).replace('backend_group: web', 'backend_group: webz')),
       expect: /backend_group 'webz' has no hosts/ },
   ];
@@ -108,4 +118,58 @@ groups:
     const vars = await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => h.groups.includes('lb')));
     assert.equal((vars.get('lb1') as unknown as HaVars).haproxy.maxconn, 4096);
   });
+});
+
+describe('haproxy-keepalived: dual stack (an IPv4 and an IPv6 VIP)', () => {
+  const yaml = (unicast: boolean, bind = 'vip') => `playbook: haproxy-keepalived
+vars:
+  keepalived:
+    interface: eth0
+    unicast: ${unicast}
+    instances:
+      - { name: VI_4, vip: 198.18.0.100/24, virtual_router_id: 51 }
+      - { name: VI_6, vip: "2001:2::100/64", virtual_router_id: 52 }
+  haproxy:
+    services: [{ name: s, port: 80, bind: ${bind}, backend_group: web, backend_port: 80 }]
+groups:
+  lb:
+    hosts:
+      ${V6_HOSTS}
+  web:
+    hosts:
+      web1: { address: 198.18.0.21 }
+`;
+  const model = async (text: string) => {
+    const inv = await parseInventory('/tmp/lbd/inv.yaml', text, { env: {} });
+    const hosts = await resolved(inv);
+    return { hosts, v: hosts.find((h) => h.name === 'lb1')!.vars as unknown as HaVars };
+  };
+
+  it('unicast VRRP runs in each VIP\'s family: IPv6 source and peers for the IPv6 instance; keepalived -t accepts it', async () => {
+    const { hosts, v } = await model(yaml(true));
+    const ka = renderKeepalived(keepalivedFor(hosts.find((h) => h.name === 'lb1')!, v, hosts));
+    const block = (name: string) => ka.slice(ka.indexOf(`vrrp_instance ${name}`)).split(/\n}\n/)[0]!;
+    assert.match(block('VI_4'), /unicast_src_ip 198\.18\.0\.11\n[\s\S]*unicast_peer \{\n\s+198\.18\.0\.12\n/);
+    assert.match(block('VI_6'), /unicast_src_ip 2001:2::11\n[\s\S]*unicast_peer \{\n\s+2001:2::12\n/);
+    const kv = keepalivedCheck(ka);
+    assert.ok(kv.ok, kv.output + ka);
+  });
+
+  const binds: [string, string[], string[]][] = [
+    // bind vip: each VIP; verify goes through each.
+    ['vip', ['    bind 198.18.0.100:80', '    bind [2001:2::100]:80'], ['198.18.0.100', '[2001:2::100]']],
+    // bind any: `*` is IPv4 only in haproxy, so [::] v6only beside it.
+    ['any', ['    bind *:80', '    bind [::]:80 v6only'], ['198.18.0.100', '[2001:2::100]']],
+    ['"2001:2::100"', ['    bind [2001:2::100]:80'], ['[2001:2::100]']],
+  ];
+  for (const [bind, lines, targets] of binds) {
+    it(`bind ${bind}: haproxy listens on ${lines.map((l) => l.trim().slice(5)).join(' and ')}; verify goes through ${targets.join(' and ')}; haproxy -c accepts it`, async () => {
+      const { hosts, v } = await model(yaml(false, bind));
+      const hp = renderHaproxy(haproxyFor(v, hosts));
+      assert.deepEqual(hp.split('\n').filter((l) => /^ {4}bind /.test(l) && /:80\b/.test(l)), lines);
+      assert.deepEqual(serviceTargets(v, hosts).map((t) => t.vip), targets);
+      const hv = haproxyCheck(hp);
+      assert.ok(hv.ok, hv.output + hp);
+    });
+  }
 });
