@@ -12,7 +12,8 @@ export const haproxyKeepalived: Kind = {
     const v = nodes[0]!.vars as unknown as HaVars;
     const vips = vipsOf(v);
     const targets = serviceTargets(v, hosts);
-    const services = targets.map((t) => ({ name: t.name, servers: t.servers.length }));
+    // A service once, though verify goes through it once per VIP.
+    const services = [...new Map(targets.map((t) => [t.name, { name: t.name, servers: t.servers.length }])).values()];
     return {
       kind: 'haproxy-keepalived',
       name: `${vips.map((x) => `${x.name} ${x.address}`).join(', ')} on ${nodes.map((n) => n.name).join(', ')}`,
@@ -21,7 +22,7 @@ export const haproxyKeepalived: Kind = {
       client: clientHost(inventory, v.verify_from),
       probes: HA_NODE_PROBES,
       evaluate: (probes) => evaluateHaNodes(vips, services, probes),
-      endToEnd: targets.map((t, i) => ({ target: t, mode: v.haproxy.services[i]!.verify_http ? 'http' as const : 'tcp' as const })),
+      endToEnd: targets.map((t) => ({ target: t, mode: v.haproxy.services.find((s) => s.name === t.name)?.verify_http ? 'http' as const : 'tcp' as const })),
       drills: (['keepalived', 'haproxy'] as const).map((unit) => ({ scenario: unit, stop: sh`systemctl stop ${unit}`, start: sh`systemctl start ${unit}` })),
     };
   }),

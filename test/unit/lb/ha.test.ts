@@ -162,6 +162,20 @@ groups:
     ['any', ['    bind *:80', '    bind [::]:80 v6only'], ['198.18.0.100', '[2001:2::100]']],
     ['"2001:2::100"', ['    bind [2001:2::100]:80'], ['[2001:2::100]']],
   ];
+  it('the deployment: one holder check per VIP, each service checked once on the nodes and proven through each VIP in its mode', async () => {
+    const { deploymentsOf } = await import('../../../src/kinds/deployments.js');
+    const { kindPlaybook } = await import('../../../src/index.js');
+    const text = yaml(false).replace('backend_port: 80 }]', 'backend_port: 80, verify_http: true }, { name: t, port: 81, backend_group: web, backend_port: 80 }]');
+    const inv = await parseInventory('/tmp/lbd/inv.yaml', text, { env: {} });
+    const [d] = await deploymentsOf(inv, [kindPlaybook('haproxy-keepalived')]);
+    assert.deepEqual(d!.vips.map((x) => `${x.name} ${x.address}`), ['VI_4 198.18.0.100', 'VI_6 2001:2::100']);
+    assert.deepEqual(d!.endToEnd.map((e) => `${e.target.name} ${e.target.vip}:${e.target.port} ${e.mode}`), [
+      's 198.18.0.100:80 http', 's [2001:2::100]:80 http', 't 198.18.0.100:81 tcp', 't [2001:2::100]:81 tcp']);
+    const probes = new Map(['lb1', 'lb2'].map((n) => [n, new Map()]));
+    const backends = d!.evaluate(probes as never).filter((c) => c.check === 'backends').map((c) => c.target);
+    assert.deepEqual(backends, ['lb1 s', 'lb1 t', 'lb2 s', 'lb2 t']);
+  });
+
   for (const [bind, lines, targets] of binds) {
     it(`bind ${bind}: haproxy listens on ${lines.map((l) => l.trim().slice(5)).join(' and ')}; verify goes through ${targets.join(' and ')}; haproxy -c accepts it`, async () => {
       const { hosts, v } = await model(yaml(false, bind));
