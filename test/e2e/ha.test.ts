@@ -74,7 +74,7 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     assert.deepEqual(out.checks.filter((c) => c.check === 'curl via vip').map((c) => `${c.target} ${c.severity}`), [
       `ingress-proxy ${VIP}:80 ok`, `ingress-proxy [${VIP6}]:80 ok`, `web-plain ${VIP}:81 ok`, `web-plain [${VIP6}]:81 ok`]);
     assert.deepEqual(out.checks.filter((c) => c.check === 'client address').map((c) => c.detail), ['backends saw 198.18.0.30 (PROXY v2)', 'backends saw 2001:2::30 (PROXY v2)']);
-    assert.match(await onHost('client', `curl -6 -g -sS -m 3 http://[${VIP6}]:80/`), /^host=web\d port=8081 client=2001:2::30$/m);
+    assert.match(await onHost('client', `curl -6 -g -sS -m 3 http://[${VIP6}]:80/`), /^host=web\d client=2001:2::30 proxy=198\.18\.0\.1[123]$/m);
     assert.equal(find('round robin', 'web-plain')?.severity, 'ok');
     assert.equal(out.checks.filter((c) => c.check === 'backends' && c.severity === 'ok').length, 6);
   });
