@@ -3,7 +3,7 @@ import { sh, type ShellCommand } from '../connection/shell.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import type { Host } from '../inventory/model.js';
 import type { Check } from './check.js';
-import { hostAddresses } from '../util/net.js';
+import { familyAddress } from '../util/net.js';
 
 /** A service behind a VIP and the backends that should answer it. */
 export interface ServiceTarget {
@@ -77,8 +77,7 @@ export async function endToEndChecks(pool: ConnectionPool, client: Host | undefi
       const count = Math.max(2 * t.servers.length, 2);
       const r = await s.run(curlScript(t, count));
       // The backends see the client's address of the VIP's family (an IPv6 one from its `addresses`).
-      const v6 = t.vip.includes(':');
-      checks.push(...evaluateCurl(t, r.stdout, count, hostAddresses(client).find((a) => a.includes(':') === v6) ?? client.address));
+      checks.push(...evaluateCurl(t, r.stdout, count, familyAddress(client, t.vip.includes(':')) ?? client.address));
     }
   } catch (e) {
     checks.push({ check: 'curl via vip', target: client.name, severity: 'critical', detail: `client unreachable: ${(e as Error).message}` });

@@ -45,8 +45,8 @@ export interface AddressOptions extends StepOptions {
   device: string;
 }
 
-/** An IPv6 VIP is usable at once: no duplicate address detection (the VIP's holder is decided elsewhere). */
-const nodad = (address: string) => (address.includes(':') ? ' nodad' : '');
+/** `ip addr add` for the address; an IPv6 one usable at once, without duplicate address detection (the VIP's holder is decided elsewhere). */
+const addArgs = (o: AddressOptions) => ['addr', 'add', o.address, 'dev', o.device, ...(o.address.includes(':') ? ['nodad'] : [])];
 
 /**
  * A systemd unit that puts an address back on its interface at boot (an address added with
@@ -65,7 +65,7 @@ Wants=network.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c 'ip -o addr show dev ${o.device} | grep -q " ${normalAddress(o.address.split('/')[0]!)}/" || ip addr add ${o.address} dev ${o.device}${nodad(o.address)}'
+ExecStart=/bin/sh -c 'ip -o addr show dev ${o.device} | grep -q " ${normalAddress(o.address.split('/')[0]!)}/" || ip ${addArgs(o).join(' ')}'
 
 [Install]
 WantedBy=multi-user.target
@@ -83,7 +83,7 @@ export function address(o: AddressOptions): Operation {
       const f = fact(facts, req.key);
       if (f.code !== 0) return { kind: 'fail', message: `no interface ${o.device}`, hint: 'check the interface name (ip -o link)' };
       if (holdsAddress(f.stdout, o.address.split('/')[0]!)) return { kind: 'ok', reason: `${o.address} is on ${o.device}` };
-      return { kind: 'change', summary: `add ${o.address} to ${o.device}`, script: o.address.includes(':') ? sh`ip addr add ${o.address} dev ${o.device} nodad` : sh`ip addr add ${o.address} dev ${o.device}` };
+      return { kind: 'change', summary: `add ${o.address} to ${o.device}`, script: sh`ip ${addArgs(o)}` };
     },
   };
 }

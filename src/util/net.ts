@@ -46,7 +46,14 @@ export function subnetOf(cidr: string): string {
   return `${b.bits === 32 ? 'v4' : 'v6'}:${((b.value >> shift) << shift).toString(16)}/${prefix}`;
 }
 
+type AddressedHost = { address: string; vars: Readonly<Record<string, unknown>> };
+
 /** A host's addresses: its address and any listed in its `addresses` var (e.g. its IPv6 address). */
-export function hostAddresses(h: { address: string; vars: Readonly<Record<string, unknown>> }): string[] {
+export function hostAddresses(h: AddressedHost): string[] {
   return [h.address, ...((h.vars.addresses as string[] | undefined) ?? [])];
+}
+
+/** The host's first address of one family (IPv6: usually from its `addresses` var), if it has one. */
+export function familyAddress(h: AddressedHost, v6: boolean): string | undefined {
+  return hostAddresses(h).find((a) => a.includes(':') === v6);
 }

@@ -2,7 +2,7 @@
 import { sh } from '../../connection/shell.js';
 import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
 import { evaluateHaNodes, HA_NODE_PROBES } from './checks.js';
-import { clusters, serviceTargets, vipsOf, type HaVars } from './model.js';
+import { clusters, serversOf, serviceTargets, vipsOf, type HaVars } from './model.js';
 import playbook from './playbook.js';
 
 export const haproxyKeepalived: Kind = {
@@ -12,8 +12,7 @@ export const haproxyKeepalived: Kind = {
     const v = nodes[0]!.vars as unknown as HaVars;
     const vips = vipsOf(v);
     const targets = serviceTargets(v, hosts);
-    // A service once, though verify goes through it once per VIP.
-    const services = [...new Map(targets.map((t) => [t.name, { name: t.name, servers: t.servers.length }])).values()];
+    const services = v.haproxy.services.map((s) => ({ name: s.name, servers: serversOf(s, hosts).length }));
     return {
       kind: 'haproxy-keepalived',
       name: `${vips.map((x) => `${x.name} ${x.address}`).join(', ')} on ${nodes.map((n) => n.name).join(', ')}`,

@@ -7,7 +7,7 @@ import { revealText, type Secret } from '../../inventory/secret.js';
 import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
 import type { HaproxyConfig, SendProxy } from '../../render/haproxy.js';
 import type { ServiceTarget } from '../../checks/curl.js';
-import { hostAddresses, inSubnet, subnetOf } from '../../util/net.js';
+import { familyAddress, hostAddresses, inSubnet, subnetOf } from '../../util/net.js';
 
 export interface HaInstanceVars { name: string; vip: string; virtual_router_id: number; auth_pass?: string | Secret; nopreempt: boolean }
 export interface HaServiceVars {
@@ -134,26 +134,21 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
 
 const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
 
-/** The host's address of one family: IPv6 from its `addresses` var. */
-export function familyAddress(h: HostInfo, v6: boolean): string | undefined {
-  return hostAddresses(h).find((a) => a.includes(':') === v6);
-}
-
 /** Does the deployment carry an IPv6 VIP? */
 export const hasIpv6Vip = (v: HaVars) => v.keepalived.instances.some((i) => vipAddress(i.vip).includes(':'));
 
 /**
- * Where haproxy binds a service: every VIP (`vip`), every address (`any`: `*`, and `::` v6only beside
- * it when a VIP is IPv6, since `*` is IPv4 only), or the address given.
+ * haproxy's bind lines for a service: every VIP (`vip`), every address (`any`: `*`, and `[::]` v6only
+ * beside it when a VIP is IPv6, since `*` is IPv4 only), or the address given.
  */
-function bindsOf(v: HaVars, s: HaServiceVars): string[] {
-  if (s.bind === 'vip') return v.keepalived.instances.map((i) => bracket(vipAddress(i.vip)));
-  if (s.bind === 'any') return hasIpv6Vip(v) ? ['*', '[::]'] : ['*'];
-  return [bracket(s.bind)];
+function bindLines(v: HaVars, s: HaServiceVars): string[] {
+  if (s.bind === 'vip') return v.keepalived.instances.map((i) => `${bracket(vipAddress(i.vip))}:${s.port}`);
+  if (s.bind === 'any') return [`*:${s.port}`, ...(hasIpv6Vip(v) ? [`[::]:${s.port} v6only`] : [])];
+  return [`${bracket(s.bind)}:${s.port}`];
 }
 
 /** A service's backend servers: its `servers`, else the hosts of its backend group. */
-function serversOf(s: HaServiceVars, all: readonly HostInfo[]): { name: string; address: string }[] {
+export function serversOf(s: HaServiceVars, all: readonly HostInfo[]): { name: string; address: string }[] {
   return s.servers ?? (s.backend_group ? all.filter((h) => h.groups.includes(s.backend_group!)).map((h) => ({ name: h.name, address: h.address })) : []);
 }
 
@@ -178,7 +173,7 @@ export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
     stats: h.stats ? { bind: `${h.stats.bind}:${h.stats.port}`, uri: '/stats', user: h.stats.user, password: h.stats.password, admin: false } : undefined,
     listens: h.services.map((s) => ({
       name: s.name,
-      binds: bindsOf(v, s).map((b) => (b === '[::]' ? `[::]:${s.port} v6only` : `${b}:${s.port}`)),
+      binds: bindLines(v, s),
       balance: s.balance,
       servers: serversOf(s, all).map((x) => ({
         name: x.name, address: x.address, port: s.backend_port, sendProxy: s.send_proxy, weight: s.weight, maxconn: s.maxconn,

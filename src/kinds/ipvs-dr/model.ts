@@ -1,6 +1,6 @@
 /** Seed 003's model: the `ipvs_dr` vars, the virtual services they plan, and the Service manifest for Kubernetes real servers. */
 import type { HostInfo, PlaybookIssue } from '../../playbook/define.js';
-import { hostAddresses, parseAddress } from '../../util/net.js';
+import { familyAddress, hostAddresses, parseAddress } from '../../util/net.js';
 import type { VirtualService } from '../../render/ipvs.js';
 import type { ExternalIpService } from '../../render/kube-service.js';
 
@@ -21,11 +21,6 @@ export function drKubernetesService(v: DrSettings): ExternalIpService | undefine
   };
 }
 
-/** A real server's address in the VIP's family: its address, or (IPv6 VIP) the IPv6 one of its `addresses`. */
-function realServerAddress(h: HostInfo, v6: boolean): string | undefined {
-  return hostAddresses(h).find((a) => a.includes(':') === v6);
-}
-
 /** The virtual services, with the real servers taken from the inventory groups (in the VIP's address family). */
 export function drServices(v: DrSettings, inventory: readonly HostInfo[]): VirtualService[] {
   const vip = v.vip.split('/')[0]!;
@@ -34,7 +29,7 @@ export function drServices(v: DrSettings, inventory: readonly HostInfo[]): Virtu
     protocol: s.protocol, address: vip, port: s.port, scheduler: s.scheduler,
     ...(s.persistent ? { persistent: s.persistent } : {}),
     realServers: inventory.filter((h) => h.groups.includes(s.real_servers_group))
-      .map((h) => ({ address: realServerAddress(h, v6) ?? h.address, port: s.real_port ?? s.port, forward: 'route' as const, weight: s.weight })),
+      .map((h) => ({ address: familyAddress(h, v6) ?? h.address, port: s.real_port ?? s.port, forward: 'route' as const, weight: s.weight })),
   }));
 }
 
@@ -45,7 +40,7 @@ export function drVipIssues(v: DrSettings, hosts: readonly HostInfo[]): Playbook
   if (!parsed) return [{ path: ['ipvs_dr', 'vip'], message: `${address} is not an IPv4 or IPv6 address`, hint: 'write address/prefix, e.g. 198.18.0.200/24 or 2001:2::200/64' }];
   if (Number(prefix) > parsed.bits) return [{ path: ['ipvs_dr', 'vip'], message: `prefix /${prefix} is longer than an IPv${parsed.bits === 32 ? 4 : 6} address (${parsed.bits} bits)` }];
   const v6 = parsed.bits === 128;
-  return v.services.flatMap((s, i) => hosts.filter((h) => h.groups.includes(s.real_servers_group) && !realServerAddress(h, v6)).map((h) => ({
+  return v.services.flatMap((s, i) => hosts.filter((h) => h.groups.includes(s.real_servers_group) && !familyAddress(h, v6)).map((h) => ({
     host: h.name, path: ['ipvs_dr', 'services', i, 'real_servers_group'],
     message: `real server ${h.name} (${hostAddresses(h).join(', ')}) has no IPv${v6 ? 6 : 4} address for the VIP ${address}`,
     hint: v6 ? `list its IPv6 address in the host's \`addresses\` var, e.g. ${h.name}: { address: ${h.address}, vars: { addresses: ["2001:2::21"] } }` : 'give the host an IPv4 address',
