@@ -1,5 +1,6 @@
 /** Find a playbook by name (a deployment kind's, from the registry) or by path (a user's .ts file, loaded at run time). */
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LbdeployError } from '../errors.js';
@@ -10,6 +11,21 @@ export class PlaybookError extends LbdeployError {}
 
 export function bundledPlaybookNames(): string[] {
   return KINDS.map((k) => k.name).sort();
+}
+
+let registered = false;
+
+/**
+ * tsx compiles an operator's .ts playbook on the fly (loaded only when one is used), registered
+ * for the whole process and not namespaced: the playbook's `import ... from 'lbdeploy'` then is the
+ * engine's own instance. Our hook after it makes the playbook an ES module in a CommonJS project too.
+ */
+async function registerTypeScript(): Promise<void> {
+  if (registered) return;
+  (await import('tsx/esm/api')).register();
+  // From source (the tests run src/ through tsx) the hooks are TypeScript too.
+  register(new URL(import.meta.url.endsWith('.ts') ? './esm-hooks.ts' : './esm-hooks.js', import.meta.url));
+  registered = true;
 }
 
 export async function loadPlaybook(ref: string, baseDir: string, where?: string): Promise<Playbook> {
@@ -25,10 +41,8 @@ export async function loadPlaybook(ref: string, baseDir: string, where?: string)
     if (!kind) throw new PlaybookError(`no playbook named '${ref}'`, { where, hint: `bundled playbooks: ${bundledPlaybookNames().join(', ')}; or give a path to a .ts file` });
     return kind.playbook;
   }
-  // tsx compiles a user's .ts playbook on the fly; loaded only when one is used.
-  const mod = (file.endsWith('.ts')
-    ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
-    : await import(pathToFileURL(file).href)) as { default?: Playbook };
+  if (file.endsWith('.ts')) await registerTypeScript();
+  const mod = (await import(pathToFileURL(file).href)) as { default?: Playbook };
   const pb = mod.default;
   if (!pb || typeof pb !== 'object' || !Array.isArray(pb.plays) || typeof pb.name !== 'string') {
     throw new PlaybookError(`${file} does not export a playbook as its default export`, { where, hint: 'write `export default definePlaybook({ ... })`' });
