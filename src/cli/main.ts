@@ -21,13 +21,15 @@ Commands:
   verify INVENTORY      prove it works: one VIP holder, backends UP or ipvsadm -ln as inventoried, curl through the VIP
   failover-test INVENTORY   a drill: stop keepalived / haproxy / the keepalived container on the holder, time the VIP move
   manifest INVENTORY    the Kubernetes Service with the VIP as externalIP (seed 003), for kubectl apply -f -
+  init KIND [DIR]       a commented starting inventory for a kind and a playbook of your own
+  schema                the inventory JSON Schema (with the kinds' vars) for editors
   lab up|down|status    the local multi-host lab (real sshd/systemd hosts in containers)
 
 Options:
   -h, --help            show this help
   -v, --version         print the version
 
-${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.manifest}\n${USAGES.audit}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
+${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.manifest}\n${USAGES.audit}\n${USAGES.init}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -63,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./manifest.js')).runManifest(rest);
     case 'failover-test':
       return (await import('./failover.js')).runFailover(rest);
+    case 'init':
+      return (await import('./init.js')).runInit(rest);
+    case 'schema':
+      return (await import('./schema.js')).runSchema(rest);
     case 'lab':
       return (await import('./lab.js')).runLab(rest);
     default:

@@ -19,6 +19,14 @@ export const USAGES = {
        lbdeploy audit INVENTORY --install-timer [--every 15m] [--textfile-dir DIR] [--unit-dir DIR]
        lbdeploy audit INVENTORY --print-schedule [--every 15m]
   read-only; exit 0 healthy, 1 warning, 2 critical`,
+  init: `Usage: lbdeploy init KIND [DIR] [--lb NAME=ADDR,...] [--backends NAME=ADDR,...] [--client NAME=ADDR]
+                   [--vip ADDR/PREFIX] [--interface IF] [--vrid N] [--user root]
+                   [--private-key FILE] [--known-hosts FILE] [--force]
+  writes DIR/inventory.yaml (commented, with the schema modeline for editors) and DIR/playbooks/site.ts
+  (a playbook of your own); kinds: haproxy-keepalived, ipvs-dr. Without --lb/--backends/--vip:
+  documentation addresses (192.0.2.0/24) to replace`,
+  schema: `Usage: lbdeploy schema
+  prints the JSON Schema of inventories, with the bundled kinds' vars (for editors and CI checks)`,
   lab: `Usage: lbdeploy lab <up|down|status|renew-certs> [--json]
 
   up           install what the lab needs, build images (cached), start the hosts

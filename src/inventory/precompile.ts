@@ -5,6 +5,7 @@ import AjvModule from 'ajv';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import { packageRoot } from '../package-root.js';
 import { KINDS } from '../kinds/registry.js';
+import { editorSchema } from './editor-schema.js';
 import { inventorySchema } from './schema.js';
 import { AJV_OPTIONS, schemaHash, validatorsDir } from './validators.js';
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   for (const k of KINDS) if (k.playbook.vars) schemas.push([`playbook ${k.playbook.name}`, k.playbook.vars]);
   mkdirSync(validatorsDir(), { recursive: true });
   // The schema itself, for editors (yaml-language-server: `# yaml-language-server: $schema=...`).
-  writeFileSync(join(packageRoot(), 'dist', 'inventory.schema.json'), JSON.stringify(inventorySchema, null, 2) + '\n');
+  writeFileSync(join(packageRoot(), 'dist', 'inventory.schema.json'), JSON.stringify(editorSchema(), null, 2) + '\n');
   for (const [name, schema] of schemas) {
     const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
     const code = standalone(ajv, ajv.compile(schema));

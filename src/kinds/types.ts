@@ -64,6 +64,35 @@ export interface Kind {
   playbook: Playbook;
   /** What the inventory deployed with this kind; [] when its vars are absent. */
   deployments(ctx: DeploymentContext): Deployment[];
+  /** The starting inventory `lbdeploy init KIND` writes, if the kind has one. */
+  init?: InitTemplate;
+}
+
+export interface InitHost {
+  name: string;
+  address: string;
+}
+
+/** What `lbdeploy init` fills in: the operator's answers, or documentation-range examples. */
+export interface InitAnswers {
+  lb: InitHost[];
+  backends: InitHost[];
+  vip: string;
+  interface: string;
+  vrid: number;
+  /** The host that proves the VIP end to end (verify_from), if given. */
+  client?: InitHost;
+}
+
+export interface InitTemplate {
+  /** One line for `lbdeploy init --help`. */
+  summary: string;
+  /** The groups the kind reads: its LB nodes and their backends. */
+  groups: { lb: string; backends: string };
+  /** The inventory's `playbook:` entries before the operator's own playbook. */
+  playbooks: string[];
+  /** The body of `vars:` (indented two spaces), commented for the operator. */
+  vars(a: InitAnswers): string;
 }
 
 /** Inventory hosts by name, for a kind that computed names from resolved vars. */

@@ -1,4 +1,5 @@
 /** haproxy-keepalived as a deployment kind: one deployment per VRRP cluster (the nodes that carry the same instances). */
+import { haInit } from './init.js';
 import { sh } from '../../connection/shell.js';
 import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
 import { evaluateHaNodes, HA_NODE_PROBES } from './checks.js';
@@ -8,6 +9,7 @@ import playbook from './playbook.js';
 export const haproxyKeepalived: Kind = {
   name: 'haproxy-keepalived',
   playbook,
+  init: haInit,
   deployments: ({ inventory, hosts, targeted }) => clusters(hosts.filter((h) => targeted.has(h.name))).map(({ nodes }): Deployment => {
     const v = nodes[0]!.vars as unknown as HaVars;
     const vips = vipsOf(v);

@@ -1,4 +1,5 @@
 /** ipvs-dr (seed 003) as a deployment kind: one director per VIP, its IPVS table as planned, and the Service manifest for Kubernetes real servers. */
+import { drInit } from './init.js';
 import { hostNames, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
 import { probeError } from '../../checks/probe.js';
 import { ADDRESSES_FACT, unreachableCheck, vipHolderChecks } from '../../checks/vip.js';
@@ -10,6 +11,7 @@ import playbook from './playbook.js';
 export const ipvsDr: Kind = {
   name: 'ipvs-dr',
   playbook,
+  init: drInit,
   deployments: ({ inventory, hosts, targeted }) => {
     const nodes = hosts.filter((h) => targeted.has(h.name) && h.groups.includes('ipvs') && h.vars.ipvs_dr !== undefined);
     if (nodes.length === 0) return [];

@@ -1,0 +1,78 @@
+/** `lbdeploy init KIND [DIR]`: a commented, valid starting inventory and an own-playbook example. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { INIT_EXAMPLE, OWN_PLAYBOOK, checkAnswers, parseHostList, renderInitInventory, renderOwnPlaybook } from '../init/render.js';
+import { KINDS, kindNamed } from '../kinds/registry.js';
+import type { InitAnswers } from '../kinds/types.js';
+import { packageRoot } from '../package-root.js';
+import { consoleOutput as out } from '../report/console.js';
+import { failure, parse, UsageError } from './common.js';
+import { EXIT } from './exit-codes.js';
+import { USAGES } from './usage.js';
+
+/** The answers' checks throw plain errors that name the option: usage errors here. */
+function answer<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+const posix = (p: string) => p.split(sep).join('/');
+
+/** The schema as the inventory's folder sees it: relative when lbdeploy is installed in the project (node_modules), else absolute. */
+function schemaRef(dir: string): string {
+  const file = join(packageRoot(), 'dist', 'inventory.schema.json');
+  return packageRoot().includes(`${sep}node_modules${sep}`) ? posix(relative(dir, file)) : posix(file);
+}
+
+export async function runInit(args: string[]): Promise<number> {
+  try {
+    const parsed = parse(args, {
+      lb: { type: 'string' }, backends: { type: 'string' }, client: { type: 'string' },
+      vip: { type: 'string' }, interface: { type: 'string' }, vrid: { type: 'string' },
+      user: { type: 'string', default: 'root' }, 'private-key': { type: 'string' }, 'known-hosts': { type: 'string' },
+      force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    }, USAGES.init);
+    if (!parsed) return EXIT.ok;
+    const v = parsed.values;
+    const [kindName, dirArg, extra] = parsed.positionals;
+    const templates = KINDS.filter((k) => k.init).map((k) => k.name);
+    if (!kindName) throw new UsageError('missing KIND', { hint: `kinds with a starting inventory: ${templates.join(', ')}` });
+    if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, { hint: USAGES.init.split('\n')[0] });
+    const kind = kindNamed(kindName);
+    if (!kind?.init) {
+      throw new UsageError(kind ? `the kind ${kindName} has no starting inventory yet` : `no deployment kind named '${kindName}'`, {
+        hint: kind ? `start from the example in ${join(packageRoot(), 'inventory')}; init writes: ${templates.join(', ')}` : `init writes: ${templates.join(', ')}`,
+      });
+    }
+    const dir = resolve(dirArg ?? '.');
+    const answers: InitAnswers = {
+      lb: v.lb ? answer(() => parseHostList('--lb', v.lb!)) : INIT_EXAMPLE.lb,
+      backends: v.backends ? answer(() => parseHostList('--backends', v.backends!)) : INIT_EXAMPLE.backends,
+      vip: v.vip ?? INIT_EXAMPLE.vip,
+      interface: v.interface ?? INIT_EXAMPLE.interface,
+      vrid: v.vrid === undefined ? INIT_EXAMPLE.vrid : Number(v.vrid),
+      client: v.client ? answer(() => parseHostList('--client', v.client!))[0] : undefined,
+    };
+    if (v.client && v.client.includes(',')) throw new UsageError('--client takes one NAME=ADDRESS');
+    answer(() => checkAnswers(answers));
+    const examples = !v.lb || !v.backends || !v.vip;
+    // Paths given on the command line are relative to where it runs; the inventory's, to its folder.
+    const fromDir = (p?: string) => (p === undefined ? undefined : posix(relative(dir, resolve(p))) || '.');
+    const inventoryFile = join(dir, 'inventory.yaml');
+    const playbookFile = join(dir, OWN_PLAYBOOK);
+    const existing = [inventoryFile, playbookFile].filter((f) => existsSync(f));
+    if (existing.length > 0 && !v.force) throw new UsageError(`${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}: nothing written`, { hint: '--force replaces them' });
+    const inventory = renderInitInventory(kindName, kind.init, answers, { user: v.user, privateKey: fromDir(v['private-key']), knownHosts: fromDir(v['known-hosts']) }, schemaRef(dir), examples);
+    mkdirSync(join(dir, 'playbooks'), { recursive: true });
+    writeFileSync(inventoryFile, inventory);
+    writeFileSync(playbookFile, renderOwnPlaybook(kind.init));
+    const shown = posix(relative(process.cwd(), inventoryFile)) || inventoryFile;
+    out.line(`wrote ${shown} and ${posix(relative(process.cwd(), playbookFile))}${examples ? ' (example addresses: edit them)' : ''}\nnext: npx lbdeploy plan ${shown}`);
+    return EXIT.ok;
+  } catch (e) {
+    return failure(e);
+  }
+}
