@@ -4,6 +4,7 @@ import { consoleOutput as out, table } from '../report/console.js';
 import { failoverTest, type FailoverResult } from '../kinds/drill.js';
 import { deploymentsOf, inventoryPlaybooks } from '../kinds/deployments.js';
 import type { Deployment, DrillSpec } from '../kinds/types.js';
+import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { failure, noDeployment, parse, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -14,7 +15,7 @@ export async function runFailover(args: string[]): Promise<number> {
   try {
     const parsed = parse(args, {
       scenario: { type: 'string', default: 'all' }, 'max-move': { type: 'string', default: '5' }, rate: { type: 'string', default: '10' },
-      json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, 'lock-wait': { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' },
     }, USAGES.failover);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
@@ -29,7 +30,13 @@ export async function runFailover(args: string[]): Promise<number> {
     if (chosen.length === 0) {
       throw new UsageError(`scenario ${v.scenario} does not apply to this inventory`, { hint: `its scenarios: ${[...new Set(drills.map(([, x]) => x.scenario))].join(', ')}, or all` });
     }
-    const pool = new ConnectionPool(inv);
+    const lockWaitS = Number(v['lock-wait']);
+    if (!(lockWaitS >= 0) || !Number.isFinite(lockWaitS)) throw new UsageError(`--lock-wait takes a number of seconds (0: refuse at once), not '${v['lock-wait']}'`);
+    // The drill stops services: it holds the run lock of every host it touches, as up does.
+    const pool = new ConnectionPool(inv, {
+      holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: Math.round(lockWaitS),
+      onWait: (host, holder) => { if (!v.json) out.error(`failover-test: ${host} is held by another lbdeploy run (${holder}); waiting up to ${Math.round(lockWaitS)} s`); },
+    });
     const results: FailoverResult[] = [];
     try {
       for (const [d, spec] of chosen) {

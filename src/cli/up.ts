@@ -6,6 +6,7 @@ import { InventoryError } from '../inventory/errors.js';
 import { checkLimit, failure, parse, requireInventory, runReporter, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
+import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { selectHosts } from '../inventory/select.js';
 import { deploymentsOf } from '../kinds/deployments.js';
@@ -43,6 +44,7 @@ const OPTIONS = {
   forks: { type: 'string', short: 'f' },
   'allow-reboot': { type: 'boolean' },
   wait: { type: 'string' },
+  'lock-wait': { type: 'string', default: '0' },
   'no-wait': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -76,9 +78,16 @@ export async function runUp(args: string[], mode: 'up' | 'plan'): Promise<number
     const waitS = v.wait === undefined ? DEFAULT_WAIT_S : Number(v.wait);
     if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
     if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
+    const lockWaitS = Number(v['lock-wait']);
+    if (!(lockWaitS >= 0) || !Number.isFinite(lockWaitS)) throw new UsageError(`--lock-wait takes a number of seconds (0: refuse at once), not '${v['lock-wait']}'`);
     const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
-    const pool = new ConnectionPool(inv);
+    // A run that changes hosts holds each one's run lock; plan (check mode) only reads.
+    const pool = new ConnectionPool(inv, check ? undefined : {
+      holder: holderOf(`${mode === 'up' && refs.length === 1 && refs[0] === 'kubeconfig' && v.playbook ? 'rotate-kubeconfig' : mode} ${inv.source.shownName}`),
+      waitS: Math.round(lockWaitS),
+      onWait: (host, holder) => reporter.emit({ type: 'lock-wait', host, holder, waitS: Math.round(lockWaitS) }),
+    });
     let result;
     let ready = true;
     try {

@@ -3,12 +3,13 @@ export const USAGES = {
   up: `Usage: lbdeploy up INVENTORY [--playbook NAME|FILE] [--check] [--diff] [--limit PATTERN]
                    [--tags T1,T2] [--skip-tags T] [--forks N] [--allow-reboot] [--json]
                    [--wait SECONDS | --no-wait]   (default: wait up to 120 s until it serves)
+                   [--lock-wait SECONDS]   (default 0: refuse a host another run holds; plan takes no lock)
        lbdeploy plan INVENTORY [...]   (= up --check --diff)`,
   hosts: 'Usage: lbdeploy hosts INVENTORY [--limit PATTERN] [--json]',
   facts: 'Usage: lbdeploy facts INVENTORY [--limit PATTERN] [--forks N] [--json]',
   verify: `Usage: lbdeploy verify INVENTORY [--json] [--host-timeout 15]   (exit 1 unless every check is ok)
   VIP on exactly one node, haproxy backends or \`ipvsadm -ln\` against the inventory, curl through each VIP`,
-  failover: `Usage: lbdeploy failover-test INVENTORY [--scenario NAME|all] [--max-move SECONDS] [--rate N] [--json]
+  failover: `Usage: lbdeploy failover-test INVENTORY [--scenario NAME|all] [--max-move SECONDS] [--rate N] [--json] [--lock-wait SECONDS]
   scenarios come from the inventory's kinds: keepalived, haproxy (haproxy-keepalived), keepalived-container (ipvs-keepalived)
   stops keepalived (and, separately, haproxy; or seed 002's keepalived container) on the VIP holder,
   measures the move, restores, verifies`,

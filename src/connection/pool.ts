@@ -4,6 +4,7 @@
  */
 import { ConnectionError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
+import { acquireLock, type LockOptions } from './lock.js';
 import { sh, type ShellCommand } from './shell.js';
 import { connectSsh, type Connection, type ExecOptions, type ExecResult } from './ssh.js';
 
@@ -20,19 +21,40 @@ export interface PoolStats {
 
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Connection>>();
+  /** Per host: the run lock, taken with the host's first session (see lock.ts), and its release. */
+  private readonly locks = new Map<string, Promise<() => Promise<void>>>();
   readonly stats: PoolStats = { connections: 0, commands: new Map() };
   private closed = false;
 
-  constructor(private readonly inventory: Inventory) {}
+  /** `lock`: runs that change hosts hold each host's run lock while they use it (audit, verify, plan do not). */
+  constructor(private readonly inventory: Inventory, private readonly lock?: LockOptions) {}
 
-  /** The host's session; the connection is made once and reused. */
+  /** Whether sessions hold the hosts' run locks. */
+  get locking(): boolean {
+    return this.lock !== undefined;
+  }
+
+  /** The host's session; the connection is made once and reused. Under a lock, once the lock is ours. */
   async session(host: Host): Promise<HostSession> {
-    const conn = await this.connection(host);
+    const session = this.bare(host, await this.connection(host));
+    if (this.lock) {
+      let held = this.locks.get(host.name);
+      if (!held) {
+        held = acquireLock(host.name, session.run, this.lock);
+        this.locks.set(host.name, held);
+        held.catch(() => this.locks.delete(host.name));
+      }
+      await held;
+    }
+    return session;
+  }
+
+  private bare(host: Host, conn: Connection): HostSession {
     return {
       host,
       run: async (script, options = {}) => {
         this.stats.commands.set(host.name, (this.stats.commands.get(host.name) ?? 0) + 1);
-        const r = await conn.exec(wrap(host, script), { stdin: options.stdin, timeoutMs: options.timeoutMs ?? host.connection.commandTimeoutMs });
+        const r = await conn.exec(wrap(host, script), { stdin: options.stdin, onStdout: options.onStdout, timeoutMs: options.timeoutMs ?? host.connection.commandTimeoutMs });
         if (host.connection.become && r.code === 1 && /sudo: (a password is required|a terminal is required)/.test(r.stderr)) {
           throw new ConnectionError(`sudo needs a password for ${host.connection.user} (lbdeploy uses sudo -n and never types one)`, {
             where: host.name, hint: `allow passwordless sudo for ${host.connection.user}, or connect as root`,
@@ -73,15 +95,20 @@ export class ConnectionPool {
     return conn;
   }
 
-  /** Drop a host's connection (after a reboot) so the next session reconnects. */
+  /** Drop a host's connection (after a reboot) so the next session reconnects (and locks again). */
   async forget(host: Host): Promise<void> {
     const p = this.open.get(host.name);
     this.open.delete(host.name);
+    this.locks.delete(host.name);
     await p?.then((c) => c.close()).catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {
     this.closed = true;
+    // Release the locks first (the holder removes its record), then close the connections.
+    const locks = [...this.locks.values()];
+    this.locks.clear();
+    await Promise.all(locks.map((p) => p.then((release) => release(), () => undefined)));
     const all = [...this.open.values()];
     this.open.clear();
     await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => undefined)));

@@ -35,7 +35,10 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Text, or a stream (a local file uploaded as it is read). */
   stdin?: string | Readable;
+  /** 0: no time limit (a command that lasts as long as the run, like the run lock). */
   timeoutMs?: number;
+  /** Each chunk of stdout as it arrives (stdout is also returned whole). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /** One open connection to one host; every step of a run reuses it. */
@@ -123,6 +126,7 @@ class SshConnection implements Connection {
     const run = this.ssh.execCommand(command.text, {
       stdin: options.stdin,
       noTrim: true,
+      onStdout: options.onStdout,
       onChannel: (ch) => {
         channelRef = ch;
       },

@@ -1,4 +1,5 @@
 /** Runs playbooks over an inventory: plays in order, batches (serial), hosts in parallel up to --forks. */
+import { LockError } from '../connection/lock.js';
 import { ConnectionPool, type HostSession } from '../connection/pool.js';
 import { BOOT_FACT } from '../operations/command.js';
 import { sleep } from '../util/sleep.js';
@@ -85,6 +86,37 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const dead = new Set<string>();
   const inventoryInfo = inv.hosts.map(hostInfo);
 
+  /**
+   * A run that changes hosts takes every host's run lock before its first step, so no play of
+   * this run meets a host another run is changing. One host held elsewhere refuses the whole run.
+   */
+  const lockAll = async (hosts: Host[]): Promise<void> => {
+    const t0 = Date.now();
+    const held: string[] = [];
+    await mapLimit(hosts, opts.forks, async (host) => {
+      try {
+        await pool.session(host);
+      } catch (e) {
+        dead.add(host.name);
+        const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
+        if (e instanceof LockError) {
+          held.push(host.name);
+          recaps[host.name]!.failed++;
+          emit({ type: 'step', host: host.name, play: 'run lock', step: 'run lock', status: 'failed', message: err.message, hint: err.hint, ms: Date.now() - t0 });
+        } else {
+          recaps[host.name]!.unreachable = true;
+          emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
+        }
+      }
+    });
+    if (held.length === 0) return;
+    for (const h of hosts.filter((x) => !dead.has(x.name))) {
+      dead.add(h.name);
+      recaps[h.name]!.failed++;
+      emit({ type: 'step', host: h.name, play: 'run lock', step: 'run lock', status: 'failed', message: `not run: another lbdeploy run holds ${held.sort().join(', ')}; this run changes nothing`, ms: Date.now() - t0 });
+    }
+  };
+
   /** A playbook's prepare: read-only commands; its refusals fail the hosts it targets, before any step. */
   const prepare = async (pb: Playbook, vars: Map<string, Record<string, unknown>>): Promise<boolean> => {
     const t0 = Date.now();
@@ -124,6 +156,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
 
   emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: allHosts, check: opts.check });
   try {
+    if (pool.locking) await lockAll(inv.hosts.filter((h) => allHosts.includes(h.name)));
     for (const pb of playbooks) {
       const vars = varsByPlaybook.get(pb)!;
       if (pb.prepare && !interrupted) {
@@ -153,7 +186,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
             emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
           } else {
             recap.failed++;
-            emit({ type: 'step', host: host.name, play: play.name, step: 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
+            emit({ type: 'step', host: host.name, play: play.name, step: e instanceof LockError ? 'run lock' : 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
           }
         };
         await mapLimit(hosts, opts.forks, async (host) => {

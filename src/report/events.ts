@@ -17,6 +17,8 @@ export type RunEvent =
   | { type: 'play-start'; playbook: string; play: string; hosts: string[] }
   | { type: 'note'; playbook: string; text: string }
   | { type: 'host-unreachable'; host: string; message: string; hint?: string }
+  /** Another run holds the host's run lock: this one waits (at most waitS) before touching it. */
+  | { type: 'lock-wait'; host: string; holder: string; waitS: number }
   | { type: 'step'; host: string; play: string; step: string; status: StepStatus; message?: string; hint?: string; diff?: string; ms: number; handler?: boolean }
   | { type: 'host-done'; host: string; recap: HostRecap }
   | { type: 'interrupted'; message: string }

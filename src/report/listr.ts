@@ -51,6 +51,12 @@ export function listrProgress(write: Write): Reporter {
           if (e.status !== 'ok' || e.diff) after.push(e);
           break;
         }
+        case 'lock-wait': {
+          const t = hostTask(e.host);
+          if (t.task) t.task.title = `${e.host}: waiting for another run's lock (${e.holder})`;
+          after.push(e);
+          break;
+        }
         case 'host-unreachable':
           hostTask(e.host).fail(new Error(`UNREACHABLE: ${e.message}`));
           after.push(e);

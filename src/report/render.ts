@@ -30,6 +30,9 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
         case 'note':
           write(`${e.playbook}: ${e.text}\n`);
           break;
+        case 'lock-wait':
+          write(`LOCKED ${e.host}: another lbdeploy run holds it (${e.holder}); waiting up to ${e.waitS} s\n`);
+          break;
         case 'host-unreachable':
           write(`UNREACHABLE ${e.host}: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
           break;

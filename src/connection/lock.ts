@@ -1,0 +1,108 @@
+/**
+ * The per-host run lock: flock(1) on /run/lbdeploy/run.lock, held by a command on the run's own SSH
+ * connection for as long as the run lasts. It ends when the run closes the command's stdin, or
+ * when the connection drops (a crashed or killed run): sshd closes the channel, the holder exits,
+ * and the kernel releases the lock. /run is a tmpfs, so a reboot clears it as well.
+ */
+import { hostname, userInfo } from 'node:os';
+import { PassThrough } from 'node:stream';
+import { LbdeployError } from '../errors.js';
+import { sh, type ShellCommand } from './shell.js';
+import type { ExecOptions, ExecResult } from './ssh.js';
+
+export class LockError extends LbdeployError {}
+
+export const LOCK_DIR = '/run/lbdeploy';
+
+export interface LockOptions {
+  /** Who holds it, as the next run will be told: user@machine, pid, the command. No secrets. */
+  holder: string;
+  /** How long a run waits for another run's lock before refusing; 0 refuses at once. */
+  waitS: number;
+  /** Told once when the lock is held by another run and this one waits. */
+  onWait?: (host: string, holder: string) => void;
+}
+
+/** user@machine pid N: lbdeploy COMMAND INVENTORY */
+export function holderOf(command: string): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (a container's random uid): still lock, named by the machine and pid
+  }
+  return `${user}@${hostname()} pid ${process.pid}: lbdeploy ${command}`.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/**
+ * The holder's script: "WAIT <holder>" when another run has the lock, "LOCKED" once it is ours,
+ * exit 75 with "HELD <holder>" when the wait ran out. Then it reads stdin until the run ends.
+ */
+export function lockScript(holder: string, waitS: number): ShellCommand {
+  return sh`d=${LOCK_DIR}
+mkdir -p "$d" && chmod 0700 "$d" || exit 70
+exec 9>>"$d/run.lock" || exit 70
+who() { h=$(tr '\\n' ' ' <"$d/run.holder" 2>/dev/null); echo "\${h:-unknown (no holder recorded)}"; }
+if ! flock -n 9; then
+  echo "WAIT $(who)"
+  if [ ${String(waitS)} -le 0 ] || ! flock -w ${String(waitS)} 9; then echo "HELD $(who)"; exit 75; fi
+fi
+printf '%s since=%s\\n' ${holder} "$(date +%s)" >"$d/run.holder"
+echo LOCKED
+cat >/dev/null
+rm -f "$d/run.holder"`;
+}
+
+/** "... since=EPOCH" -> "... since 2026-11-23T10:00:00Z (42 s ago)". */
+export function describeHolder(text: string, now = Date.now()): string {
+  const m = /^(.*?)\s*since=(\d+)\s*$/.exec(text.trim());
+  if (!m) return text.trim();
+  const since = Number(m[2]) * 1000;
+  return `${m[1]} since ${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')} (${Math.max(0, Math.round((now - since) / 1000))} s ago)`;
+}
+
+type Run = (script: ShellCommand, options: ExecOptions) => Promise<ExecResult>;
+
+/** Take the host's lock over `run` (the host's session); resolves once held, with its release. */
+export function acquireLock(host: string, run: Run, opts: LockOptions): Promise<() => Promise<void>> {
+  const stdin = new PassThrough();
+  let out = '';
+  let locked = false;
+  let told = false;
+  return new Promise((resolve, reject) => {
+    const lines = () => out.split('\n').slice(0, -1);
+    const done = run(lockScript(opts.holder, opts.waitS), {
+      stdin, timeoutMs: 0,
+      onStdout: (chunk) => {
+        out += chunk.toString();
+        const all = lines();
+        const wait = all.find((l) => l.startsWith('WAIT '));
+        if (wait && !told && opts.waitS > 0 && !all.includes('LOCKED') && !all.some((l) => l.startsWith('HELD '))) {
+          told = true;
+          opts.onWait?.(host, describeHolder(wait.slice(5)));
+        }
+        if (!locked && all.includes('LOCKED')) {
+          locked = true;
+          resolve(async () => {
+            stdin.end();
+            await done.catch(() => undefined);
+          });
+        }
+      },
+    });
+    done.then((r) => {
+      if (locked) return;
+      const held = lines().find((l) => l.startsWith('HELD '));
+      if (held) {
+        reject(new LockError(`another lbdeploy run holds this host: ${describeHolder(held.slice(5))}`, {
+          where: host,
+          hint: opts.waitS > 0 ? `waited ${opts.waitS} s; wait longer with --lock-wait SECONDS, or find that run` : 'wait for it to end, or give --lock-wait SECONDS to queue behind it',
+        }));
+      } else {
+        reject(new LockError(`cannot take the run lock in ${LOCK_DIR} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`, { where: host, hint: 'lbdeploy needs flock(1) (util-linux) and a writable /run on the host' }));
+      }
+    }, (e: unknown) => {
+      if (!locked) reject(e);
+    });
+  });
+}
