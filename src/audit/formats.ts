@@ -1,6 +1,7 @@
 /** Audit outputs: table, JSON, JUnit XML, Prometheus textfile, and a self-contained HTML report. */
 import { table } from '../report/console.js';
 import type { Check, Severity } from '../checks/check.js';
+import { auditMetrics } from './metrics.js';
 
 export interface AuditReport {
   inventory: string;
@@ -35,26 +36,9 @@ ${cases.join('\n')}
 `;
 }
 
-const SEV: Record<Severity, number> = { ok: 0, warning: 1, critical: 2 };
-const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, ' ');
-
-/** node_exporter textfile collector format. */
-export function auditPrometheus(r: AuditReport): string {
-  const lines = [
-    '# HELP lbdeploy_audit_status Overall audit result: 0 ok, 1 warning, 2 critical.',
-    '# TYPE lbdeploy_audit_status gauge',
-    `lbdeploy_audit_status{inventory="${label(r.inventory)}"} ${SEV[r.status]}`,
-    '# HELP lbdeploy_audit_last_run_timestamp_seconds When the audit ran.',
-    '# TYPE lbdeploy_audit_last_run_timestamp_seconds gauge',
-    `lbdeploy_audit_last_run_timestamp_seconds{inventory="${label(r.inventory)}"} ${Math.floor(Date.parse(r.generatedAt) / 1000)}`,
-    '# HELP lbdeploy_audit_check_status Each check: 0 ok, 1 warning, 2 critical.',
-    '# TYPE lbdeploy_audit_check_status gauge',
-    ...r.checks.map((f) => `lbdeploy_audit_check_status{check="${label(f.check)}",target="${label(f.target)}"} ${SEV[f.severity]}`),
-    '# HELP lbdeploy_audit_check_value The measured value of a check (days left, VIP holders, servers UP...).',
-    '# TYPE lbdeploy_audit_check_value gauge',
-    ...r.checks.filter((f) => f.value !== undefined).map((f) => `lbdeploy_audit_check_value{check="${label(f.check)}",target="${label(f.target)}"} ${f.value}`),
-  ];
-  return lines.join('\n') + '\n';
+/** node_exporter textfile collector format: the exporter's metrics for one audit. */
+export function auditPrometheus(r: AuditReport, durationS = 0): string {
+  return auditMetrics(r.inventory, { report: r, up: true, durationS });
 }
 
 /** One HTML file, no external resources: the report's data is embedded and rendered by a small script. */

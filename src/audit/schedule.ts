@@ -1,4 +1,16 @@
 /** Scheduling the audit: a systemd service + timer, the equivalent crontab line, a Kubernetes CronJob. */
+import { createHash } from 'node:crypto';
+import { basename, extname } from 'node:path';
+
+/**
+ * The names one inventory's schedule uses, so a second inventory gets its own timer, textfile and
+ * CronJob: its file name, made safe, and a hash of its absolute path (two site/inventory.yaml differ).
+ */
+export function scheduleNames(inventoryPath: string): { unit: string; textfile: string; cronJob: string } {
+  const stem = basename(inventoryPath, extname(inventoryPath)).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30) || 'inventory';
+  const hash = createHash('sha256').update(inventoryPath).digest('hex').slice(0, 8);
+  return { unit: `lbdeploy-audit-${stem}-${hash}`, textfile: `lbdeploy_audit_${stem.replace(/-/g, '_')}_${hash}.prom`, cronJob: `lbdeploy-audit-${stem}-${hash}` };
+}
 
 export interface Every {
   minutes: number;
@@ -24,13 +36,16 @@ export interface ScheduleTarget {
   inventory: string;
   textfile: string;
   every: Every;
+  names: ReturnType<typeof scheduleNames>;
+  /** The pinned lbdeploy image the CronJob runs (`lbdeploy image build`), e.g. registry.example/lbdeploy:0.1.0. */
+  image: string;
 }
 
 const q = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/["\\$`]/g, '\\$&')}"`);
 
 export function systemdUnits(t: ScheduleTarget): { service: string; timer: string } {
   return {
-    service: `# Managed by lbdeploy (audit --install-timer)
+    service: `# Managed by lbdeploy (audit --install-timer) for ${t.inventory}
 [Unit]
 Description=lbdeploy health audit of ${t.inventory}
 Wants=network-online.target
@@ -62,13 +77,17 @@ export function crontabLine(t: ScheduleTarget): string {
   return `${cronSpec(t.every)} root ${t.argv.map(q).join(' ')} >/dev/null 2>&1`;
 }
 
-/** A CronJob that runs the same audit from inside a cluster (inventory and SSH key from a Secret). */
+/**
+ * A CronJob that runs the same audit from inside a cluster (inventory and SSH key from a Secret),
+ * from a pinned lbdeploy image: nothing is downloaded at run time, so it works air-gapped.
+ */
 export function cronJob(t: ScheduleTarget): string {
   return `apiVersion: batch/v1
 kind: CronJob
 metadata:
-  name: lbdeploy-audit
+  name: ${t.names.cronJob}
   namespace: kube-system
+  labels: { app.kubernetes.io/name: lbdeploy-audit }
 spec:
   schedule: "${cronSpec(t.every)}"
   concurrencyPolicy: Forbid
@@ -81,16 +100,19 @@ spec:
       template:
         spec:
           restartPolicy: Never
+          securityContext: { fsGroup: 65532 }   # the Secret's files readable by the image's user
           containers:
             - name: audit
-              image: node:20-bookworm-slim
-              command: ["npx", "--yes", "lbdeploy", "audit", "/etc/lbdeploy/inventory.yaml", "--format", "json"]
+              image: ${t.image}
+              imagePullPolicy: IfNotPresent
+              args: ["audit", "/etc/lbdeploy/inventory.yaml", "--format", "json"]
+              securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true }
               volumeMounts:
                 - { name: lbdeploy, mountPath: /etc/lbdeploy, readOnly: true }
           volumes:
             - name: lbdeploy
               secret:
-                secretName: lbdeploy-audit   # inventory.yaml, the SSH key and known_hosts it names
-                defaultMode: 0400
+                secretName: ${t.names.cronJob}   # inventory.yaml, the SSH key and known_hosts it names
+                defaultMode: 0440
 `;
 }

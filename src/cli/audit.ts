@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { $ } from '../shell-local.js';
 import { audit } from '../audit/run.js';
 import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../audit/formats.js';
-import { cronJob, crontabLine, parseEvery, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
+import { cronJob, crontabLine, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
+import { parseListen, startExporter } from '../audit/exporter.js';
+import { loadInventory } from '../inventory/load.js';
+import { packageVersion } from '../package-root.js';
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out } from '../report/console.js';
 import { failure, parse, requireInventory, UsageError } from './common.js';
@@ -28,6 +31,7 @@ export async function runAudit(args: string[]): Promise<number> {
     const parsed = parse(args, {
       format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
       'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' },
+      serve: { type: 'string' }, interval: { type: 'string', default: '60' }, image: { type: 'string' },
       'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
       'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
       help: { type: 'boolean', short: 'h' },
@@ -49,30 +53,44 @@ export async function runAudit(args: string[]): Promise<number> {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      const textfile = join(resolve(v['textfile-dir']), 'lbdeploy_audit.prom');
+      const names = scheduleNames(inv.file);
+      const textfile = join(resolve(v['textfile-dir']), names.textfile);
       const main = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
-      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile], inventory: inv.file, textfile, every };
+      const image = v.image ?? `lbdeploy:${packageVersion()}`;
+      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile], inventory: inv.file, textfile, every, names, image };
       if (v['print-schedule']) {
-        out.line(`# crontab (/etc/cron.d/lbdeploy-audit):\n${crontabLine(target)}\n\n# Kubernetes CronJob:\n${cronJob(target)}`);
+        out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
         return EXIT.ok;
       }
       const units = systemdUnits(target);
       const dir = resolve(v['unit-dir']);
-      writeAtomic(join(dir, 'lbdeploy-audit.service'), units.service);
-      writeAtomic(join(dir, 'lbdeploy-audit.timer'), units.timer);
+      writeAtomic(join(dir, `${names.unit}.service`), units.service);
+      writeAtomic(join(dir, `${names.unit}.timer`), units.timer);
       mkdirSync(resolve(v['textfile-dir']), { recursive: true });
-      out.line(`installed ${join(dir, 'lbdeploy-audit.service')} and lbdeploy-audit.timer (every ${every.minutes} min, writes ${textfile})`);
+      out.line(`installed ${join(dir, `${names.unit}.service`)} and ${names.unit}.timer (every ${every.minutes} min, writes ${textfile})`);
       if (existsSync('/run/systemd/system') && dir === '/etc/systemd/system') {
         await $`systemctl daemon-reload`.quiet();
-        await $`systemctl enable --now lbdeploy-audit.timer`.quiet();
-        out.line('enabled and started lbdeploy-audit.timer');
+        await $`systemctl enable --now ${`${names.unit}.timer`}`.quiet();
+        out.line(`enabled and started ${names.unit}.timer`);
       } else {
-        out.line('systemd is not running here (or the units went elsewhere): run `systemctl daemon-reload && systemctl enable --now lbdeploy-audit.timer` where they belong');
+        out.line(`systemd is not running here (or the units went elsewhere): run \`systemctl daemon-reload && systemctl enable --now ${names.unit}.timer\` where they belong`);
       }
       return EXIT.ok;
     }
 
-    const report: AuditReport = await audit(inv, { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: 20 });
+    const options = { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: 20 };
+    if (v.serve !== undefined) {
+      const intervalS = Number(v.interval);
+      if (!(intervalS >= 1) || !Number.isFinite(intervalS)) throw new UsageError(`--interval takes seconds (at least 1), not '${v.interval}'`);
+      let listen;
+      try {
+        listen = parseListen(v.serve);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      return await serve(inv, listen, intervalS, options);
+    }
+    const report: AuditReport = await audit(inv, options);
     const mask = inv.masker.mask.bind(inv.masker);
     const text = v.format === 'json' ? JSON.stringify(report, null, 2) + '\n'
       : v.format === 'junit' ? auditJunit(report)
@@ -85,4 +103,31 @@ export async function runAudit(args: string[]): Promise<number> {
   } catch (e) {
     return failure(e, inv);
   }
+}
+
+/**
+ * The exporter until SIGINT/SIGTERM. The inventory is read again before each audit, so an edit
+ * takes effect without a restart; an invalid edit makes that audit fail (up 0) and keeps the last.
+ */
+async function serve(inv: Inventory, listen: { host: string; port: number }, intervalS: number, options: Parameters<typeof audit>[1]): Promise<number> {
+  const file = inv.file;
+  let masker = inv.masker;
+  const exporter = await startExporter({
+    ...listen, intervalMs: intervalS * 1000, inventory: inv.source.shownName,
+    runAudit: async () => {
+      const fresh = await loadInventory(file);
+      masker = fresh.masker;
+      return audit(fresh, options);
+    },
+    mask: (t) => masker.mask(t),
+    log: (line) => out.error(`${new Date().toISOString()} ${line}`),
+  });
+  const where = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+  out.error(`lbdeploy audit exporter: http://${where}/metrics (an audit every ${intervalS} s; /healthz)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await exporter.stop();
+  return EXIT.ok;
 }

@@ -145,6 +145,9 @@ export function recipeFor(role: LabRole): ImageRecipe {
       };
     case 'client':
       return { ...base, rolePackages: [], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+    case 'monitor':
+      // Debian's prometheus (its unit enabled by the package); the tests write its config and rules.
+      return { ...base, rolePackages: ['prometheus'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service', 'prometheus.service'] };
     case 'vm':
       throw new Error('VM root file systems are built by src/lab/vms.ts, not as container images');
     case 'master':

@@ -3,7 +3,7 @@
  * IPv6 benchmarking prefix 2001:2::/48, RFC 5180), and the hosts on it.
  */
 
-export type LabRole = 'lb' | 'web' | 'client' | 'master' | 'vm';
+export type LabRole = 'lb' | 'web' | 'client' | 'master' | 'monitor' | 'vm';
 
 export interface LabHost {
   name: string;
@@ -51,6 +51,8 @@ export const LAB_HOSTS: readonly LabHost[] = [
   host('master1', 'master', '198.18.0.41'),
   host('master2', 'master', '198.18.0.42'),
   host('master3', 'master', '198.18.0.43'),
+  // Monitoring: Debian's prometheus, scraping `lbdeploy audit --serve` on the lab's gateway address.
+  host('mon', 'monitor', '198.18.0.60'),
 ];
 
 /**

@@ -1,7 +1,7 @@
 /** Kubeconfig rotation and the health audit, against the lab's masters and LB nodes. */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from '../../src/shell-local.js';
@@ -9,6 +9,7 @@ import { cli, events, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLab, labHost, onHost } from '../helpers/lab.js';
 import { labPaths } from '../../src/lab/paths.js';
 import { containerName } from '../../src/lab/topology.js';
+import { scheduleNames } from '../../src/audit/schedule.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const KUBECFG = '/etc/keepalived/kubecfg';
@@ -208,8 +209,9 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     try {
       const r = await cli(['audit', inv, '--install-timer', '--every', '15m', '--unit-dir', dir, '--textfile-dir', join(dir, 'textfile')]);
       assert.equal(r.code, 0, r.stderr);
-      assert.ok(existsSync(join(dir, 'lbdeploy-audit.service')) && existsSync(join(dir, 'lbdeploy-audit.timer')));
-      assert.match(readFileSync(join(dir, 'lbdeploy-audit.service'), 'utf8'), new RegExp(`ExecStart=\\S+node \\S+main\\.js audit ${inv.replace(/[/.]/g, '\\$&')} --format prometheus --output ${join(dir, 'textfile').replace(/[/.]/g, '\\$&')}/lbdeploy_audit\\.prom`));
+      const names = scheduleNames(inv);
+      assert.ok(existsSync(join(dir, `${names.unit}.service`)) && existsSync(join(dir, `${names.unit}.timer`)), readdirSync(dir).join(' '));
+      assert.match(readFileSync(join(dir, `${names.unit}.service`), 'utf8'), new RegExp(`ExecStart=\\S+node \\S+main\\.js audit ${inv.replace(/[/.]/g, '\\$&')} --format prometheus --output ${join(dir, 'textfile', names.textfile).replace(/[/.]/g, '\\$&')}`));
       const p = await cli(['audit', inv, '--print-schedule', '--every', '1h']);
       assert.match(p.stdout, /^0 \*\/1 \* \* \* root .* audit .* --format prometheus/m);
       assert.match(p.stdout, /kind: CronJob/);

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
+import { validateObjects } from '../../../src/kube/objects.js';
+import { parseYaml } from '../../../src/yaml.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +13,7 @@ import { containerCheck, ipvsTableCheck } from '../../../src/checks/ipvs.js';
 import { certChecks } from '../../../src/kinds/kubeconfig/checks.js';
 import { evaluateHaNodes } from '../../../src/kinds/haproxy-keepalived/checks.js';
 import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../../../src/audit/formats.js';
-import { cronJob, cronSpec, crontabLine, parseEvery, systemdUnits } from '../../../src/audit/schedule.js';
+import { cronJob, cronSpec, crontabLine, parseEvery, scheduleNames, systemdUnits } from '../../../src/audit/schedule.js';
 import { withPki } from '../../helpers/certs.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -98,7 +101,8 @@ describe('audit: outputs', () => {
   it('Prometheus textfile: HELP/TYPE once per metric, one sample per line', () => {
     const p = auditPrometheus(report);
     assert.match(p, /^lbdeploy_audit_status\{inventory="inv.yaml"\} 2$/m);
-    assert.match(p, /^lbdeploy_audit_check_value\{check="kubeconfig certificate",target="lb1 \/etc\/k\/kubecfg01.conf"\} 20$/m);
+    assert.match(p, /^lbdeploy_audit_check_value\{inventory="inv.yaml",check="kubeconfig certificate",target="lb1 \/etc\/k\/kubecfg01.conf"\} 20$/m);
+    assert.match(p, /^lbdeploy_certificate_expiry_seconds\{inventory="inv.yaml",target="lb1 \/etc\/k\/kubecfg01.conf"\} 1728000$/m);
     for (const line of p.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+\{[^}]*\} -?\d+(\.\d+)?)$/, line);
     assert.equal((p.match(/# TYPE lbdeploy_audit_check_status /g) ?? []).length, 1);
   });
@@ -120,7 +124,18 @@ describe('audit: scheduling', () => {
   it('rejects a bad --every', () => {
     for (const bad of ['15', '0m', '2d', 'soon']) assert.throws(() => parseEvery(bad));
   });
-  const target = { argv: [process.execPath, '/opt/lbdeploy/dist/src/cli/main.js', 'audit', '/etc/lbdeploy/inv.yaml', '--format', 'prometheus', '--output', '/var/lib/node_exporter/textfile_collector/lbdeploy_audit.prom'], inventory: '/etc/lbdeploy/inv.yaml', textfile: '/x', every: { minutes: 15 } };
+  const target = { argv: [process.execPath, '/opt/lbdeploy/dist/src/cli/main.js', 'audit', '/etc/lbdeploy/inv.yaml', '--format', 'prometheus', '--output', '/var/lib/node_exporter/textfile_collector/lbdeploy_audit.prom'], inventory: '/etc/lbdeploy/inv.yaml', textfile: '/x', every: { minutes: 15 },
+    names: scheduleNames('/etc/lbdeploy/inv.yaml'), image: 'registry.example/lbdeploy:0.1.0' };
+  it('names per inventory: two inventories, two timers, textfiles and CronJobs', () => {
+    const a = scheduleNames('/srv/site-a/inventory.yaml');
+    const b = scheduleNames('/srv/site-b/inventory.yaml');
+    assert.match(a.unit, /^lbdeploy-audit-inventory-[0-9a-f]{8}$/);
+    assert.match(a.textfile, /^lbdeploy_audit_inventory_[0-9a-f]{8}\.prom$/);
+    for (const k of ['unit', 'textfile', 'cronJob'] as const) assert.notEqual(a[k], b[k]);
+    assert.deepEqual(scheduleNames('/srv/site-a/inventory.yaml'), a, 'stable');
+    assert.match(scheduleNames('/x/Prod Site!.yml').unit, /^lbdeploy-audit-prod-site-[0-9a-f]{8}$/);
+    assert.ok(a.cronJob.length <= 52, 'a CronJob name leaves room for the Job suffix');
+  });
   it('systemd units that systemd-analyze accepts', function () {
     if (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0) throw new Error('systemd-analyze is not installed (apt-get install systemd)');
     const dir = mkdtempSync(join(tmpdir(), 'lbd-units-'));
@@ -142,6 +157,12 @@ describe('audit: scheduling', () => {
     const cj = cronJob(target);
     assert.match(cj, /kind: CronJob/);
     assert.match(cj, /schedule: "\*\/15 \* \* \* \*"/);
+    // A pinned image and nothing fetched at run time: it works air-gapped.
+    assert.match(cj, /image: registry\.example\/lbdeploy:0\.1\.0\n/);
+    assert.doesNotMatch(cj, /npx|npm|--yes|:latest/);
+    const obj = new CronJob(parseYaml(cj) as never);
+    assert.deepEqual(validateObjects([obj]), []);
+    assert.equal(obj.metadata?.name, target.names.cronJob);
   });
 });
 
