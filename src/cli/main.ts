@@ -22,6 +22,7 @@ Commands:
   failover-test INVENTORY   a drill: stop keepalived / haproxy / the keepalived container on the holder, time the VIP move
   manifest INVENTORY    the Kubernetes Service with the VIP as externalIP (seed 003), for kubectl apply -f -
   init KIND [DIR]       a commented starting inventory for a kind and a playbook of your own
+  image build           lbdeploy's own OCI image (pinned, offline), for the audit CronJob
   schema                the inventory JSON Schema (with the kinds' vars) for editors
   lab up|down|status    the local multi-host lab (real sshd/systemd hosts in containers)
 
@@ -67,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./failover.js')).runFailover(rest);
     case 'init':
       return (await import('./init.js')).runInit(rest);
+    case 'image':
+      return (await import('./image.js')).runImage(rest);
     case 'schema':
       return (await import('./schema.js')).runSchema(rest);
     case 'lab':

@@ -18,7 +18,8 @@ export const USAGES = {
   audit: `Usage: lbdeploy audit INVENTORY [--format table|json|junit|prometheus] [--output FILE] [--html FILE]
                       [--warn-days 30] [--crit-days 7] [--host-timeout 10] [--no-drift]
        lbdeploy audit INVENTORY --install-timer [--every 15m] [--textfile-dir DIR] [--unit-dir DIR]
-       lbdeploy audit INVENTORY --print-schedule [--every 15m]
+       lbdeploy audit INVENTORY --print-schedule [--every 15m] [--image REF]   (REF default lbdeploy:VERSION)
+       lbdeploy audit INVENTORY --serve ADDRESS:PORT [--interval 60]   (Prometheus exporter: /metrics, /healthz)
   read-only; exit 0 healthy, 1 warning, 2 critical`,
   init: `Usage: lbdeploy init KIND [DIR] [--lb NAME=ADDR,...] [--backends NAME=ADDR,...] [--client NAME=ADDR]
                    [--vip ADDR/PREFIX] [--interface IF] [--vrid N] [--user root]
@@ -28,6 +29,9 @@ export const USAGES = {
   documentation addresses (192.0.2.0/24) to replace`,
   schema: `Usage: lbdeploy schema
   prints the JSON Schema of inventories, with the bundled kinds' vars (for editors and CI checks)`,
+  image: `Usage: lbdeploy image build [--tag lbdeploy:VERSION] [--save FILE.tar]
+  builds lbdeploy's OCI image offline (Debian base, this node, the package and its dependencies), tagged
+  with the version, for the audit CronJob (--print-schedule --image REF); --save writes a docker save archive`,
   lab: `Usage: lbdeploy lab <up|down|status|renew-certs> [--json]
 
   up           install what the lab needs, build images (cached), start the hosts
