@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { $ } from '../shell-local.js';
 import { audit } from '../audit/run.js';
 import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../audit/formats.js';
-import { cronJob, crontabLine, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
+import { cronJob, crontabLine, imageTag, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
 import { parseListen, startExporter } from '../audit/exporter.js';
 import { loadInventory } from '../inventory/load.js';
-import { packageVersion } from '../package-root.js';
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out } from '../report/console.js';
 import { failure, parse, requireInventory, UsageError } from './common.js';
@@ -31,7 +30,7 @@ export async function runAudit(args: string[]): Promise<number> {
     const parsed = parse(args, {
       format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
       'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' },
-      serve: { type: 'string' }, interval: { type: 'string', default: '60' }, image: { type: 'string' },
+      serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' },
       'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
       'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
       help: { type: 'boolean', short: 'h' },
@@ -44,6 +43,9 @@ export async function runAudit(args: string[]): Promise<number> {
     const critDays = Number(v['crit-days']);
     const hostTimeout = Number(v['host-timeout']);
     if (!(critDays >= 0 && warnDays >= critDays && hostTimeout > 0)) throw new UsageError('need 0 <= --crit-days <= --warn-days and --host-timeout > 0');
+    // An option that does nothing where it is given says so.
+    if (v.image !== undefined && !v['print-schedule']) throw new UsageError('--image names the CronJob\'s image: it goes with --print-schedule');
+    if (v.interval !== undefined && v.serve === undefined) throw new UsageError('--interval is the exporter\'s: it goes with --serve ADDRESS:PORT');
     inv = await requireInventory(parsed.positionals, USAGES.audit);
 
     if (v['install-timer'] || v['print-schedule']) {
@@ -56,7 +58,7 @@ export async function runAudit(args: string[]): Promise<number> {
       const names = scheduleNames(inv.file);
       const textfile = join(resolve(v['textfile-dir']), names.textfile);
       const main = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
-      const image = v.image ?? `lbdeploy:${packageVersion()}`;
+      const image = v.image ?? imageTag();
       const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile], inventory: inv.file, textfile, every, names, image };
       if (v['print-schedule']) {
         out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
@@ -80,8 +82,8 @@ export async function runAudit(args: string[]): Promise<number> {
 
     const options = { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: 20 };
     if (v.serve !== undefined) {
-      const intervalS = Number(v.interval);
-      if (!(intervalS >= 1) || !Number.isFinite(intervalS)) throw new UsageError(`--interval takes seconds (at least 1), not '${v.interval}'`);
+      const intervalS = Number(v.interval ?? '60');
+      if (!(intervalS >= 1) || !Number.isFinite(intervalS)) throw new UsageError(`--interval takes seconds (at least 1), not '${v.interval ?? ''}'`);
       let listen;
       try {
         listen = parseListen(v.serve);

@@ -37,6 +37,13 @@ export async function requireInventory(positionals: string[], usage: string, opt
   return loadInventory(file, options);
 }
 
+/** `--lock-wait SECONDS` (up, failover-test): whole seconds a run waits for another run's lock; 0 refuses at once. */
+export function parseLockWait(text: string): number {
+  const s = Number(text);
+  if (!(s >= 0) || !Number.isFinite(s)) throw new UsageError(`--lock-wait takes a number of seconds (0: refuse at once), not '${text}'`);
+  return Math.round(s);
+}
+
 export function checkLimit(inv: Inventory, limit: string | undefined): void {
   if (!limit) return;
   const bad = unmatchedTerms(inv, limit);

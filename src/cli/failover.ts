@@ -6,7 +6,7 @@ import { deploymentsOf, inventoryPlaybooks } from '../kinds/deployments.js';
 import type { Deployment, DrillSpec } from '../kinds/types.js';
 import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
-import { failure, noDeployment, parse, requireInventory, UsageError } from './common.js';
+import { failure, noDeployment, parse, parseLockWait, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
 
@@ -30,12 +30,11 @@ export async function runFailover(args: string[]): Promise<number> {
     if (chosen.length === 0) {
       throw new UsageError(`scenario ${v.scenario} does not apply to this inventory`, { hint: `its scenarios: ${[...new Set(drills.map(([, x]) => x.scenario))].join(', ')}, or all` });
     }
-    const lockWaitS = Number(v['lock-wait']);
-    if (!(lockWaitS >= 0) || !Number.isFinite(lockWaitS)) throw new UsageError(`--lock-wait takes a number of seconds (0: refuse at once), not '${v['lock-wait']}'`);
+    const lockWaitS = parseLockWait(v['lock-wait']);
     // The drill stops services: it holds the run lock of every host it touches, as up does.
     const pool = new ConnectionPool(inv, {
-      holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: Math.round(lockWaitS),
-      onWait: (host, holder) => { if (!v.json) out.error(`failover-test: ${host} is held by another lbdeploy run (${holder}); waiting up to ${Math.round(lockWaitS)} s`); },
+      holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: lockWaitS,
+      onWait: (host, holder) => { if (!v.json) out.error(`failover-test: ${host} is held by another lbdeploy run (${holder}); waiting up to ${lockWaitS} s`); },
     });
     const results: FailoverResult[] = [];
     try {

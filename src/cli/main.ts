@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 /** lbdeploy command line: dispatches to one file per subcommand. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../package-root.js';
+import { packageVersion } from '../package-root.js';
 import { consoleOutput as out, formatError } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
@@ -32,9 +30,6 @@ Options:
 
 ${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.manifest}\n${USAGES.audit}\n${USAGES.init}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -43,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === '-v' || command === '--version') {
-    out.line(version());
+    out.line(packageVersion());
     return EXIT.ok;
   }
   switch (command) {
@@ -57,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'facts':
       return (await import('./facts.js')).runFacts(rest);
     case 'rotate-kubeconfig':
-      return (await import('./up.js')).runUp(['--playbook', 'kubeconfig', ...rest], 'up');
+      return (await import('./up.js')).runUp(['--playbook', 'kubeconfig', ...rest], 'up', 'rotate-kubeconfig');
     case 'audit':
       return (await import('./audit.js')).runAudit(rest);
     case 'verify':

@@ -3,7 +3,7 @@ import { runPlaybooks } from '../execute/run.js';
 import type { Inventory } from '../inventory/model.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { InventoryError } from '../inventory/errors.js';
-import { checkLimit, failure, parse, requireInventory, runReporter, UsageError } from './common.js';
+import { checkLimit, failure, parse, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
 import { holderOf } from '../connection/lock.js';
@@ -50,7 +50,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function runUp(args: string[], mode: 'up' | 'plan'): Promise<number> {
+/** `command`: how the run names itself to another run that meets its lock (rotate-kubeconfig is up). */
+export async function runUp(args: string[], mode: 'up' | 'plan', command: string = mode): Promise<number> {
   let inv: Inventory | undefined;
   const controller = new AbortController();
   let interrupts = 0;
@@ -78,15 +79,14 @@ export async function runUp(args: string[], mode: 'up' | 'plan'): Promise<number
     const waitS = v.wait === undefined ? DEFAULT_WAIT_S : Number(v.wait);
     if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
     if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
-    const lockWaitS = Number(v['lock-wait']);
-    if (!(lockWaitS >= 0) || !Number.isFinite(lockWaitS)) throw new UsageError(`--lock-wait takes a number of seconds (0: refuse at once), not '${v['lock-wait']}'`);
+    const lockWaitS = parseLockWait(v['lock-wait']);
     const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
     // A run that changes hosts holds each one's run lock; plan (check mode) only reads.
     const pool = new ConnectionPool(inv, check ? undefined : {
-      holder: holderOf(`${mode === 'up' && refs.length === 1 && refs[0] === 'kubeconfig' && v.playbook ? 'rotate-kubeconfig' : mode} ${inv.source.shownName}`),
-      waitS: Math.round(lockWaitS),
-      onWait: (host, holder) => reporter.emit({ type: 'lock-wait', host, holder, waitS: Math.round(lockWaitS) }),
+      holder: holderOf(`${command} ${inv.source.shownName}`),
+      waitS: lockWaitS,
+      onWait: (host, holder) => reporter.emit({ type: 'lock-wait', host, holder, waitS: lockWaitS }),
     });
     let result;
     let ready = true;

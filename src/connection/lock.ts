@@ -2,7 +2,9 @@
  * The per-host run lock: flock(1) on /run/lbdeploy/run.lock, held by a command on the run's own SSH
  * connection for as long as the run lasts. It ends when the run closes the command's stdin, or
  * when the connection drops (a crashed or killed run): sshd closes the channel, the holder exits,
- * and the kernel releases the lock. /run is a tmpfs, so a reboot clears it as well.
+ * and the kernel releases the lock. /run is a tmpfs, so a reboot clears it as well. A login that
+ * may not write /run (a non-root user without become) locks in its own folder under /tmp instead:
+ * it excludes its own other runs, and it can change only what that user may change anyway.
  */
 import { hostname, userInfo } from 'node:os';
 import { PassThrough } from 'node:stream';
@@ -40,7 +42,8 @@ export function holderOf(command: string): string {
  */
 export function lockScript(holder: string, waitS: number): ShellCommand {
   return sh`d=${LOCK_DIR}
-mkdir -p "$d" && chmod 0700 "$d" || exit 70
+if ! { mkdir -p "$d" 2>/dev/null && [ -w "$d" ]; }; then d="/tmp/lbdeploy-run-$(id -u)"; mkdir -p "$d" || exit 70; fi
+[ -O "$d" ] && chmod 0700 "$d" || exit 70
 exec 9>>"$d/run.lock" || exit 70
 who() { h=$(tr '\\n' ' ' <"$d/run.holder" 2>/dev/null); echo "\${h:-unknown (no holder recorded)}"; }
 if ! flock -n 9; then
@@ -99,7 +102,7 @@ export function acquireLock(host: string, run: Run, opts: LockOptions): Promise<
           hint: opts.waitS > 0 ? `waited ${opts.waitS} s; wait longer with --lock-wait SECONDS, or find that run` : 'wait for it to end, or give --lock-wait SECONDS to queue behind it',
         }));
       } else {
-        reject(new LockError(`cannot take the run lock in ${LOCK_DIR} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`, { where: host, hint: 'lbdeploy needs flock(1) (util-linux) and a writable /run on the host' }));
+        reject(new LockError(`cannot take the run lock (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`, { where: host, hint: 'lbdeploy needs flock(1) (util-linux) and a folder it owns in /run (root) or /tmp on the host' }));
       }
     }, (e: unknown) => {
       if (!locked) reject(e);

@@ -86,6 +86,20 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const dead = new Set<string>();
   const inventoryInfo = inv.hosts.map(hostInfo);
 
+  /** A host that could not be used: unreachable (nothing done on it yet), else a failed step. */
+  const failHost = (host: Host, play: string, t0: number, e: unknown) => {
+    dead.add(host.name);
+    const recap = recaps[host.name]!;
+    const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
+    if (e instanceof ConnectionError && recap.ok + recap.changed + recap.failed === 0 && !interrupted) {
+      recap.unreachable = true;
+      emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
+    } else {
+      recap.failed++;
+      emit({ type: 'step', host: host.name, play, step: e instanceof LockError ? 'run lock' : 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
+    }
+  };
+
   /**
    * A run that changes hosts takes every host's run lock before its first step, so no play of
    * this run meets a host another run is changing. One host held elsewhere refuses the whole run.
@@ -97,16 +111,8 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
       try {
         await pool.session(host);
       } catch (e) {
-        dead.add(host.name);
-        const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
-        if (e instanceof LockError) {
-          held.push(host.name);
-          recaps[host.name]!.failed++;
-          emit({ type: 'step', host: host.name, play: 'run lock', step: 'run lock', status: 'failed', message: err.message, hint: err.hint, ms: Date.now() - t0 });
-        } else {
-          recaps[host.name]!.unreachable = true;
-          emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
-        }
+        if (e instanceof LockError) held.push(host.name);
+        failHost(host, 'run lock', t0, e);
       }
     });
     if (held.length === 0) return;
@@ -177,18 +183,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
 
         // Connect and gather every host's facts (and the play's probe) in parallel, one round trip each.
         const prepared = new Map<string, { session: HostSession; steps: Operation[]; handlers: Record<string, Operation>; facts: FactMap }>();
-        const fail = (host: Host, t0: number, e: unknown) => {
-          dead.add(host.name);
-          const recap = recaps[host.name]!;
-          const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
-          if (e instanceof ConnectionError && recap.ok + recap.changed + recap.failed === 0 && !interrupted) {
-            recap.unreachable = true;
-            emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
-          } else {
-            recap.failed++;
-            emit({ type: 'step', host: host.name, play: play.name, step: e instanceof LockError ? 'run lock' : 'connection', status: 'failed', message: interrupted ? 'interrupted' : err.message, hint: err.hint, ms: Date.now() - t0 });
-          }
-        };
+        const fail = (host: Host, t0: number, e: unknown) => failHost(host, play.name, t0, e);
         await mapLimit(hosts, opts.forks, async (host) => {
           const t0 = Date.now();
           try {

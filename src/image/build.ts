@@ -5,19 +5,16 @@
  * production dependencies from npm's local cache. It runs as an unprivileged user and never
  * downloads anything at run time, so the printed CronJob works in an air-gapped cluster.
  */
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseTarball, withBuildRoot } from '../lab/images.js';
 import { recipeFor } from '../lab/recipes.js';
 import { dockerAnswers, LabError, type Log } from '../lab/system.js';
 import { packageRoot, packageVersion } from '../package-root.js';
 import { $ } from '../shell-local.js';
+import { imageTag } from '../audit/schedule.js';
 
 export const IMAGE_UID = 65532;
-
-export function imageTag(version = packageVersion()): string {
-  return `lbdeploy:${version}`;
-}
 
 export interface ImageBuild {
   tag: string;
@@ -48,8 +45,8 @@ export async function buildImage(buildDir: string, log: Log, options: { tag?: st
       await $({ cwd: app })`npm install --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --no-package-lock`.quiet();
       copyFileSync(process.execPath, join(root, 'usr/local/bin/node'));
       chmodSync(join(root, 'usr/local/bin/node'), 0o755);
-      writeFileSync(join(root, 'etc/passwd'), `${(await $`cat ${join(root, 'etc/passwd')}`.quiet()).stdout}lbdeploy:x:${IMAGE_UID}:${IMAGE_UID}:lbdeploy:/home/lbdeploy:/usr/sbin/nologin\n`);
-      writeFileSync(join(root, 'etc/group'), `${(await $`cat ${join(root, 'etc/group')}`.quiet()).stdout}lbdeploy:x:${IMAGE_UID}:\n`);
+      appendFileSync(join(root, 'etc/passwd'), `lbdeploy:x:${IMAGE_UID}:${IMAGE_UID}:lbdeploy:/home/lbdeploy:/usr/sbin/nologin\n`);
+      appendFileSync(join(root, 'etc/group'), `lbdeploy:x:${IMAGE_UID}:\n`);
       mkdirSync(join(root, 'home/lbdeploy'), { recursive: true });
       await $`chown ${`${IMAGE_UID}:${IMAGE_UID}`} ${join(root, 'home/lbdeploy')}`.quiet();
     }, async (root) => {

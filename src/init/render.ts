@@ -69,7 +69,7 @@ export function renderInitInventory(kind: string, t: InitTemplate, a: InitAnswer
 playbook: [${playbooks.join(', ')}]
 
 vars:
-${t.vars(a)}
+${t.vars(a)}${a.client ? `  # verify and audit curl through the VIP from this host.\n  verify_from: ${a.client.name}\n` : ''}
 connection:
   user: ${conn.user}
 ${conn.privateKey ? `  private_key: ${JSON.stringify(conn.privateKey)}` : '  # private_key: ~/.ssh/id_ed25519      (paths are relative to this file)'}

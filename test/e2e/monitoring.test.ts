@@ -116,5 +116,12 @@ scrape_configs:
     assert.ok(name(pa.stdout) && name(pb.stdout), pa.stdout);
     assert.notEqual(name(pa.stdout), name(pb.stdout));
     assert.match(pa.stdout, /image: lbdeploy:\d+\.\d+\.\d+/);
+    // Options that would do nothing where given are refused, not ignored.
+    const image = await cli(['audit', a, '--image', 'registry.example/lbdeploy:1']);
+    assert.equal(image.code, 3);
+    assert.match(image.stderr, /--image .* goes with --print-schedule/);
+    const interval = await cli(['audit', a, '--interval', '5']);
+    assert.equal(interval.code, 3);
+    assert.match(interval.stderr, /--interval .* goes with --serve/);
   });
 });

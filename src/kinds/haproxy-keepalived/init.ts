@@ -22,5 +22,5 @@ export const haInit: InitTemplate = {
       # For kube-apiservers: { name: apiserver, port: 6443, backend_group: masters, backend_port: 6443 }
       - { name: ingress-http, port: 80, backend_group: backends, backend_port: 80 }
     # Stats page with a password: stats: { port: 8404, password: !secret env:LBDEPLOY_STATS_PASS }
-${a.client ? `  # verify and audit curl through the VIP from this host.\n  verify_from: ${a.client.name}\n` : ''}`,
+`,
 };

@@ -15,5 +15,5 @@ export const drInit: InitTemplate = {
       # arp_ignore/arp_announce there), or, for Kubernetes nodes, as a Service externalIP
       # (\`lbdeploy manifest\` prints it).
       - { port: 80, real_servers_group: ipvs_real_servers }
-${a.client ? `  # verify and audit curl through the VIP from this host.\n  verify_from: ${a.client.name}\n` : ''}`,
+`,
 };
