@@ -18,6 +18,7 @@ import type { Playbook } from '../playbook/define.js';
 import { targetsOf } from '../playbook/vars.js';
 import type { RunEvent } from '../report/events.js';
 import type { AuditReport } from './formats.js';
+import { topologyOf, type TopologyCluster } from './topology.js';
 
 export interface AuditOptions extends AuditThresholds {
   hostTimeoutMs: number;
@@ -30,12 +31,13 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
   for (const h of inv.hosts) h.connection.connectTimeoutMs = Math.min(h.connection.connectTimeoutMs, opts.hostTimeoutMs);
   const pool = new ConnectionPool(inv);
   const checks: Check[] = [];
+  let topology: TopologyCluster[] = [];
   try {
     const playbooks = await inventoryPlaybooks(inv);
     const deployments = await deploymentsOf(inv, playbooks);
     const targeted = hostsOfPlaybooks(inv, playbooks);
     const containersOf = (name: string) => (targeted.has(name) ? (inv.hosts.find((h) => h.name === name)?.vars.audit_containers as string[] | undefined) ?? [] : []);
-    const { checks: found, probes } = await inspect(pool, deployments, {
+    const { checks: found, probes, byDeployment } = await inspect(pool, deployments, {
       timeoutMs: opts.hostTimeoutMs, endToEnd: true, audit: opts,
       extraHosts: inv.hosts.filter((h) => targeted.has(h.name)),
       extraProbes: (h) => containersOf(h.name).map(containerFact),
@@ -45,13 +47,14 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
       checks.push({ check: 'ssh', target: h.name, severity: error ? 'critical' : 'ok', detail: error ? `unreachable: ${error}` : `${h.connection.user}@${h.address} answered`, value: error ? 0 : 1 });
     }
     checks.push(...found.filter((c) => c.check !== 'node'));
+    topology = topologyOf(deployments, probes, byDeployment);
     for (const [name, p] of probes) if (!probeError(p)) checks.push(...containersOf(name).map((c) => containerCheck(name, p!, c)));
     const reachable = [...probes].filter(([, p]) => !probeError(p)).map(([n]) => n);
     if (opts.drift && playbooks.length > 0) checks.push(...(await drift(inv, playbooks, pool, reachable, targeted, opts)));
   } finally {
     await pool.closeAll();
   }
-  return { inventory: inv.source.shownName, generatedAt: new Date().toISOString(), status: worst(checks), checks };
+  return { inventory: inv.source.shownName, generatedAt: new Date().toISOString(), status: worst(checks), checks, topology };
 }
 
 /** What `up` would change: the planner in check mode, over the audit's own connections. */

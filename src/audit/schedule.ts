@@ -9,13 +9,13 @@ export function imageTag(version = packageVersion()): string {
 }
 
 /**
- * The names one inventory's schedule uses, so a second inventory gets its own timer, textfile and
- * CronJob: its file name, made safe, and a hash of its absolute path (two site/inventory.yaml differ).
+ * The names one inventory's schedule uses, so a second inventory gets its own timer, textfile,
+ * CronJob and history: its file name, made safe, and a hash of its absolute path (two site/inventory.yaml differ).
  */
-export function scheduleNames(inventoryPath: string): { unit: string; textfile: string; cronJob: string } {
+export function scheduleNames(inventoryPath: string): { unit: string; textfile: string; cronJob: string; history: string } {
   const stem = basename(inventoryPath, extname(inventoryPath)).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30) || 'inventory';
   const hash = createHash('sha256').update(inventoryPath).digest('hex').slice(0, 8);
-  return { unit: `lbdeploy-audit-${stem}-${hash}`, textfile: `lbdeploy_audit_${stem.replace(/-/g, '_')}_${hash}.prom`, cronJob: `lbdeploy-audit-${stem}-${hash}` };
+  return { unit: `lbdeploy-audit-${stem}-${hash}`, textfile: `lbdeploy_audit_${stem.replace(/-/g, '_')}_${hash}.prom`, cronJob: `lbdeploy-audit-${stem}-${hash}`, history: `${stem}-${hash}.jsonl` };
 }
 
 export interface Every {
@@ -45,6 +45,8 @@ export interface ScheduleTarget {
   names: ReturnType<typeof scheduleNames>;
   /** The pinned lbdeploy image the CronJob runs (`lbdeploy image build`), e.g. registry.example/lbdeploy:0.1.0. */
   image: string;
+  /** --history as given (a file or none); the CronJob keeps none unless told where (a mounted volume). */
+  history?: string;
 }
 
 const q = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/["\\$`]/g, '\\$&')}"`);
@@ -111,7 +113,8 @@ spec:
             - name: audit
               image: ${t.image}
               imagePullPolicy: IfNotPresent
-              args: ["audit", "/etc/lbdeploy/inventory.yaml", "--format", "json"]
+              # A Job's pod keeps nothing: --history none, unless --history names a file on a volume you mount.
+              args: ["audit", "/etc/lbdeploy/inventory.yaml", "--format", "json", "--history", ${JSON.stringify(t.history ?? 'none')}]
               securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true }
               volumeMounts:
                 - { name: lbdeploy, mountPath: /etc/lbdeploy, readOnly: true }

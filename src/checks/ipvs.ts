@@ -8,6 +8,7 @@ import type { Check } from './check.js';
 import { probeError, probeOut, type NodeProbe } from './probe.js';
 import { hostAddresses } from '../util/net.js';
 import { unreachableCheck, vipHolderChecks, type Vip } from './vip.js';
+import type { BackendView } from '../kinds/types.js';
 
 export const IPVS_FACT: FactRequest = { key: 'ipvs', command: sh`if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -ln; else echo @no-ipvsadm; fi` };
 
@@ -66,4 +67,27 @@ export function evaluateContainerIpvsNodes(vips: readonly Vip[], services: reado
       return error ? [unreachableCheck(node, error)] : [containerCheck(node, p, container), ipvsTableCheck(node, p, services)];
     }),
   ];
+}
+
+/**
+ * The planned real servers as one node's IPVS table shows them: present with a weight is up,
+ * weight 0 (quiesced) is other, absent (a health check took it out) is down.
+ */
+export function ipvsBackends(expected: readonly VirtualService[], p: NodeProbe, names: ReadonlyMap<string, string>): BackendView[] {
+  const text = probeOut(p, IPVS_FACT.key);
+  const actual = text.includes('@no-ipvsadm') ? [] : parseIpvsadmList(text);
+  const key = (a: string, port: number) => `${normalAddress(a)}:${port}`;
+  const hostPort = (a: string, port: number) => (a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`);
+  return expected.flatMap((svc) => {
+    const live = actual.find((s) => s.protocol === svc.protocol && key(s.address, s.port) === key(svc.address, svc.port));
+    return svc.realServers.map((r): BackendView => {
+      const found = live?.realServers.find((x) => key(x.address, x.port) === key(r.address, r.port));
+      return {
+        service: `${svc.protocol.toUpperCase()} ${hostPort(svc.address, svc.port)}`,
+        server: names.get(normalAddress(r.address)) ?? hostPort(r.address, r.port),
+        state: !found ? 'down' : found.weight > 0 ? 'up' : 'other',
+        detail: !live ? 'virtual service not in the IPVS table' : !found ? 'not in the IPVS table' : `weight ${found.weight}`,
+      };
+    });
+  });
 }

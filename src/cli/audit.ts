@@ -4,7 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { $ } from '../shell-local.js';
 import { audit } from '../audit/run.js';
-import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../audit/formats.js';
+import { auditJunit, auditPrometheus, auditTable, type AuditReport } from '../audit/formats.js';
+import { auditHtml } from '../audit/html.js';
+import { auditRecord, historyFile, lastDrills, readHistory, recordHistory, type HistoryRecord } from '../audit/history.js';
 import { cronJob, crontabLine, imageTag, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
 import { parseListen, startExporter } from '../audit/exporter.js';
 import { loadInventory } from '../inventory/load.js';
@@ -30,7 +32,7 @@ export async function runAudit(args: string[]): Promise<number> {
     const parsed = parse(args, {
       format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
       'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' },
-      serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' },
+      serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' }, history: { type: 'string' },
       'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
       'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
       help: { type: 'boolean', short: 'h' },
@@ -47,6 +49,12 @@ export async function runAudit(args: string[]): Promise<number> {
     if (v.image !== undefined && !v['print-schedule']) throw new UsageError('--image names the CronJob\'s image: it goes with --print-schedule');
     if (v.interval !== undefined && v.serve === undefined) throw new UsageError('--interval is the exporter\'s: it goes with --serve ADDRESS:PORT');
     inv = await requireInventory(parsed.positionals, USAGES.audit);
+    let history: string | undefined;
+    try {
+      history = historyFile(v.history, inv.file);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
 
     if (v['install-timer'] || v['print-schedule']) {
       let every;
@@ -59,7 +67,9 @@ export async function runAudit(args: string[]): Promise<number> {
       const textfile = join(resolve(v['textfile-dir']), names.textfile);
       const main = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
       const image = v.image ?? imageTag();
-      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile], inventory: inv.file, textfile, every, names, image };
+      // The history where the operator chose one; else the scheduled run's own default (root's, under /var/lib/lbdeploy).
+      const keep = v.history === undefined ? [] : ['--history', history ?? 'none'];
+      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image, history: v.history === undefined ? undefined : history ?? 'none' };
       if (v['print-schedule']) {
         out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
         return EXIT.ok;
@@ -90,17 +100,23 @@ export async function runAudit(args: string[]): Promise<number> {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      return await serve(inv, listen, intervalS, options);
+      return await serve(inv, listen, intervalS, options, history);
     }
+    const t0 = Date.now();
     const report: AuditReport = await audit(inv, options);
+    const durationS = (Date.now() - t0) / 1000;
     const mask = inv.masker.mask.bind(inv.masker);
+    const warning = recordHistory(history, [auditRecord(report, { durationS, warnDays, critDays })], mask);
+    if (warning) out.error(`lbdeploy audit: ${mask(warning)}`);
+    // The history (this audit included) feeds the drill gauges and the report's trends.
+    const past = v.html || v.format === 'prometheus' ? pastOf(history, (w) => out.error(`lbdeploy audit: ${mask(w)}`)) : [];
     const text = v.format === 'json' ? JSON.stringify(report, null, 2) + '\n'
       : v.format === 'junit' ? auditJunit(report)
-      : v.format === 'prometheus' ? auditPrometheus(report)
+      : v.format === 'prometheus' ? auditPrometheus(report, durationS, lastDrills(past))
       : auditTable(report) + '\n';
     if (v.output) writeAtomic(resolve(v.output), mask(text));
     else process.stdout.write(mask(text));
-    if (v.html) writeAtomic(resolve(v.html), mask(auditHtml(report)));
+    if (v.html) writeAtomic(resolve(v.html), mask(auditHtml(report, past)));
     return EXIT_OF[report.status];
   } catch (e) {
     return failure(e, inv);
@@ -111,18 +127,25 @@ export async function runAudit(args: string[]): Promise<number> {
  * The exporter until SIGINT/SIGTERM. The inventory is read again before each audit, so an edit
  * takes effect without a restart; an invalid edit makes that audit fail (up 0) and keeps the last.
  */
-async function serve(inv: Inventory, listen: { host: string; port: number }, intervalS: number, options: Parameters<typeof audit>[1]): Promise<number> {
+async function serve(inv: Inventory, listen: { host: string; port: number }, intervalS: number, options: Parameters<typeof audit>[1], history: string | undefined): Promise<number> {
   const file = inv.file;
   let masker = inv.masker;
+  const log = (line: string) => out.error(`${new Date().toISOString()} ${line}`);
   const exporter = await startExporter({
     ...listen, intervalMs: intervalS * 1000, inventory: inv.source.shownName,
     runAudit: async () => {
       const fresh = await loadInventory(file);
       masker = fresh.masker;
-      return audit(fresh, options);
+      const t0 = Date.now();
+      const report = await audit(fresh, options);
+      const warning = recordHistory(history, [auditRecord(report, { durationS: (Date.now() - t0) / 1000, ...options })], (t) => masker.mask(t));
+      if (warning) log(masker.mask(warning));
+      return report;
     },
+    // The drills failover-test recorded, read again at each audit.
+    drills: () => lastDrills(pastOf(history, (w) => log(masker.mask(w)))),
     mask: (t) => masker.mask(t),
-    log: (line) => out.error(`${new Date().toISOString()} ${line}`),
+    log,
   });
   const where = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
   out.error(`lbdeploy audit exporter: http://${where}/metrics (an audit every ${intervalS} s; /healthz)`);
@@ -132,4 +155,18 @@ async function serve(inv: Inventory, listen: { host: string; port: number }, int
   });
   await exporter.stop();
   return EXIT.ok;
+}
+
+/** The history's records; what cannot be read is warned of, never fatal. */
+function pastOf(file: string | undefined, warn: (line: string) => void): HistoryRecord[] {
+  if (!file) return [];
+  try {
+    const { records, skipped } = readHistory(file);
+    for (const line of skipped.slice(0, 3)) warn(line);
+    if (skipped.length > 3) warn(`${file}: ${skipped.length - 3} more line(s) skipped`);
+    return records;
+  } catch (e) {
+    warn(`history ${file} not read: ${(e as Error).message}`);
+    return [];
+  }
 }

@@ -6,6 +6,7 @@ import { deploymentsOf, inventoryPlaybooks } from '../kinds/deployments.js';
 import type { Deployment, DrillSpec } from '../kinds/types.js';
 import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
+import { drillRecord, historyFile, recordHistory } from '../audit/history.js';
 import { failure, noDeployment, parse, parseLockWait, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
@@ -15,7 +16,7 @@ export async function runFailover(args: string[]): Promise<number> {
   try {
     const parsed = parse(args, {
       scenario: { type: 'string', default: 'all' }, 'max-move': { type: 'string', default: '5' }, rate: { type: 'string', default: '10' },
-      json: { type: 'boolean' }, 'lock-wait': { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, 'lock-wait': { type: 'string', default: '0' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     }, USAGES.failover);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
@@ -31,6 +32,12 @@ export async function runFailover(args: string[]): Promise<number> {
       throw new UsageError(`scenario ${v.scenario} does not apply to this inventory`, { hint: `its scenarios: ${[...new Set(drills.map(([, x]) => x.scenario))].join(', ')}, or all` });
     }
     const lockWaitS = parseLockWait(v['lock-wait']);
+    let history: string | undefined;
+    try {
+      history = historyFile(v.history, inv.file);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     // The drill stops services: it holds the run lock of every host it touches, as up does.
     const pool = new ConnectionPool(inv, {
       holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: lockWaitS,
@@ -40,7 +47,12 @@ export async function runFailover(args: string[]): Promise<number> {
     try {
       for (const [d, spec] of chosen) {
         if (!v.json) out.error(`failover-test: stopping ${spec.scenario} on the holder of ${d.vips.map((x) => x.address).join(' and ') || '?'} (${d.kind}: ${d.name})...`);
-        results.push(...await failoverTest(pool, d, spec, { maxMoveS, rate }));
+        const at = new Date();
+        const done = await failoverTest(pool, d, spec, { maxMoveS, rate });
+        results.push(...done);
+        // Each drill goes to the history as it ends: an interrupted run keeps the drills it finished.
+        const warning = recordHistory(history, done.map((r) => drillRecord(inv!.source.shownName, r, at)), (t) => inv!.masker.mask(t));
+        if (warning) out.error(`failover-test: ${inv.masker.mask(warning)}`);
       }
     } finally {
       await pool.closeAll();

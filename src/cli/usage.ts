@@ -10,17 +10,20 @@ export const USAGES = {
   verify: `Usage: lbdeploy verify INVENTORY [--json] [--host-timeout 15]   (exit 1 unless every check is ok)
   VIP on exactly one node, haproxy backends or \`ipvsadm -ln\` against the inventory, curl through each VIP`,
   failover: `Usage: lbdeploy failover-test INVENTORY [--scenario NAME|all] [--max-move SECONDS] [--rate N] [--json] [--lock-wait SECONDS]
+                              [--history FILE|none]   (each drill appended; the audit's trends and drill gauges read it)
   scenarios come from the inventory's kinds: keepalived, haproxy (haproxy-keepalived), keepalived-container (ipvs-keepalived)
   stops keepalived (and, separately, haproxy; or seed 002's keepalived container) on the VIP holder,
   measures the move, restores, verifies`,
   manifest: `Usage: lbdeploy manifest INVENTORY
   prints the Kubernetes Service with the VIP as externalIP (seed 003); apply it with: | kubectl apply -f -`,
   audit: `Usage: lbdeploy audit INVENTORY [--format table|json|junit|prometheus] [--output FILE] [--html FILE]
-                      [--warn-days 30] [--crit-days 7] [--host-timeout 10] [--no-drift]
+                      [--warn-days 30] [--crit-days 7] [--host-timeout 10] [--no-drift] [--history FILE|none]
        lbdeploy audit INVENTORY --install-timer [--every 15m] [--textfile-dir DIR] [--unit-dir DIR]
        lbdeploy audit INVENTORY --print-schedule [--every 15m] [--image REF]   (REF default lbdeploy:VERSION)
        lbdeploy audit INVENTORY --serve ADDRESS:PORT [--interval 60]   (Prometheus exporter: /metrics, /healthz)
-  read-only; exit 0 healthy, 1 warning, 2 critical`,
+  read-only on the hosts; exit 0 healthy, 1 warning, 2 critical
+  each audit is appended to the inventory's history (JSON lines in $XDG_STATE_HOME/lbdeploy/history/, else
+  ~/.local/state/lbdeploy/history/, as root /var/lib/lbdeploy/history/): the report's trends and drill gauges read it`,
   init: `Usage: lbdeploy init KIND [DIR] [--lb NAME=ADDR,...] [--backends NAME=ADDR,...] [--client NAME=ADDR]
                    [--vip ADDR/PREFIX] [--interface IF] [--vrid N] [--user root]
                    [--private-key FILE] [--known-hosts FILE] [--force]

@@ -28,6 +28,8 @@ export interface InspectOptions {
 export interface Inspection {
   checks: Check[];
   probes: ReadonlyMap<string, NodeProbe>;
+  /** The same checks by deployment (in the order given): the audit's picture colours each cluster with its own. */
+  byDeployment: Check[][];
 }
 
 export async function inspect(pool: ConnectionPool, deployments: readonly Deployment[], opts: InspectOptions): Promise<Inspection> {
@@ -36,12 +38,17 @@ export async function inspect(pool: ConnectionPool, deployments: readonly Deploy
   const requestsOf = (h: Host) => deployments.filter((d) => d.nodes.some((n) => n.name === h.name))
     .flatMap((d) => [...d.probes, ...(opts.audit && d.audit ? d.audit.probes : [])]).concat(opts.extraProbes?.(h) ?? []);
   const probes = await probeHosts(pool, [...hosts.values()], requestsOf, opts.timeoutMs);
-  const checks: Check[] = [];
-  for (const d of deployments) {
+  const byDeployment = deployments.map((d) => {
     const mine = new Map(d.nodes.map((n) => [n.name, probes.get(n.name)!]));
-    checks.push(...d.evaluate(mine));
-    if (opts.audit && d.audit) checks.push(...d.audit.evaluate(mine, opts.audit));
+    return [...d.evaluate(mine), ...(opts.audit && d.audit ? d.audit.evaluate(mine, opts.audit) : [])];
+  });
+  const checks = byDeployment.flat();
+  if (opts.endToEnd) {
+    for (const [i, d] of deployments.entries()) {
+      const e2e = await endToEndChecks(pool, d.client, d.endToEnd);
+      byDeployment[i]!.push(...e2e);
+      checks.push(...e2e);
+    }
   }
-  if (opts.endToEnd) for (const d of deployments) checks.push(...await endToEndChecks(pool, d.client, d.endToEnd));
-  return { checks, probes };
+  return { checks, probes, byDeployment };
 }

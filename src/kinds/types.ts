@@ -28,6 +28,17 @@ export interface DrillSpec {
   start: ShellCommand;
 }
 
+/** A backend as one node sees it (haproxy's stats socket, the IPVS table): for the audit's topology picture. */
+export interface BackendView {
+  /** The haproxy backend, or the virtual service (ADDRESS:PORT). */
+  service: string;
+  /** The server as the inventory names it. */
+  server: string;
+  state: 'up' | 'down' | 'other';
+  /** What the node reported, e.g. "UP", "DOWN", "MAINT", "not in the IPVS table". */
+  detail: string;
+}
+
 /** One thing a kind deployed, e.g. one VRRP cluster and its VIPs. */
 export interface Deployment {
   kind: string;
@@ -42,6 +53,8 @@ export interface Deployment {
   probes: FactRequest[];
   /** Pure: the nodes' probes in, checks out. All ok = ready. */
   evaluate(probes: ReadonlyMap<string, NodeProbe>): Check[];
+  /** Pure: the backends as one node's probe shows them (the audit's picture); absent when the kind has none to show. */
+  backends?(probe: NodeProbe): BackendView[];
   /** Services to prove through the VIPs from the client (verify, audit). */
   endToEnd: EndToEnd[];
   drills: DrillSpec[];

@@ -1,15 +1,16 @@
 /** Kubeconfig rotation and the health audit, against the lab's masters and LB nodes. */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { $ } from '../../src/shell-local.js';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLab, labHost, onHost } from '../helpers/lab.js';
 import { labPaths } from '../../src/lab/paths.js';
 import { containerName } from '../../src/lab/topology.js';
 import { scheduleNames } from '../../src/audit/schedule.js';
+import { COLOUR } from '../../src/audit/svg.js';
+import { colourRuns, dumpDom, screenshot } from '../helpers/browser.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const KUBECFG = '/etc/keepalived/kubecfg';
@@ -191,14 +192,66 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       const r = await cli(['audit', inv, '--format', 'prometheus', '--output', prom, '--html', html]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(readFileSync(prom, 'utf8'), /^lbdeploy_audit_status\{inventory="[^"]*lab\.yaml"\} 0$/m);
-      const dom = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(dom.status, 0, dom.stderr);
-      const text = dom.stdout.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+      const text = dumpDom(dir, html).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
       assert.match(text, /lbdeploy audit OK/);
       assert.match(text, /VIPs and their holders VIP Status Holder VI_lab 198\.18\.0\.100 ok held by lb1/);
       assert.match(text, /lb1 ingress-proxy ok 3\/3 UP/);
       assert.match(text, /lb3 \/etc\/keepalived\/kubecfg\/kubecfg03\.conf ok 36\d \d+ days left/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a history of audits and drills, and the report draws it: topology coloured by state, trends (Chromium, screenshot)', async function () {
+    this.timeout(300_000);
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-history-'));
+    const history = join(dir, 'history.jsonl');
+    const html = join(dir, 'audit.html');
+    const backendsDown = async () => {
+      const { report } = await auditJson(inv, '--history', 'none', '--no-drift');
+      return report.checks.filter((c) => c.check === 'backends' && c.severity !== 'ok').length;
+    };
+    try {
+      assert.equal((await cli(['audit', inv, '--history', history])).code, 0);
+      const drill = await cli(['failover-test', inv, '--scenario', 'keepalived', '--history', history]);
+      assert.equal(drill.code, 0, drill.stdout + drill.stderr);
+      // A backend goes down: haproxy's health check marks web2 DOWN on every LB node.
+      await onHost('web2', 'systemctl stop nginx');
+      for (let i = 0; i < 30 && (await backendsDown()) < 3; i++) await new Promise((r) => setTimeout(r, 1000));
+      const broken = await cli(['audit', inv, '--history', history, '--html', html]);
+      assert.equal(broken.code, 1, `a backend down is a warning: ${broken.stdout}`);
+    } finally {
+      await onHost('web2', 'systemctl start nginx');
+      for (let i = 0; i < 30 && (await backendsDown()) > 0; i++) await new Promise((r) => setTimeout(r, 1000));
+    }
+    try {
+      const lines = readFileSync(history, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; scenario?: string });
+      assert.deepEqual(lines.map((l) => `${l.type} ${l.status ?? l.scenario}`), ['audit ok', 'drill keepalived', 'drill keepalived', 'audit warning'], 'one line per audit, one per drilled VIP');
+
+      const dom = dumpDom(dir, html);
+      const attrs = (kind: string) => [...dom.matchAll(new RegExp(`<g class="box" data-kind="${kind}" data-state="(\\w+)" data-name="([^"]+)"`, 'g'))].map((m) => [m[2]!, m[1]!]);
+      const backends = attrs('backend');
+      assert.deepEqual(backends.filter(([, s]) => s !== 'ok'), [['ingress-proxy/web2', 'critical'], ['web-plain/web2', 'critical']], 'web2 drawn down in both services, the others up');
+      assert.equal(backends.length, 6);
+      assert.match(dom, /data-kind="vip" data-state="ok" data-name="198\.18\.0\.100" data-holders="lb1"/);
+      assert.match(dom, /data-kind="node" data-state="warning" data-name="lb1" data-role="holder"/, 'the holder sees a backend down');
+      assert.deepEqual([...dom.matchAll(/data-to="(lb\d)" data-role="(\w+)"/g)].slice(0, 3).map((m) => `${m[1]} ${m[2]}`), ['lb1 holder', 'lb2 backup', 'lb3 backup']);
+      // The trends: two audits (ok, then warning), one drill per VIP, each certificate twice.
+      assert.deepEqual([...dom.matchAll(/<rect [^>]*data-state="(\w+)"><title>[^<]*UTC: /g)].map((m) => m[1]), ['ok', 'warning']);
+      assert.match(dom, /data-series="keepalived 198\.18\.0\.100" data-points="1"/);
+      assert.match(dom, /data-series="keepalived 2001:2::100" data-points="1"/);
+      assert.equal((dom.match(/data-series="lb\d kubecfg0\d\.conf" data-points="2"/g) ?? []).length, 9);
+
+      // What Chromium shows: down each column of the picture, the filled boxes' colours in the DOM's order.
+      mkdirSync('.lbdeploy/test-artifacts', { recursive: true });
+      const png = resolve('.lbdeploy/test-artifacts/audit-report.png');
+      const img = screenshot(dir, html, png);
+      const svgLeft = 28; // body margin: 2em of 14px
+      const shown = (x: number) => colourRuns(img, svgLeft + x, COLOUR).map((r) => r.name);
+      assert.deepEqual(shown(10 + 4), attrs('vip').map(([, s]) => s), 'VIP boxes');
+      assert.deepEqual(shown(300 + 4), attrs('node').map(([, s]) => s), 'node boxes');
+      assert.deepEqual(shown(560 + 4), backends.map(([, s]) => s), 'backend boxes');
+      assert.equal(shown(560 + 4).filter((s) => s === 'critical').length, 2, `${png}: two red backend boxes`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

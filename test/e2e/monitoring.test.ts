@@ -42,10 +42,11 @@ describe('monitoring: the exporter scraped by the lab\'s Prometheus, the split-b
   let exporter: ChildProcess | undefined;
   let exporterLog = '';
   let extra: string | undefined;
+  let inv: string;
 
   before(async () => {
     await ensureLab();
-    const inv = labInventoryCopy();
+    inv = labInventoryCopy();
     const up = await cli(['up', inv]);
     assert.equal(up.code, 0, up.stdout + up.stderr);
     exporter = spawn(process.execPath, [resolve('dist/src/cli/main.js'), 'audit', inv, '--serve', LISTEN, '--interval', '3', '--host-timeout', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -105,6 +106,23 @@ scrape_configs:
     console.log(`      split brain: firing ${fired.toFixed(0)} s after the second holder appeared (rule for: 30s), resolved ${resolved.toFixed(0)} s after healing`);
     const after = await (await fetch(`http://${LISTEN}/metrics`)).text();
     assert.match(after, new RegExp(`vip="${VIP}",name="VI_lab"\\} 1$`, 'm'));
+  });
+
+  it('a drill failover-test records in the inventory\'s history shows on /metrics (and in Prometheus) at the next audit', async () => {
+    const before = await (await fetch(`http://${LISTEN}/metrics`)).text();
+    assert.doesNotMatch(before, /lbdeploy_drill_/, 'no drill recorded yet');
+    // Both use the inventory's default history: the same file without being told.
+    const drill = await cli(['failover-test', inv, '--scenario', 'keepalived', '--json', '--lock-wait', '30']);
+    assert.equal(drill.code, 0, drill.stdout + drill.stderr);
+    const moved = (JSON.parse(drill.stdout) as { vip: string; vipMovedS: number }[]).find((r) => r.vip === VIP)!.vipMovedS;
+    const series = new RegExp(`^lbdeploy_drill_vip_move_seconds\\{inventory="[^"]+",scenario="keepalived",vip="${VIP}"\\} ${moved}$`, 'm');
+    await until('the drill on /metrics', 30, async () => series.test(await (await fetch(`http://${LISTEN}/metrics`)).text()));
+    const m = await (await fetch(`http://${LISTEN}/metrics`)).text();
+    assert.match(m, new RegExp(`^lbdeploy_drill_passed\\{[^}]*scenario="keepalived",vip="${VIP}"\\} 1$`, 'm'));
+    await until('Prometheus has the drill', 30, async () => {
+      const r = await fetch(`${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(`lbdeploy_drill_vip_move_seconds{vip="${VIP}"}`)}`);
+      return ((await r.json()) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1] === String(moved);
+    });
   });
 
   it('a scheduled second inventory gets its own timer and textfile (names per inventory)', async () => {

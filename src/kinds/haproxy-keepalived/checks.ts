@@ -2,6 +2,7 @@
 import { sh } from '../../connection/shell.js';
 import type { FactRequest } from '../../operations/types.js';
 import type { Check } from '../../checks/check.js';
+import type { BackendView } from '../types.js';
 import { probeError, probeOut, type NodeProbe } from '../../checks/probe.js';
 import { ADDRESSES_FACT, holdsAddress, unreachableCheck, vipHolderChecks, type Vip } from '../../checks/vip.js';
 import { HAPROXY_SOCKET } from './model.js';
@@ -32,6 +33,9 @@ export function parseShowStat(csv: string): ServerState[] {
     .map((f) => ({ proxy: f[px] ?? '', server: f[sv] ?? '', status: f[st] ?? '' }));
 }
 
+/** A server haproxy sends traffic to: UP (also "UP 1/3", going down) or without a health check ("no check"). */
+const serving = (status: string) => status.startsWith('UP') || status === 'no check';
+
 /**
  * A cluster's nodes: each VIP held once; keepalived and haproxy active on every node (stopped on
  * one: a warning, the others still serve); each service's backends UP (some down: warning, all:
@@ -54,8 +58,8 @@ export function evaluateHaNodes(vips: readonly Vip[], services: readonly { name:
     const servers = parseShowStat(probeOut(p, 'haproxy-stat'));
     for (const s of services) {
       const mine = servers.filter((x) => x.proxy === s.name);
-      const up = mine.filter((x) => x.status.startsWith('UP'));
-      const down = mine.filter((x) => !x.status.startsWith('UP')).map((x) => `${x.server} ${x.status}`);
+      const up = mine.filter((x) => serving(x.status));
+      const down = mine.filter((x) => !serving(x.status)).map((x) => `${x.server} ${x.status}`);
       checks.push({
         check: 'backends', target: `${node} ${s.name}`, value: up.length,
         severity: mine.length === 0 ? 'warning' : up.length === 0 ? 'critical' : up.length < s.servers || down.length > 0 ? 'warning' : 'ok',
@@ -64,4 +68,13 @@ export function evaluateHaNodes(vips: readonly Vip[], services: readonly { name:
     }
   }
   return checks;
+}
+
+/** The servers of the deployed services as one node's stats socket shows them (UP, DOWN, MAINT, NOLB...). */
+export function haBackends(serviceNames: readonly string[], p: NodeProbe): BackendView[] {
+  const servers = parseShowStat(probeOut(p, 'haproxy-stat'));
+  return servers.filter((s) => serviceNames.includes(s.proxy)).map((s) => ({
+    service: s.proxy, server: s.server, detail: s.status || 'no status',
+    state: serving(s.status) ? 'up' as const : s.status.startsWith('DOWN') ? 'down' as const : 'other' as const,
+  }));
 }

@@ -2,7 +2,7 @@
 import { haInit } from './init.js';
 import { sh } from '../../connection/shell.js';
 import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
-import { evaluateHaNodes, HA_NODE_PROBES } from './checks.js';
+import { evaluateHaNodes, haBackends, HA_NODE_PROBES } from './checks.js';
 import { clusters, serversOf, serviceTargets, vipsOf, type HaVars } from './model.js';
 import playbook from './playbook.js';
 
@@ -23,6 +23,7 @@ export const haproxyKeepalived: Kind = {
       client: clientHost(inventory, v.verify_from),
       probes: HA_NODE_PROBES,
       evaluate: (probes) => evaluateHaNodes(vips, services, probes),
+      backends: (probe) => haBackends(services.map((s) => s.name), probe),
       endToEnd: targets.map((t) => ({ target: t, mode: v.haproxy.services.find((s) => s.name === t.name)?.verify_http ? 'http' as const : 'tcp' as const })),
       drills: (['keepalived', 'haproxy'] as const).map((unit) => ({ scenario: unit, stop: sh`systemctl stop ${unit}`, start: sh`systemctl start ${unit}` })),
     };

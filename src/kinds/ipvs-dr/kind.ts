@@ -1,6 +1,6 @@
 /** ipvs-dr (seed 003) as a deployment kind: one director per VIP, its IPVS table as planned, and the Service manifest for Kubernetes real servers. */
 import { drInit } from './init.js';
-import { hostNames, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
+import { hostNames, ipvsBackends, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
 import { probeError } from '../../checks/probe.js';
 import { ADDRESSES_FACT, unreachableCheck, vipHolderChecks } from '../../checks/vip.js';
 import { renderExternalIpService } from '../../render/kube-service.js';
@@ -33,6 +33,7 @@ export const ipvsDr: Kind = {
           return error ? unreachableCheck(node, error) : ipvsTableCheck(node, p, services);
         }),
       ],
+      backends: (probe) => ipvsBackends(services, probe, hostNames(inventory.hosts)),
       endToEnd: ipvsEndToEnd(services, vips, hostNames(inventory.hosts)),
       // One director: there is nowhere for the VIP to move.
       drills: [],

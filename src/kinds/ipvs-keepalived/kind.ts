@@ -1,6 +1,6 @@
 /** ipvs-keepalived (seed 002) as a deployment kind: keepalived in a container holds the VIPs and programs IPVS on every LB node. */
 import { sh } from '../../connection/shell.js';
-import { evaluateContainerIpvsNodes, hostNames, ipvsEndToEnd, IPVS_FACT } from '../../checks/ipvs.js';
+import { evaluateContainerIpvsNodes, hostNames, ipvsBackends, ipvsEndToEnd, IPVS_FACT } from '../../checks/ipvs.js';
 import { ADDRESSES_FACT } from '../../checks/vip.js';
 import { containerFact } from '../../operations/container.js';
 import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
@@ -26,6 +26,7 @@ export const ipvsKeepalived: Kind = {
       client: clientHost(inventory, nodes[0]!.vars.verify_from as string | undefined),
       probes: [ADDRESSES_FACT, IPVS_FACT, containerFact(name)],
       evaluate: (probes) => evaluateContainerIpvsNodes(vips, services, name, probes),
+      backends: (probe) => ipvsBackends(services, probe, hostNames(inventory.hosts)),
       endToEnd: ipvsEndToEnd(services, vips, hostNames(inventory.hosts)),
       // SIGTERM: keepalived gives up the VIP and its IPVS rules before it exits.
       drills: [{ scenario: 'keepalived-container', stop: sh`docker stop -t 10 ${name} >/dev/null`, start: sh`docker start ${name} >/dev/null` }],

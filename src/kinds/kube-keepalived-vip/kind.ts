@@ -5,7 +5,7 @@
  */
 import { sh } from '../../connection/shell.js';
 import type { Check } from '../../checks/check.js';
-import { evaluateContainerIpvsNodes, hostNames, ipvsEndToEnd, IPVS_FACT } from '../../checks/ipvs.js';
+import { evaluateContainerIpvsNodes, hostNames, ipvsBackends, ipvsEndToEnd, IPVS_FACT } from '../../checks/ipvs.js';
 import { probeError, probeOut, type NodeProbe } from '../../checks/probe.js';
 import { ADDRESSES_FACT, vipHolderChecks } from '../../checks/vip.js';
 import type { EndToEnd } from '../../checks/curl.js';
@@ -103,6 +103,8 @@ export const kubeKeepalivedVip: Kind = {
       client: clientHost(inventory, nodes[0]?.vars.verify_from as string | undefined),
       probes: v.dataplane === 'host' ? [ADDRESSES_FACT, IPVS_FACT, containerFact(v.host!.container)] : [ADDRESSES_FACT],
       evaluate: (probes) => evaluateVipNodes(v, probes),
+      // The DaemonSet's pods program IPVS inside the cluster's network: only the host data plane's table is read here.
+      ...(v.dataplane === 'host' ? { backends: (probe: NodeProbe) => ipvsBackends(kkvServices(v), probe, hostNames(inventory.hosts)) } : {}),
       endToEnd: endToEnd(v, hostNames(inventory.hosts)),
       drills: drills(v),
       ...(v.dataplane === 'host' ? { manifests: renderObjects(kkvObjects(v), 'seed 004') } : {}),

@@ -12,7 +12,8 @@ import type { NodeProbe } from '../../../src/checks/probe.js';
 import { containerCheck, ipvsTableCheck } from '../../../src/checks/ipvs.js';
 import { certChecks } from '../../../src/kinds/kubeconfig/checks.js';
 import { evaluateHaNodes } from '../../../src/kinds/haproxy-keepalived/checks.js';
-import { auditHtml, auditJunit, auditPrometheus, auditTable, type AuditReport } from '../../../src/audit/formats.js';
+import { auditJunit, auditPrometheus, auditTable, type AuditReport } from '../../../src/audit/formats.js';
+import { auditHtml } from '../../../src/audit/html.js';
 import { cronJob, cronSpec, crontabLine, parseEvery, scheduleNames, systemdUnits } from '../../../src/audit/schedule.js';
 import { withPki } from '../../helpers/certs.js';
 
@@ -106,10 +107,12 @@ describe('audit: outputs', () => {
     for (const line of p.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+\{[^}]*\} -?\d+(\.\d+)?)$/, line);
     assert.equal((p.match(/# TYPE lbdeploy_audit_check_status /g) ?? []).length, 1);
   });
-  it('HTML: self-contained, data embedded safely', () => {
+  it('HTML: self-contained, no script, every text escaped', () => {
     const h = auditHtml({ ...report, checks: [...report.checks, { check: 'x', target: '</script><b>', severity: 'ok', detail: '' }] });
     assert.doesNotMatch(h, /(src|href)=["']https?:/);
-    assert.equal((h.match(/<\/script>/g) ?? []).length, 2, 'the embedded data cannot close the script element');
+    assert.doesNotMatch(h, /<script/);
+    assert.doesNotMatch(h, /<b>/);
+    assert.match(h, /&lt;\/script&gt;&lt;b&gt;/);
   });
 });
 
@@ -131,7 +134,8 @@ describe('audit: scheduling', () => {
     const b = scheduleNames('/srv/site-b/inventory.yaml');
     assert.match(a.unit, /^lbdeploy-audit-inventory-[0-9a-f]{8}$/);
     assert.match(a.textfile, /^lbdeploy_audit_inventory_[0-9a-f]{8}\.prom$/);
-    for (const k of ['unit', 'textfile', 'cronJob'] as const) assert.notEqual(a[k], b[k]);
+    for (const k of ['unit', 'textfile', 'cronJob', 'history'] as const) assert.notEqual(a[k], b[k]);
+    assert.match(a.history, /^inventory-[0-9a-f]{8}\.jsonl$/);
     assert.deepEqual(scheduleNames('/srv/site-a/inventory.yaml'), a, 'stable');
     assert.match(scheduleNames('/x/Prod Site!.yml').unit, /^lbdeploy-audit-prod-site-[0-9a-f]{8}$/);
     assert.ok(a.cronJob.length <= 52, 'a CronJob name leaves room for the Job suffix');
@@ -160,6 +164,9 @@ describe('audit: scheduling', () => {
     // A pinned image and nothing fetched at run time: it works air-gapped.
     assert.match(cj, /image: registry\.example\/lbdeploy:0\.1\.0\n/);
     assert.doesNotMatch(cj, /npx|npm|--yes|:latest/);
+    // A Job's pod keeps nothing: no history unless --history names a mounted file.
+    assert.match(cj, /args: \["audit", "\/etc\/lbdeploy\/inventory\.yaml", "--format", "json", "--history", "none"\]/);
+    assert.match(cronJob({ ...target, history: '/var/lib/lbdeploy/h.jsonl' }), /"--history", "\/var\/lib\/lbdeploy\/h\.jsonl"\]/);
     const obj = new CronJob(parseYaml(cj) as never);
     assert.deepEqual(validateObjects([obj]), []);
     assert.equal(obj.metadata?.name, target.names.cronJob);
