@@ -106,7 +106,12 @@ ${DR_LEFTOVERS}`);
   });
 
   it('audit: the rules match the inventory; keepalived drops a dead real server and audit warns until it is back', async () => {
-    type Report = { status: string; checks: { check: string; target: string; severity: string; detail: string }[] };
+    type Report = {
+      status: string; checks: { check: string; target: string; severity: string; detail: string }[];
+      topology: { vips: { address: string; holders: string[] }[]; backends: { service: string; server: string; state: string; seenFrom: string }[] }[];
+    };
+    // The report's picture: the holder's IPVS table, each planned real server up or down.
+    const pictured = (r: Report) => r.topology.flatMap((t) => t.backends.filter((b) => b.state !== 'up').map((b) => `${b.service} ${b.server} ${b.state}`));
     const audit = async () => {
       const r = await cli(['audit', inv, '--format', 'json', '--no-drift']);
       return { code: r.code, report: JSON.parse(r.stdout) as Report };
@@ -115,6 +120,9 @@ ${DR_LEFTOVERS}`);
     const healthy = await audit();
     assert.equal(healthy.code, 0, JSON.stringify(healthy.report.checks));
     assert.deepEqual(rules(healthy.report), VMS.map((vm) => `${vm} ok: matches the plan: 2 virtual service(s), 6 real server(s)`));
+    assert.deepEqual(pictured(healthy.report), []);
+    assert.equal(healthy.report.topology[0]!.backends.length, 6);
+    assert.equal(healthy.report.topology[0]!.backends[0]!.seenFrom, healthy.report.topology[0]!.vips[0]!.holders[0], 'seen from the VIP holder');
     const waitFor = async (want: number) => {
       for (let i = 0; i < 40; i++) {
         // Both families: web3 is out of the IPv4 and the IPv6 service.
@@ -130,6 +138,7 @@ ${DR_LEFTOVERS}`);
       const degraded = await audit();
       assert.equal(degraded.code, 1, 'a warning');
       assert.deepEqual(rules(degraded.report), VMS.map((vm) => `${vm} warning: TCP 198.18.0.201:80: real server 198.18.0.23:80 missing (its health check may be failing); TCP [2001:2::201]:80: real server [2001:2::23]:80 missing (its health check may be failing)`));
+      assert.deepEqual(pictured(degraded.report), ['TCP 198.18.0.201:80 web3 down', 'TCP [2001:2::201]:80 web3 down']);
     } finally {
       await onHost('web3', 'systemctl start nginx');
     }
