@@ -14,6 +14,18 @@ import { waitReady } from '../kinds/ready.js';
 import type { Reporter } from '../report/events.js';
 import type { RunResult } from '../execute/run.js';
 import type { Playbook } from '../playbook/define.js';
+import { parseSerial, runRolling, type Serial } from '../execute/rolling.js';
+
+/** The command line without its --limit (the resume hint puts its own). */
+export function withoutLimit(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--limit' || a === '-l') i++;
+    else if (!a.startsWith('--limit=')) out.push(a);
+  }
+  return out;
+}
 
 /** How long `up` waits, by default, for the deployments to serve (VRRP elected, backends risen). */
 export const DEFAULT_WAIT_S = 120;
@@ -46,6 +58,8 @@ const OPTIONS = {
   wait: { type: 'string' },
   'lock-wait': { type: 'string', default: '0' },
   'no-wait': { type: 'boolean' },
+  serial: { type: 'string' },
+  'max-fail': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -80,6 +94,19 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
     if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
     if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
     const lockWaitS = parseLockWait(v['lock-wait']);
+    let serial: Serial | undefined;
+    if (v.serial !== undefined) {
+      try {
+        serial = parseSerial(v.serial);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      if (check) throw new UsageError('--serial rolls a change batch by batch; plan and --check show every change at once without it');
+      if (v['no-wait']) throw new UsageError('--serial gates each batch on the readiness checks: it cannot go with --no-wait', { hint: '--wait SECONDS sets each gate\'s time limit' });
+    }
+    const maxFail = v['max-fail'] === undefined ? 0 : Number(v['max-fail']);
+    if (v['max-fail'] !== undefined && serial === undefined) throw new UsageError('--max-fail counts failed batches: it goes with --serial');
+    if (!Number.isInteger(maxFail) || maxFail < 0) throw new UsageError(`--max-fail takes a whole number of failed batches (0 or more), not '${v['max-fail']}'`);
     const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
     // A run that changes hosts holds each one's run lock; plan (check mode) only reads.
@@ -88,6 +115,20 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
       waitS: lockWaitS,
       onWait: (host, holder) => reporter.emit({ type: 'lock-wait', host, holder, waitS: lockWaitS }),
     });
+    if (serial) {
+      try {
+        const r = await runRolling(inv, playbooks, {
+          check: false, diff: v.diff ?? false, limit: v.limit, tags: split(v.tags), skipTags: split(v['skip-tags']), forks,
+          allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool, serial, maxFail, gateS: waitS,
+          resumeCommand: ['lbdeploy', command, ...withoutLimit(args)].join(' '),
+        }, reporter);
+        if (r.interrupted) return EXIT.interrupted;
+        return r.stopped || r.batches.some((b) => !b.ok) ? EXIT.failed : EXIT.ok;
+      } finally {
+        await pool.closeAll();
+        await reporter.close();
+      }
+    }
     let result;
     let ready = true;
     try {

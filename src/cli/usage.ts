@@ -4,6 +4,8 @@ export const USAGES = {
                    [--tags T1,T2] [--skip-tags T] [--forks N] [--allow-reboot] [--json]
                    [--wait SECONDS | --no-wait]   (default: wait up to 120 s until it serves)
                    [--lock-wait SECONDS]   (default 0: refuse a host another run holds; plan takes no lock)
+                   [--serial N|P% [--max-fail N]]   (rolling: N clusters (or P% of them) a batch, backups before
+                   the VIP holder, a health gate through the VIPs after each batch; a failed batch stops it)
        lbdeploy plan INVENTORY [...]   (= up --check --diff)`,
   hosts: 'Usage: lbdeploy hosts INVENTORY [--limit PATTERN] [--json]',
   facts: 'Usage: lbdeploy facts INVENTORY [--limit PATTERN] [--forks N] [--json]',

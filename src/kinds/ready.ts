@@ -15,14 +15,17 @@ export interface Readiness {
   checks: Check[];
 }
 
-/** Poll every `intervalMs` (each host probed once a round, with a time limit) until every check is ok or `timeoutMs` passed. */
-export async function waitReady(pool: ConnectionPool, deployments: readonly Deployment[], opts: { timeoutMs: number; intervalMs?: number }): Promise<Readiness> {
+/**
+ * Poll every `intervalMs` (each host probed once a round, with a time limit) until every check is
+ * ok or `timeoutMs` passed; with `endToEnd`, requests through the VIPs from the client as well.
+ */
+export async function waitReady(pool: ConnectionPool, deployments: readonly Deployment[], opts: { timeoutMs: number; intervalMs?: number; endToEnd?: boolean }): Promise<Readiness> {
   const started = Date.now();
   const interval = opts.intervalMs ?? 1000;
   let rounds = 0;
   for (;;) {
     const left = opts.timeoutMs - (Date.now() - started);
-    const { checks } = await inspect(pool, deployments, { timeoutMs: Math.max(2000, Math.min(10_000, left)), endToEnd: false });
+    const { checks } = await inspect(pool, deployments, { timeoutMs: Math.max(2000, Math.min(10_000, left)), endToEnd: opts.endToEnd ?? false });
     rounds++;
     if (allOk(checks)) return { ready: true, ms: Date.now() - started, rounds, checks };
     const remaining = opts.timeoutMs - (Date.now() - started);

@@ -25,7 +25,12 @@ export type RunEvent =
   | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number> }
   /** After converging, `up` waits until the deployments serve: what it waits for, then how it ended. */
   | { type: 'wait-start'; deployments: string[]; timeoutS: number }
-  | { type: 'wait-done'; ready: boolean; ms: number; rounds: number; checks: number; failing: Check[] };
+  | { type: 'wait-done'; ready: boolean; ms: number; rounds: number; checks: number; failing: Check[] }
+  /** `up --serial`: a batch of clusters, backups first and the VIP holders after them, then its health gate. */
+  | { type: 'batch-start'; index: number; of: number; clusters: string[]; backups: string[]; holders: string[] }
+  | { type: 'batch-done'; index: number; of: number; clusters: string[]; backups: string[]; holders: string[]; ok: boolean; ms: number; gateMs: number; problem?: string }
+  | { type: 'rollout-stopped'; after: number; of: number; reason: string; resume: string }
+  | { type: 'rollout-done'; batches: { index: number; ok: boolean; ms: number; gateMs: number }[]; ms: number; stopped: boolean };
 
 export interface Reporter {
   emit(event: RunEvent): void;

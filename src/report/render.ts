@@ -52,6 +52,18 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
           if (e.ready) write(`READY after ${(e.ms / 1000).toFixed(1)} s: ${e.checks} check(s) ok\n`);
           else write(`NOT READY after ${(e.ms / 1000).toFixed(1)} s: ${e.failing.length} of ${e.checks} check(s) never passed:\n${e.failing.map((c) => `  ${c.severity.toUpperCase()} ${c.check} ${c.target}: ${c.detail}\n`).join('')}  → see why with \`lbdeploy verify\`; wait longer with --wait SECONDS\n`);
           break;
+        case 'batch-start':
+          write(`\nBATCH ${e.index}/${e.of}: ${e.clusters.join('; ')}\n  first ${e.backups.join(', ') || '-'}; VIP holders last: ${e.holders.join(', ') || '-'}\n`);
+          break;
+        case 'batch-done':
+          write(`BATCH ${e.index}/${e.of} ${e.ok ? 'ok' : `FAILED: ${e.problem}`} in ${(e.ms / 1000).toFixed(1)} s (health gate ${(e.gateMs / 1000).toFixed(1)} s)\n`);
+          break;
+        case 'rollout-stopped':
+          write(`\nROLLOUT STOPPED after batch ${e.after}/${e.of}: ${e.reason}\n  → resume with: ${e.resume}\n`);
+          break;
+        case 'rollout-done':
+          write(`\nROLLOUT ${e.stopped ? 'stopped' : 'done'}: ${e.batches.length} batch(es) in ${(e.ms / 1000).toFixed(1)} s; gates ${e.batches.map((b) => `${(b.gateMs / 1000).toFixed(1)}`).join(', ')} s\n`);
+          break;
         case 'recap':
           write(`\n${recapTable(e.hosts)}\n${e.connections} SSH connection(s), ${Object.values(e.commands).reduce((a, b) => a + b, 0)} remote command(s), ${(e.ms / 1000).toFixed(1)} s\n`);
           break;
