@@ -1,5 +1,6 @@
 /** `lbdeploy lab up | down | status [--json]` */
 import { labDown, labRenewCerts, labStatus, labUp, type HostStatus } from '../lab/lab.js';
+import { parseScale } from '../lab/scale.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
@@ -12,7 +13,9 @@ export async function runLab(args: string[]): Promise<number> {
   switch (action) {
     case 'up': {
       const started = Date.now();
-      const statuses = await labUp(log, undefined, { vms: rest.includes('--vms') });
+      const at = rest.indexOf('--scale');
+      const scale = at >= 0 ? parseScale(rest[at + 1]) : undefined;
+      const statuses = await labUp(log, undefined, { vms: rest.includes('--vms'), scale });
       print(statuses, json);
       if (!json) out.line(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return EXIT.ok;

@@ -41,6 +41,8 @@ export const USAGES = {
 
   up           install what the lab needs, build images (cached), start the hosts
                --vms: also the VM tier (lbvm1, lbvm2: qemu, Debian's kernel, real IPVS)
+               --scale N: also N light LB hosts (2-100, even) in clusters of two, each its own
+               VIP and VRID, on 198.18.4.0/22; writes .lbdeploy/lab/scale.yaml (the fleet's inventory)
   down         remove every lab container and network (images stay cached)
   status       each host, its address, and whether SSH answers
   renew-certs  re-issue the masters' admin client certificate [--expired | --expires-in DAYS]`,

@@ -23,19 +23,27 @@ const SYSTEMD_FLAGS = [
   '--sysctl', 'net.ipv6.conf.all.disable_ipv6=0', '--sysctl', 'net.ipv6.conf.default.disable_ipv6=0',
 ];
 
-export async function ensureNetwork(log: Log): Promise<void> {
-  const want = `${LAB_NETWORK.subnet} ${LAB_NETWORK.subnet6}`;
-  const r = await $`docker network inspect ${LAB_NETWORK.name} --format ${'{{range .IPAM.Config}}{{.Subnet}} {{end}}'}`.nothrow().quiet();
+export interface LabNetwork {
+  name: string;
+  subnet: string;
+  gateway: string;
+  subnet6: string;
+  gateway6: string;
+}
+
+export async function ensureNetwork(log: Log, net: LabNetwork = LAB_NETWORK): Promise<void> {
+  const want = `${net.subnet} ${net.subnet6}`;
+  const r = await $`docker network inspect ${net.name} --format ${'{{range .IPAM.Config}}{{.Subnet}} {{end}}'}`.nothrow().quiet();
   if (r.exitCode === 0) {
     const have = r.stdout.trim().split(/\s+/).sort().join(' ');
     if (have !== want.split(' ').sort().join(' ')) {
-      throw new LabError(`Docker network ${LAB_NETWORK.name} exists with subnets ${have || 'none'}, not ${want} (the lab is dual stack)`,
-      { hint: `remove it with 'docker network rm ${LAB_NETWORK.name}' (or 'lbdeploy lab down') and run 'lab up' again` });
+      throw new LabError(`Docker network ${net.name} exists with subnets ${have || 'none'}, not ${want} (the lab is dual stack)`,
+      { hint: `remove it with 'docker network rm ${net.name}' (or 'lbdeploy lab down') and run 'lab up' again` });
     }
     return;
   }
-  log(`creating network ${LAB_NETWORK.name} ${want}`);
-  await $`docker network create --ipv6 --subnet ${LAB_NETWORK.subnet} --gateway ${LAB_NETWORK.gateway} --subnet ${LAB_NETWORK.subnet6} --gateway ${LAB_NETWORK.gateway6} --label ${LAB_LABEL}=1 ${LAB_NETWORK.name}`.quiet();
+  log(`creating network ${net.name} ${want}`);
+  await $`docker network create --ipv6 --subnet ${net.subnet} --gateway ${net.gateway} --subnet ${net.subnet6} --gateway ${net.gateway6} --label ${LAB_LABEL}=1 ${net.name}`.quiet();
 }
 
 /** The lab's client key pair and one ed25519 host key per host, generated once. */
@@ -58,10 +66,10 @@ function hostKeyPath(paths: LabPaths, h: LabHost): string {
  * The known_hosts file: written from the keys the lab generated itself, so the very first
  * connection is verified (no trust-on-first-use).
  */
-export function writeKnownHosts(paths: LabPaths, hosts: readonly LabHost[]): void {
+export function writeKnownHosts(paths: LabPaths, hosts: readonly LabHost[], extra: ReadonlyMap<string, readonly string[]> = new Map()): void {
   const lines = hosts.map((h) => {
     const [type, b64] = readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8').trim().split(/\s+/);
-    return `${h.address},${h.address6},${h.name} ${type} ${b64}`;
+    return `${[h.address, h.address6, ...(extra.get(h.name) ?? []), h.name].join(',')} ${type} ${b64}`;
   });
   writeFileSync(paths.knownHosts, lines.join('\n') + '\n');
 }
@@ -93,7 +101,7 @@ function keysFingerprint(paths: LabPaths, h: LabHost): string {
 }
 
 /** Create or start one host's container; recreate it when its image or keys changed. Returns what it did. */
-export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Promise<'created' | 'started' | 'running'> {
+export async function ensureHost(paths: LabPaths, h: LabHost, image: string, net: LabNetwork = LAB_NETWORK): Promise<'created' | 'started' | 'running'> {
   const name = containerName(h);
   const state = await inspect(name);
   const keys = keysFingerprint(paths, h);
@@ -106,7 +114,7 @@ export async function ensureHost(paths: LabPaths, h: LabHost, image: string): Pr
   const args = [
     ...SYSTEMD_FLAGS, '--name', name, '--hostname', h.name,
     '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${h.role}`, '--label', `${KEYS_LABEL}=${keys}`,
-    '--network', LAB_NETWORK.name, '--ip', h.address, '--ip6', h.address6, '--network-alias', h.name,
+    '--network', net.name, '--ip', h.address, '--ip6', h.address6, '--network-alias', h.name,
   ];
   await $`docker create ${args} ${image}`.quiet();
   await installKeys(paths, h, name);

@@ -6,7 +6,9 @@ import { labPaths, type LabPaths } from './paths.js';
 import { assertCanRunLab, dockerAnswers, ensureDockerd, ensurePackages, sleep, stopOwnDockerd, type Log } from './system.js';
 import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
-import { LAB_HOSTS, LAB_VMS, containerName, type LabHost, type LabRole } from './topology.js';
+import { LAB_HOSTS, LAB_VMS, containerName, scaleHosts, scalePeers, type LabHost, type LabRole } from './topology.js';
+import { raiseKernelLimits, restoreKernelLimits, scaleState, scaleUp } from './scale.js';
+import { mapLimit } from '../execute/run.js';
 import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureKeepalivedImage } from './keepalived-image.js';
@@ -29,6 +31,8 @@ export interface HostStatus {
 export interface LabUpOptions {
   /** Also start the VM tier (lbvm1, lbvm2): real kernels for IPVS, modules, sysctl. */
   vms?: boolean;
+  /** Also the scale profile: this many light LB hosts in clusters of two (scale.ts). */
+  scale?: number;
 }
 
 export async function labUp(log: Log, paths: LabPaths = labPaths(), options: LabUpOptions = {}): Promise<HostStatus[]> {
@@ -37,16 +41,22 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
   await ensurePackages(log, options.vms ? [{ command: 'qemu-system-x86_64', pkg: 'qemu-system-x86' }, { command: 'mkfs.ext4', pkg: 'e2fsprogs' }] : []);
   await ensureDockerd(paths, log);
   await cleanBuildLeftovers(paths.buildDir);
-  const roles = [...new Set(LAB_HOSTS.map((h) => h.role))];
+  const scale = options.scale ?? scaleState(paths);
+  if (options.scale) await raiseKernelLimits(paths, log);
+  const roles = [...new Set(LAB_HOSTS.map((h) => h.role)), ...(scale > 0 ? ['light' as const] : [])];
   const images = await ensureImages(roles, paths.buildDir, log);
   await ensureNetwork(log);
-  await ensureKeys(paths, [...LAB_HOSTS, ...LAB_VMS]);
+  const scaled = scaleHosts(scale);
+  await ensureKeys(paths, [...LAB_HOSTS, ...LAB_VMS, ...scaled]);
   await new LabPki(paths.pki).ensureCa();
-  writeKnownHosts(paths, [...LAB_HOSTS, ...LAB_VMS]);
+  // The backends and the client answer on the scale network too, with the same host keys.
+  const peers = new Map(scale > 0 ? scalePeers().map((p) => [p.name, [p.scaleAddress, p.scaleAddress6]] as const) : []);
+  writeKnownHosts(paths, [...LAB_HOSTS, ...LAB_VMS, ...scaled], peers);
   for (const h of LAB_HOSTS) {
     const did = await ensureHost(paths, h, images.get(h.role)!);
     if (did !== 'running') log(`${h.name} ${h.address}: ${did}`);
   }
+  if (scale > 0) await scaleUp(paths, scale, images.get('light')!, log);
   if (options.vms) {
     await startAptProxy(paths, log);
     const image = await ensureVmImage(paths.buildDir, log);
@@ -56,7 +66,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
     await ensureKeepalivedImage(paths, log);
   }
   // VMs boot under software emulation: give them longer.
-  const statuses = await waitForHosts(paths, options.vms ? 300_000 : 120_000);
+  const statuses = await waitForHosts(paths, options.vms ? 300_000 : 120_000 + scale * 2000);
   const bad = statuses.filter((s) => !s.ssh || s.system !== 'running');
   if (bad.length > 0) {
     throw new LabError(`lab hosts not ready: ${bad.map((s) => `${s.name} (${s.error ?? s.system})`).join(', ')}`, {
@@ -81,7 +91,8 @@ async function waitForHosts(paths: LabPaths, timeoutMs: number): Promise<HostSta
 /** The containers, and the VMs that were started. */
 export async function labStatus(paths: LabPaths = labPaths()): Promise<HostStatus[]> {
   const vms = LAB_VMS.filter((v) => existsSync(`${paths.vms}/${v.name}.pid`));
-  return Promise.all([...LAB_HOSTS, ...vms].map((h) => hostStatus(paths, h)));
+  // At most 20 SSH handshakes at once: the scale profile has up to a hundred more hosts.
+  return mapLimit([...LAB_HOSTS, ...vms, ...scaleHosts(scaleState(paths))], 20, (h) => hostStatus(paths, h));
 }
 
 async function hostStatus(paths: LabPaths, h: LabHost): Promise<HostStatus> {
@@ -110,6 +121,7 @@ export async function labDown(log: Log, paths: LabPaths = labPaths()): Promise<v
   await stopAptProxy(paths, log);
   if (await dockerAnswers()) await removeAll(log);
   await stopOwnDockerd(paths, log);
+  await restoreKernelLimits(paths, log);
   if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
 }
 

@@ -145,6 +145,10 @@ export function recipeFor(role: LabRole): ImageRecipe {
       };
     case 'client':
       return { ...base, rolePackages: [], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+    case 'light':
+      // The scale profile's LB hosts: what haproxy-keepalived installs, already there (no apt run on
+      // a hundred hosts), and nothing else (no Docker). The playbook enables and configures them.
+      return { ...base, rolePackages: ['haproxy', 'keepalived', 'socat'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
     case 'monitor':
       // Debian's prometheus (its unit enabled by the package); the tests write its config and rules.
       return { ...base, rolePackages: ['prometheus'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service', 'prometheus.service'] };

@@ -3,7 +3,7 @@
  * IPv6 benchmarking prefix 2001:2::/48, RFC 5180), and the hosts on it.
  */
 
-export type LabRole = 'lb' | 'web' | 'client' | 'master' | 'monitor' | 'vm';
+export type LabRole = 'lb' | 'web' | 'client' | 'master' | 'monitor' | 'vm' | 'light';
 
 export interface LabHost {
   name: string;
@@ -72,4 +72,45 @@ export const LAB_SUDO_USER = 'deploy';
 
 export function containerName(host: LabHost): string {
   return `${LAB_NETWORK.name}-${host.name}`;
+}
+
+/**
+ * The scale profile (`lab up --scale N`): N light LB hosts (haproxy and keepalived, no Docker) on
+ * a network of their own, in clusters of two, each cluster its own VIP and VRID; the usual
+ * backends and the client join that network too. 198.18.4.0/22: hosts in .4, peers in .5, VIPs in .6.
+ */
+export const SCALE_NETWORK = {
+  name: 'lbdeploy-scale',
+  subnet: '198.18.4.0/22',
+  gateway: '198.18.4.1',
+  subnet6: '2001:2:0:4::/64',
+  gateway6: '2001:2:0:4::1',
+} as const;
+
+export const SCALE_MAX = 100;
+
+const scale6 = (address: string) => `2001:2:0:4::${address.split('.').slice(2).join(':')}`;
+
+/** f001..fNNN at 198.18.4.11.. (2001:2:0:4::4:11..). */
+export function scaleHosts(n: number): LabHost[] {
+  return Array.from({ length: n }, (_, i) => {
+    const address = `198.18.4.${11 + i}`;
+    return { name: `f${String(i + 1).padStart(3, '0')}`, role: 'light' as const, address, address6: scale6(address) };
+  });
+}
+
+/** The main lab's hosts that join the scale network (the backends and the client), and their address there. */
+export function scalePeers(): (LabHost & { scaleAddress: string; scaleAddress6: string })[] {
+  return LAB_HOSTS.filter((h) => h.role === 'web' || h.role === 'client').map((h) => {
+    const scaleAddress = `198.18.5.${h.address.split('.')[3]}`;
+    return { ...h, scaleAddress, scaleAddress6: scale6(scaleAddress) };
+  });
+}
+
+/** Cluster k (1-based) of the scale profile: its two hosts, its VIP and VRID. */
+export function scaleClusters(n: number): { name: string; hosts: LabHost[]; vip: string; vrid: number }[] {
+  const hosts = scaleHosts(n);
+  return Array.from({ length: Math.floor(n / 2) }, (_, i) => ({
+    name: `c${String(i + 1).padStart(2, '0')}`, hosts: hosts.slice(2 * i, 2 * i + 2), vip: `198.18.6.${i + 1}`, vrid: i + 1,
+  }));
 }

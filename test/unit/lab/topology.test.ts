@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parseYaml as parse } from '../../../src/yaml.js';
-import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK, LAB_VMS, labAddress6 } from '../../../src/lab/topology.js';
+import { LAB_DOCKERD_ARGS, LAB_HOSTS, LAB_NETWORK, LAB_VMS, labAddress6, SCALE_MAX, SCALE_NETWORK, scaleClusters, scaleHosts, scalePeers } from '../../../src/lab/topology.js';
 import { inSubnet } from '../../../src/util/net.js';
 import { LB_DOCKER_DAEMON_JSON } from '../../../src/lab/recipes.js';
 
@@ -59,9 +59,25 @@ describe('lab topology', () => {
       return Object.entries(inv.groups).flatMap(([group, g]) =>
         Object.entries(g.hosts).filter(([, h]) => h !== null).map(([name, h]) => `${group}/${name}/${h!.address}`));
     }))];
-    const groupOf = { lb: 'lb', web: 'web', client: 'clients', master: 'masters', vm: 'vms', monitor: '' } as const;
+    const groupOf = { lb: 'lb', web: 'web', client: 'clients', master: 'masters', vm: 'vms', monitor: '', light: '' } as const;
     // The monitoring host scrapes lbdeploy; no deployment's inventory lists it.
     const fromLab = LAB_HOSTS.filter((h) => h.role !== 'monitor').map((h) => `${groupOf[h.role]}/${h.name}/${h.address}`);
     assert.deepEqual(fromInventory.sort(), fromLab.sort());
+  });
+});
+
+describe('lab: the scale profile', () => {
+  it('100 light hosts in 50 clusters of two: lab addresses only, none shared with the main lab, one VIP and VRID each', () => {
+    const hosts = scaleHosts(SCALE_MAX);
+    const clusters = scaleClusters(SCALE_MAX);
+    assert.equal(clusters.length, 50);
+    const all = [...hosts.map((h) => h.address), ...clusters.map((c) => c.vip), ...scalePeers().map((p) => p.scaleAddress)];
+    assert.equal(new Set(all).size, all.length, 'every address once');
+    for (const a of all) assert.ok(inCidr(a, SCALE_NETWORK.subnet) && inCidr(a, '198.18.0.0/15') && !inCidr(a, LAB_NETWORK.subnet), a);
+    for (const h of hosts) assert.ok(inSubnet(h.address6, SCALE_NETWORK.subnet6) && inSubnet(h.address6, '2001:2::/48'), h.address6);
+    assert.deepEqual(clusters.map((c) => c.vrid), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(clusters[0], { name: 'c01', hosts: hosts.slice(0, 2), vip: '198.18.6.1', vrid: 1 });
+    assert.equal(new Set(hosts.map((h) => h.name)).size, 100);
+    assert.deepEqual(scalePeers().map((p) => `${p.name} ${p.scaleAddress}`), ['web1 198.18.5.21', 'web2 198.18.5.22', 'web3 198.18.5.23', 'client 198.18.5.30']);
   });
 });
