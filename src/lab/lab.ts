@@ -7,7 +7,7 @@ import { assertCanRunLab, dockerAnswers, ensureDockerd, ensurePackages, sleep, s
 import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
 import { LAB_HOSTS, LAB_VMS, containerName, scaleHosts, scalePeers, type LabHost, type LabRole } from './topology.js';
-import { raiseKernelLimits, restoreKernelLimits, scaleState, scaleUp } from './scale.js';
+import { raiseKernelLimits, restoreKernelLimits, scaleDown, scaleState, scaleUp } from './scale.js';
 import { mapLimit } from '../execute/run.js';
 import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
@@ -42,7 +42,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
   await ensureDockerd(paths, log);
   await cleanBuildLeftovers(paths.buildDir);
   const scale = options.scale ?? scaleState(paths);
-  if (options.scale) await raiseKernelLimits(paths, log);
+  if (scale > 0) await raiseKernelLimits(paths, log);
   const roles = [...new Set(LAB_HOSTS.map((h) => h.role)), ...(scale > 0 ? ['light' as const] : [])];
   const images = await ensureImages(roles, paths.buildDir, log);
   await ensureNetwork(log);
@@ -57,6 +57,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
     if (did !== 'running') log(`${h.name} ${h.address}: ${did}`);
   }
   if (scale > 0) await scaleUp(paths, scale, images.get('light')!, log);
+  else if (options.scale === 0) await scaleDown(paths, log);
   if (options.vms) {
     await startAptProxy(paths, log);
     const image = await ensureVmImage(paths.buildDir, log);

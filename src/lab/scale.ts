@@ -3,7 +3,7 @@
  * network, the backends and the client joined to it, the kernel limits that many systemd
  * containers need (put back at `lab down`), and an inventory for the fleet.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from '../shell-local.js';
 import { mapLimit } from '../execute/run.js';
@@ -22,8 +22,8 @@ export const scaleInventoryPath = (paths: LabPaths) => join(paths.dir, 'scale.ya
 
 export function parseScale(text: string | undefined): number {
   const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < 2 || n > SCALE_MAX || n % 2 !== 0) {
-    throw new LabError(`--scale takes an even number of LB hosts from 2 to ${SCALE_MAX} (clusters of two), not '${text ?? ''}'`);
+  if (text === undefined || !Number.isInteger(n) || n < 0 || n > SCALE_MAX || n % 2 !== 0) {
+    throw new LabError(`--scale takes an even number of LB hosts from 2 to ${SCALE_MAX} (clusters of two), or 0 to remove them, not '${text ?? ''}'`);
   }
   return n;
 }
@@ -97,13 +97,7 @@ export function scaleInventory(n: number): string {
  */
 export async function scaleUp(paths: LabPaths, n: number, image: string, log: Log): Promise<void> {
   await ensureNetwork(log, SCALE_NETWORK);
-  const wanted = new Set(scaleHosts(n).map(containerName));
-  const existing = (await $`docker ps -a --filter ${`label=${LAB_LABEL}.role=light`} --format ${'{{.Names}}'}`.quiet()).stdout.split('\n').filter(Boolean);
-  const extra = existing.filter((c) => !wanted.has(c));
-  if (extra.length > 0) {
-    log(`removing ${extra.length} scale host(s) beyond ${n}`);
-    await $`docker rm -f -v ${extra}`.quiet();
-  }
+  await removeBeyond(n, log);
   for (const p of scalePeers()) {
     const nets = (await $`docker inspect ${containerName(p)} --format ${'{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'}`.quiet()).stdout;
     if (!nets.split(/\s+/).includes(SCALE_NETWORK.name)) {
@@ -120,4 +114,24 @@ export async function scaleUp(paths: LabPaths, n: number, image: string, log: Lo
   writeFileSync(stateFile(paths), `${n}\n`);
   writeFileSync(scaleInventoryPath(paths), scaleInventory(n));
   log(`the fleet's inventory: ${scaleInventoryPath(paths)}`);
+}
+
+/** `lab up --scale 0`: the scale hosts, the peers' second address and the scale network gone; the main lab stays. */
+export async function scaleDown(paths: LabPaths, log: Log): Promise<void> {
+  await removeBeyond(0, log);
+  for (const p of scalePeers()) await $`docker network disconnect ${SCALE_NETWORK.name} ${containerName(p)}`.nothrow().quiet();
+  await $`docker network rm ${SCALE_NETWORK.name}`.nothrow().quiet();
+  rmSync(stateFile(paths), { force: true });
+  rmSync(scaleInventoryPath(paths), { force: true });
+}
+
+/** Remove the scale hosts beyond the first n. */
+async function removeBeyond(n: number, log: Log): Promise<void> {
+  const wanted = new Set(scaleHosts(n).map(containerName));
+  const existing = (await $`docker ps -a --filter ${`label=${LAB_LABEL}.role=light`} --format ${'{{.Names}}'}`.quiet()).stdout.split('\n').filter(Boolean);
+  const extra = existing.filter((c) => !wanted.has(c));
+  if (extra.length > 0) {
+    log(`removing ${extra.length} scale host(s) beyond ${n}`);
+    await $`docker rm -f -v ${extra}`.quiet();
+  }
 }
