@@ -166,6 +166,29 @@ export async function labObjects(): Promise<{ containers: string[]; networks: st
   return { containers, networks };
 }
 
+/**
+ * Remove networks, retrying for a while: right after `docker rm -f` of many containers the daemon
+ * may still be releasing their endpoints ("has active endpoints").
+ */
+export async function removeNetworks(networks: readonly string[]): Promise<void> {
+  let left = [...networks];
+  for (let attempt = 0; left.length > 0; attempt++) {
+    const failed: string[] = [];
+    let last = '';
+    for (const n of left) {
+      const r = await $`docker network rm ${n}`.nothrow().quiet();
+      if (r.exitCode !== 0 && !/not found|No such network/i.test(r.stderr)) {
+        failed.push(n);
+        last = r.stderr.trim();
+      }
+    }
+    left = failed;
+    if (left.length === 0) return;
+    if (attempt >= 15) throw new LabError(`could not remove network(s) ${left.join(', ')}: ${last}`, { hint: `look with 'docker network inspect ${left[0]}'` });
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
 /** Remove every lab container and network, then check that none is left. */
 export async function removeAll(log: Log): Promise<void> {
   const { containers, networks } = await labObjects();
@@ -174,8 +197,8 @@ export async function removeAll(log: Log): Promise<void> {
     await $`docker rm -f -v ${containers}`.quiet();
   }
   if (networks.length > 0) {
-    log(`removing network ${LAB_NETWORK.name}`);
-    await $`docker network rm ${networks}`.quiet();
+    log(`removing the lab's network(s)`);
+    await removeNetworks(networks);
   }
   const left = await labObjects();
   if (left.containers.length + left.networks.length > 0) {

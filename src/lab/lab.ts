@@ -120,7 +120,20 @@ export async function labDown(log: Log, paths: LabPaths = labPaths()): Promise<v
   assertCanRunLab();
   await stopVms(paths, LAB_VMS, log);
   await stopAptProxy(paths, log);
-  if (await dockerAnswers()) await removeAll(log);
+  if (await dockerAnswers()) {
+    try {
+      await removeAll(log);
+    } catch (e) {
+      // A known Docker bug: after many containers go at once, a network may keep an endpoint of a
+      // container that no longer exists ("has active endpoints"). Restarting the daemon clears it;
+      // only a daemon the lab started is restarted.
+      if (!(e instanceof LabError) || !/active endpoints/.test(e.message) || !existsSync(paths.dockerdPid)) throw e;
+      log('a network kept an endpoint of a removed container (a Docker bug): restarting the lab\'s dockerd to clear it');
+      await stopOwnDockerd(paths, log);
+      await ensureDockerd(paths, log);
+      await removeAll(log);
+    }
+  }
   await stopOwnDockerd(paths, log);
   await restoreKernelLimits(paths, log);
   if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
