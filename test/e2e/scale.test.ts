@@ -112,4 +112,20 @@ describe(`scale profile: ${N} light LB hosts, a rolling change over ${CLUSTERS.l
     const resumed = await cli([...stopped.resume.split(' ').slice(1)]);
     assert.equal(resumed.code, 0, resumed.stdout.slice(-2000));
   });
+
+  it('options that cannot work together are refused before anything connects (exit 3)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--max-fail', '1'], /--max-fail counts failed batches: it goes with --serial/],
+      [['--serial', '5', '--check'], /--serial rolls a change batch by batch/],
+      [['--serial', '5', '--no-wait'], /cannot go with --no-wait/],
+      [['--serial', '0'], /--serial takes a number of clusters per batch/],
+      [['--serial', '5', '--max-fail', '1.5'], /--max-fail takes a whole number/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(['up', inv, ...args]);
+      assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '', 'nothing ran');
+    }
+  });
 });
