@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labPaths } from '../src/lab/paths.js';
+import { scaleInventoryPath } from '../src/lab/scale.js';
 import { scaleHosts } from '../src/lab/topology.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,50,100').split(',').map(Number);
@@ -77,7 +78,7 @@ function main(): void {
     if (lab.status !== 0) throw new Error(`lab up --scale ${n} failed: ${lab.stderr.slice(-2000)}`);
     const labS = (Date.now() - t0) / 1000;
     const inventory = join(dir, `scale-${n}.yaml`);
-    const base = readFileSync(join(paths.dir, 'scale.yaml'), 'utf8').replace('private_key: id_ed25519', `private_key: ${paths.clientKey}`).replace('known_hosts: known_hosts', `known_hosts: ${paths.knownHosts}`);
+    const base = readFileSync(scaleInventoryPath(paths), 'utf8');
     writeFileSync(inventory, base);
     up(inventory); // warm: converged once
     const runs = { floor: [] as number[], converge: [] as Measure[], noop: [] as Measure[], change: [] as Measure[] };

@@ -35,6 +35,7 @@ export function trendsOf(records: readonly HistoryRecord[]): Trends {
   const certs = group(audits.flatMap((a) => a.certs.map((c) => ({ ...c, t: t(a) }))), (c) => c.target);
   const last = audits[audits.length - 1];
   const short = shortNames([...certs.keys()]);
+  const worstMove = Math.max(1, ...drills.map((d) => d.moveS ?? 0));
   return {
     certs: {
       id: 'certs', unit: 'days',
@@ -47,10 +48,9 @@ export function trendsOf(records: readonly HistoryRecord[]): Trends {
     drills: {
       id: 'drills', unit: 's',
       // A drill whose VIP never moved is drawn at the top of the chart's scale, in red.
-      series: [...group(drills, (d) => `${d.scenario} ${d.vip}`)].map(([name, ds]) => {
-        const worstMove = Math.max(1, ...drills.map((d) => d.moveS ?? 0));
-        return { name, points: ds.map((d) => ({ t: t(d), y: d.moveS ?? worstMove, severity: d.passed ? 'ok' as const : 'critical' as const })) };
-      }),
+      series: [...group(drills, (d) => `${d.scenario} ${d.vip}`)].map(([name, ds]) => ({
+        name, points: ds.map((d) => ({ t: t(d), y: d.moveS ?? worstMove, severity: d.passed ? 'ok' as const : 'critical' as const })),
+      })),
     },
     drift: {
       id: 'drift', unit: 'steps',

@@ -68,8 +68,9 @@ export async function runAudit(args: string[]): Promise<number> {
       const main = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
       const image = v.image ?? imageTag();
       // The history where the operator chose one; else the scheduled run's own default (root's, under /var/lib/lbdeploy).
-      const keep = v.history === undefined ? [] : ['--history', history ?? 'none'];
-      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image, history: v.history === undefined ? undefined : history ?? 'none' };
+      const chosen = v.history === undefined ? undefined : history ?? 'none';
+      const keep = chosen === undefined ? [] : ['--history', chosen];
+      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image, history: chosen };
       if (v['print-schedule']) {
         out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
         return EXIT.ok;

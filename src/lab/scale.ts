@@ -58,7 +58,7 @@ export async function restoreKernelLimits(paths: LabPaths, log: Log): Promise<vo
 }
 
 /** The fleet inventory for N scale hosts: haproxy-keepalived, one group (VIP, VRID) per cluster. */
-export function scaleInventory(n: number): string {
+export function scaleInventory(n: number, paths: Pick<LabPaths, 'clientKey' | 'knownHosts'>): string {
   const hosts = scaleHosts(n);
   const peers = scalePeers();
   const lines = [
@@ -71,7 +71,8 @@ export function scaleInventory(n: number): string {
     '    services:',
     '      - { name: web, port: 80, backend_group: web, backend_port: 80, verify_http: true }',
     '  verify_from: client',
-    'connection: { user: root, private_key: id_ed25519, known_hosts: known_hosts, host_key_checking: strict }',
+    // Absolute paths: a copy of this file (a test's, the bench's) works from anywhere.
+    `connection: { user: root, private_key: ${JSON.stringify(paths.clientKey)}, known_hosts: ${JSON.stringify(paths.knownHosts)}, host_key_checking: strict }`,
     'groups:',
     '  lb:',
     '    hosts:',
@@ -112,7 +113,7 @@ export async function scaleUp(paths: LabPaths, n: number, image: string, log: Lo
   });
   if (created > 0) log(`${created} scale host(s) started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   writeFileSync(stateFile(paths), `${n}\n`);
-  writeFileSync(scaleInventoryPath(paths), scaleInventory(n));
+  writeFileSync(scaleInventoryPath(paths), scaleInventory(n, paths));
   log(`the fleet's inventory: ${scaleInventoryPath(paths)}`);
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { cli, events } from '../helpers/cli.js';
 import { ensureLab, onHost } from '../helpers/lab.js';
 import { labPaths } from '../../src/lab/paths.js';
+import { scaleInventoryPath } from '../../src/lab/scale.js';
 import { scaleClusters } from '../../src/lab/topology.js';
 import { $ } from '../../src/shell-local.js';
 
@@ -42,9 +43,8 @@ describe(`scale profile: ${N} light LB hosts, a rolling change over ${CLUSTERS.l
     assert.equal(running.length, N);
     dir = mkdtempSync(join(tmpdir(), 'lbd-scale-'));
     inv = join(dir, 'scale.yaml');
-    // The generated inventory, its key paths made absolute so the copy can live anywhere.
-    const p = labPaths();
-    writeFileSync(inv, readFileSync(join(p.dir, 'scale.yaml'), 'utf8').replace('private_key: id_ed25519', `private_key: ${p.clientKey}`).replace('known_hosts: known_hosts', `known_hosts: ${p.knownHosts}`));
+    // A copy of the generated inventory (its key paths are absolute): the tests edit theirs.
+    writeFileSync(inv, readFileSync(scaleInventoryPath(labPaths()), 'utf8'));
     const conv = await cli(['up', inv]);
     assert.equal(conv.code, 0, conv.stdout.slice(-3000) + conv.stderr);
   });
