@@ -25,6 +25,7 @@ export async function deploymentsOf(inv: Inventory, playbooks: readonly Playbook
     const targeted = targetsOf(inv, pb);
     const vars = resolved?.get(pb) ?? await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name)));
     const hosts = inv.hosts.map((h) => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars }));
+    await kind.load?.();
     out.push(...kind.deployments({ inventory: inv, hosts, targeted }));
   }
   return out;

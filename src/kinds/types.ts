@@ -75,6 +75,8 @@ export interface DeploymentContext {
 export interface Kind {
   name: string;
   playbook: Playbook;
+  /** Asynchronous set-up awaited before `deployments` (a large library loaded only when the kind is used). */
+  load?: () => Promise<void>;
   /** What the inventory deployed with this kind; [] when its vars are absent. */
   deployments(ctx: DeploymentContext): Deployment[];
   /** The starting inventory `lbdeploy init KIND` writes, if the kind has one. */

@@ -87,6 +87,11 @@ export interface Playbook {
   description?: string;
   /** JSON Schema (an object schema) for the vars the playbook reads; defaults are applied. */
   vars?: object;
+  /**
+   * Asynchronous set-up awaited before the vars are checked and any step is planned: load a large
+   * library here (with import()) when only this playbook uses it, so other runs start faster.
+   */
+  load?: () => Promise<void>;
   /** Checks across hosts that a schema cannot express, run before anything connects. */
   check?: (hosts: readonly HostInfo[]) => PlaybookIssue[];
   /** Gather data from hosts (read-only) before planning, e.g. kubeconfigs from the masters. */

@@ -32,6 +32,7 @@ function rewrap(root: Record<string, unknown>, secrets: [PathSegment[], Secret][
 
 /** host name -> vars with defaults, for the hosts the playbook targets; then the playbook's own checks. Throws InventoryError listing every problem. */
 export async function resolvePlaybookVars(pb: Playbook, inv: Inventory, hosts: readonly Host[]): Promise<Map<string, Record<string, unknown>>> {
+  await pb.load?.();
   const out = new Map<string, Record<string, unknown>>();
   const validate = pb.vars ? await validatorFor(pb.vars) : undefined;
   const issues: InventoryIssue[] = [];

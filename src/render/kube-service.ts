@@ -3,7 +3,7 @@
  * for the VIP to the nodes unchanged, and kube-proxy's externalIP rules take them to the pods, so
  * the nodes need no VIP on lo and no ARP settings. A typed model, checked against the schema.
  */
-import { Service } from 'kubernetes-models/v1/Service';
+import { kubeModels } from '../kube/models.js';
 import { renderObjects, type KubeObject } from '../kube/objects.js';
 
 export interface ExternalIpService {
@@ -15,6 +15,7 @@ export interface ExternalIpService {
 }
 
 export function externalIpService(s: ExternalIpService): KubeObject {
+  const { Service } = kubeModels();
   return new Service({
     metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'lbdeploy' } },
     spec: {

@@ -3,6 +3,7 @@ import { drInit } from './init.js';
 import { hostNames, ipvsBackends, ipvsEndToEnd, ipvsTableCheck, IPVS_FACT } from '../../checks/ipvs.js';
 import { probeError } from '../../checks/probe.js';
 import { ADDRESSES_FACT, unreachableCheck, vipHolderChecks } from '../../checks/vip.js';
+import { loadKubeModels } from '../../kube/models.js';
 import { renderExternalIpService } from '../../render/kube-service.js';
 import { clientHost, hostsNamed, type Kind } from '../types.js';
 import { drKubernetesService, drServices, type DrSettings } from './model.js';
@@ -10,6 +11,8 @@ import playbook from './playbook.js';
 
 export const ipvsDr: Kind = {
   name: 'ipvs-dr',
+  // The Service manifest (seed 003) is a kubernetes-models object.
+  load: async () => void (await loadKubeModels()),
   playbook,
   init: drInit,
   deployments: ({ inventory, hosts, targeted }) => {

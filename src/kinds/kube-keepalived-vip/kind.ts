@@ -9,6 +9,7 @@ import { evaluateContainerIpvsNodes, hostNames, ipvsBackends, ipvsEndToEnd, IPVS
 import { probeError, probeOut, type NodeProbe } from '../../checks/probe.js';
 import { ADDRESSES_FACT, vipHolderChecks } from '../../checks/vip.js';
 import type { EndToEnd } from '../../checks/curl.js';
+import { loadKubeModels } from '../../kube/models.js';
 import { renderObjects } from '../../kube/objects.js';
 import { containerFact } from '../../operations/container.js';
 import type { FactRequest } from '../../operations/types.js';
@@ -78,6 +79,7 @@ function drills(v: KkvVars): DrillSpec[] {
 
 export const kubeKeepalivedVip: Kind = {
   name: 'kube-keepalived-vip',
+  load: async () => void (await loadKubeModels()),
   playbook,
   deployments: ({ inventory, hosts, targeted }) => {
     const mine = hosts.filter((h) => targeted.has(h.name));

@@ -4,11 +4,7 @@
  * Kubernetes), typed and validated against the Kubernetes OpenAPI schema by kubernetes-models; and
  * the keepalived configuration kube-keepalived-vip writes for the ConfigMap (the seed prints it).
  */
-import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
-import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
-import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { kubeModels } from '../../kube/models.js';
 import { validateObjects, type KubeObject } from '../../kube/objects.js';
 import { inSubnet, parseAddress } from '../../util/net.js';
 import type { HostInfo, PlaybookIssue } from '../../playbook/define.js';
@@ -26,6 +22,7 @@ const LABELS = (v: KkvVars) => ({ 'app.kubernetes.io/name': v.name, 'app.kuberne
 export function kkvObjects(v: KkvVars): KubeObject[] {
   const meta = { name: v.name, namespace: v.namespace, labels: LABELS(v) };
   const selector = { 'app.kubernetes.io/name': v.name };
+  const { ServiceAccount, ClusterRole, ClusterRoleBinding, ConfigMap, DaemonSet } = kubeModels();
   const args = [`--services-configmap=${v.namespace}/${v.configmap}`, `--vrid=${v.vrid}`, ...(v.unicast ? ['--use-unicast=true'] : [])];
   return [
     new ServiceAccount({ metadata: meta }),

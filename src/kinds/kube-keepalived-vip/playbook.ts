@@ -16,6 +16,7 @@ import { containerSignal, type ImageArchive } from '../../operations/container.j
 import { kernelModules, sysctl } from '../../operations/kernel.js';
 import { kubeApply, kubeRollout } from '../../operations/kube.js';
 import type { Operation } from '../../operations/types.js';
+import { loadKubeModels } from '../../kube/models.js';
 import { definePlaybook, type HostInfo, type PrepareResult } from '../../playbook/define.js';
 import { renderKeepalived } from '../../render/keepalived.js';
 import { kkvChecks, kkvKeepalived, kkvObjects } from './model.js';
@@ -46,6 +47,8 @@ ${v.kubectl} --kubeconfig ${v.kubeconfig} --request-timeout=5s get --raw=/health
 
 export default definePlaybook({
   name: 'kube-keepalived-vip',
+  // The objects are kubernetes-models, loaded only for inventories that deploy this kind.
+  load: async () => void (await loadKubeModels()),
   description: 'seed 004: kube-keepalived-vip as a DaemonSet (applied with kubectl on a master), or its keepalived configuration on the nodes without a cluster',
   vars: kkvVarsSchema,
   check: (hosts) => {

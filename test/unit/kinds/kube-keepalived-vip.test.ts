@@ -8,6 +8,7 @@ import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { kindPlaybook } from '../../../src/index.js';
 import { parseYaml } from '../../../src/yaml.js';
 import { validateObjects } from '../../../src/kube/objects.js';
+import { loadKubeModels } from '../../../src/kube/models.js';
 import { kkvKeepalived, kkvObjects, kkvServices } from '../../../src/kinds/kube-keepalived-vip/model.js';
 import { daemonSetCheck, daemonSetFact } from '../../../src/kinds/kube-keepalived-vip/kind.js';
 import type { KkvVars } from '../../../src/kinds/kube-keepalived-vip/schema.js';
@@ -35,6 +36,11 @@ async function refused(text: string): Promise<string> {
 const example = () => readFileSync(EXAMPLE, 'utf8').replace(/^connection:\n(?: .*\n)+\n/m, '');
 
 describe('seed 004: kube-keepalived-vip', () => {
+  // The models load when a kind that uses them is used (kind.load / playbook.load); these tests call the renderers directly.
+  before(async () => {
+    await loadKubeModels();
+  });
+
   it('the example inventory gives the seed\'s five objects with today\'s API versions, valid against the Kubernetes schema', async () => {
     const v = await resolved(example(), EXAMPLE);
     const objects = kkvObjects(v);
