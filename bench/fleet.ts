@@ -3,10 +3,12 @@
  * light LB hosts (BENCH_SIZES=10,50,100), each figure against the floor measured in the same run:
  * N parallel OpenSSH `ssh host true`. Converge, no-op and a one-file change (haproxy.cfg with its
  * reload); the lbdeploy process's CPU seconds and peak memory (GNU time); SSH connections and
- * remote commands per host. Prints figures; asserts nothing.
+ * remote commands per host; and the CPU the fleet's hosts themselves spent per host (their
+ * containers' cgroups, the idle rate measured first and subtracted: keepalived's checks tick on).
+ * Prints figures; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labPaths } from '../src/lab/paths.js';
@@ -29,6 +31,27 @@ function onAll(n: number, command: string): string {
   return scaleHosts(n).map((h) => `ssh -i ${paths.clientKey} -o UserKnownHostsFile=${paths.knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes root@${h.address} ${JSON.stringify(command)} &`).join('\n') + '\nwait';
 }
 
+/** Each host's container CPU counter (ns), cgroup v1 (cpuacct) or v2 (cpu.stat); undefined where neither is readable. */
+function cpuCounters(n: number): (() => number) | undefined {
+  const ids = spawnSync('docker', ['inspect', '-f', '{{.Id}}', ...scaleHosts(n).map((h) => h.name)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  const files = ids.map((id) => [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`].find((f) => existsSync(f)));
+  if (ids.length !== n || files.some((f) => f === undefined)) return undefined;
+  return () => files.reduce((sum, f) => {
+    const text = readFileSync(f!, 'utf8');
+    return sum + (f!.endsWith('cpu.stat') ? Number(/usage_usec (\d+)/.exec(text)?.[1] ?? 0) * 1000 : Number(text.trim()));
+  }, 0);
+}
+
+/** The hosts' CPU ms per host spent while `fn` ran, less what they spend idle in that time. */
+function hostCpu<T>(counter: (() => number) | undefined, idleNsPerMs: number, n: number, fn: () => T): { value: T; hostMs?: number; ms: number } {
+  const t = process.hrtime.bigint();
+  const before = counter?.();
+  const value = fn();
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (!counter || before === undefined) return { value, ms };
+  return { value, ms, hostMs: Math.max(0, counter() - before - idleNsPerMs * ms) / 1e6 / n };
+}
+
 /** N OpenSSH clients at once, each connecting, authenticating and running `true`. */
 function floor(n: number): number {
   const t = process.hrtime.bigint();
@@ -43,6 +66,8 @@ interface Measure {
   connections: number;
   commandsPerHost: number;
   changed: number;
+  /** CPU ms each fleet host spent on this run (background subtracted). */
+  hostMs?: number;
 }
 
 /** One `up`, timed from outside (process start included), with GNU time's CPU and peak RSS. */
@@ -55,23 +80,27 @@ function up(inventory: string): Measure {
   if (r.status !== 0) throw new Error(`up failed (${r.status}): ${r.stdout.slice(-2000)}${r.stderr}`);
   const [user, sys, rssKiB] = readFileSync(stats, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   const recap = r.stdout.split('\n').filter((l) => l.includes('"type":"recap"')).map((l) => JSON.parse(l) as { connections: number; commands: Record<string, number>; hosts: Record<string, { changed: number }> }).pop()!;
-  const per = Object.values(recap.commands);
+  // Every remote command on the fleet's hosts: the run's and its readiness wait's (the client's aside).
+  const wait = r.stdout.split('\n').filter((l) => l.includes('"type":"wait-done"')).map((l) => JSON.parse(l) as { commands?: Record<string, number> }).pop();
+  const hosts = Object.keys(recap.commands);
+  const total = hosts.reduce((a, h) => a + recap.commands[h]! + (wait?.commands?.[h] ?? 0), 0);
   return {
     ms, cpuS: user! + sys!, maxRssMiB: rssKiB! / 1024, connections: recap.connections,
-    commandsPerHost: per.reduce((a, b) => a + b, 0) / Math.max(1, per.length),
+    commandsPerHost: total / Math.max(1, hosts.length),
     changed: Object.values(recap.hosts).reduce((a, h) => a + h.changed, 0),
   };
 }
 
 function med(ms: Measure[]): Measure {
-  const pick = (k: keyof Measure) => median(ms.map((m) => m[k]));
-  return { ms: pick('ms'), cpuS: pick('cpuS'), maxRssMiB: pick('maxRssMiB'), connections: pick('connections'), commandsPerHost: pick('commandsPerHost'), changed: pick('changed') };
+  const pick = (k: Exclude<keyof Measure, 'hostMs'>) => median(ms.map((m) => m[k]));
+  const host = ms.map((m) => m.hostMs).filter((x): x is number => x !== undefined);
+  return { ms: pick('ms'), cpuS: pick('cpuS'), maxRssMiB: pick('maxRssMiB'), connections: pick('connections'), commandsPerHost: pick('commandsPerHost'), changed: pick('changed'), hostMs: host.length > 0 ? median(host) : undefined };
 }
 
 function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-bench-fleet-'));
   console.log(`lbdeploy fleet bench: the scale profile (light LB hosts in clusters of two, haproxy-keepalived), median of ${RUNS} runs, process start included`);
-  console.log(`  ${'N'.padStart(3)}  ${'what'.padEnd(26)} ${'ms'.padStart(7)} ${'x floor'.padStart(8)} ${'CPU s'.padStart(6)} ${'CPU ms/host'.padStart(11)} ${'peak MiB'.padStart(8)} ${'conns'.padStart(5)} ${'cmds/host'.padStart(9)} ${'changed'.padStart(7)}`);
+  console.log(`  ${'N'.padStart(3)}  ${'what'.padEnd(26)} ${'ms'.padStart(7)} ${'x floor'.padStart(8)} ${'CPU s'.padStart(6)} ${'CPU ms/host'.padStart(11)} ${'peak MiB'.padStart(8)} ${'conns'.padStart(5)} ${'cmds/host'.padStart(9)} ${'changed'.padStart(7)} ${'host CPU ms'.padStart(11)}`);
   for (const n of SIZES) {
     const t0 = Date.now();
     const lab = spawnSync(process.execPath, [MAIN, 'lab', 'up', '--scale', String(n)], { encoding: 'utf8' });
@@ -81,23 +110,35 @@ function main(): void {
     const base = readFileSync(scaleInventoryPath(paths), 'utf8');
     writeFileSync(inventory, base);
     up(inventory); // warm: converged once
-    const runs = { floor: [] as number[], converge: [] as Measure[], noop: [] as Measure[], change: [] as Measure[] };
+    const counter = cpuCounters(n);
+    const idleStart = counter?.() ?? 0;
+    const idleT = Date.now();
+    spawnSync('sleep', ['5']);
+    const idle = counter ? (counter() - idleStart) / (Date.now() - idleT) : 0;
+    const timed = (fn: () => Measure): Measure => {
+      const r = hostCpu(counter, idle, n, fn);
+      return { ...r.value, hostMs: r.hostMs };
+    };
+    const runs = { floor: [] as number[], floorHost: [] as number[], converge: [] as Measure[], noop: [] as Measure[], change: [] as Measure[] };
     for (let i = 0; i < RUNS; i++) {
-      runs.floor.push(floor(n));
+      const fl = hostCpu(counter, idle, n, () => floor(n));
+      runs.floor.push(fl.value);
+      if (fl.hostMs !== undefined) runs.floorHost.push(fl.hostMs);
       // Converge: both configs differ and the sysctl file is gone (rewrites, reloads, sysctl --system).
       sh(onAll(n, "echo '# bench' >> /etc/haproxy/haproxy.cfg; echo '# bench' >> /etc/keepalived/keepalived.conf; rm -f /etc/sysctl.d/60-lbdeploy-ha.conf"));
-      runs.converge.push(up(inventory));
-      runs.noop.push(up(inventory));
+      runs.converge.push(timed(() => up(inventory)));
+      runs.noop.push(timed(() => up(inventory)));
       // One file: haproxy.cfg (maxconn), then its reload, on every host.
       writeFileSync(inventory, base.replace('  haproxy:\n', `  haproxy:\n    maxconn: ${5000 + i}\n`));
-      runs.change.push(up(inventory));
+      runs.change.push(timed(() => up(inventory)));
       writeFileSync(inventory, base);
       up(inventory);
     }
     const f = median(runs.floor);
-    const row = (what: string, m: Measure | undefined, ms: number) =>
-      console.log(`  ${String(n).padStart(3)}  ${what.padEnd(26)} ${ms.toFixed(0).padStart(7)} ${(ms / f).toFixed(2).padStart(8)} ${m ? m.cpuS.toFixed(2).padStart(6) : ''.padStart(6)} ${m ? ((m.cpuS * 1000) / n).toFixed(1).padStart(11) : ''.padStart(11)} ${m ? m.maxRssMiB.toFixed(0).padStart(8) : ''.padStart(8)} ${m ? String(m.connections).padStart(5) : ''.padStart(5)} ${m ? m.commandsPerHost.toFixed(1).padStart(9) : ''.padStart(9)} ${m ? String(m.changed).padStart(7) : ''.padStart(7)}`);
-    row(`floor: ${n} x ssh host true`, undefined, f);
+    const hostCol = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(0)).padStart(11);
+    const row = (what: string, m: Measure | undefined, ms: number, host?: number) =>
+      console.log(`  ${String(n).padStart(3)}  ${what.padEnd(26)} ${ms.toFixed(0).padStart(7)} ${(ms / f).toFixed(2).padStart(8)} ${m ? m.cpuS.toFixed(2).padStart(6) : ''.padStart(6)} ${m ? ((m.cpuS * 1000) / n).toFixed(1).padStart(11) : ''.padStart(11)} ${m ? m.maxRssMiB.toFixed(0).padStart(8) : ''.padStart(8)} ${m ? String(m.connections).padStart(5) : ''.padStart(5)} ${m ? m.commandsPerHost.toFixed(1).padStart(9) : ''.padStart(9)} ${m ? String(m.changed).padStart(7) : ''.padStart(7)} ${hostCol(m ? m.hostMs : host)}`);
+    row(`floor: ${n} x ssh host true`, undefined, f, runs.floorHost.length > 0 ? median(runs.floorHost) : undefined);
     row('up, converge', med(runs.converge), med(runs.converge).ms);
     row('up, no-op', med(runs.noop), med(runs.noop).ms);
     row('up, one file + reload', med(runs.change), med(runs.change).ms);

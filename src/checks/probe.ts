@@ -1,7 +1,7 @@
 /** Read-only probes of many hosts: one round trip per host, hosts in parallel, a time limit per host. */
 import type { ConnectionPool } from '../connection/pool.js';
 import { LbdeployError } from '../errors.js';
-import { batchFacts, dedupeFacts } from '../facts/batch.js';
+import { dedupeFacts, runFacts } from '../facts/batch.js';
 import { sh } from '../connection/shell.js';
 import type { Host } from '../inventory/model.js';
 import type { FactRequest, FactResult } from '../operations/types.js';
@@ -35,10 +35,12 @@ async function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<
 export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], requestsOf: (h: Host) => readonly FactRequest[], timeoutMs: number): Promise<Map<string, NodeProbe>> {
   const results = await Promise.all(hosts.map(async (h): Promise<[string, NodeProbe]> => {
     const requests = dedupeFacts(requestsOf(h));
-    const batch = batchFacts(requests.length > 0 ? requests : [REACHABLE]);
     try {
-      const r = await withTimeout((async () => (await pool.session(h)).run(batch.script, { timeoutMs }))(), timeoutMs, h.name);
-      return [h.name, batch.parse(r.stdout)];
+      const r = await withTimeout((async () => {
+        const session = await pool.session(h);
+        return runFacts((script) => session.run(script, { timeoutMs }), requests.length > 0 ? requests : [REACHABLE]);
+      })(), timeoutMs, h.name);
+      return [h.name, r.facts];
     } catch (e) {
       return [h.name, { error: (e as Error).message }];
     }

@@ -40,8 +40,10 @@ async function waitUntilServing(inv: Inventory, playbooks: Playbook[], result: R
     .filter((d) => d.probes.length > 0 && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
   if (deployments.length === 0) return true;
   reporter.emit({ type: 'wait-start', deployments: deployments.map((d) => `${d.kind}: ${d.name}`), timeoutS });
+  const before = new Map(pool.stats.commands);
   const r = await waitReady(pool, deployments, { timeoutMs: timeoutS * 1000 });
-  reporter.emit({ type: 'wait-done', ready: r.ready, ms: r.ms, rounds: r.rounds, checks: r.checks.length, failing: r.checks.filter((c) => c.severity !== 'ok') });
+  const commands = Object.fromEntries([...pool.stats.commands].map(([h, n]) => [h, n - (before.get(h) ?? 0)]).filter(([, n]) => (n as number) > 0));
+  reporter.emit({ type: 'wait-done', ready: r.ready, ms: r.ms, rounds: r.rounds, checks: r.checks.length, failing: r.checks.filter((c) => c.severity !== 'ok'), commands });
   return r.ready;
 }
 

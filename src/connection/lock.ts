@@ -39,20 +39,24 @@ export function holderOf(command: string): string {
 /**
  * The holder's script: "WAIT <holder>" when another run has the lock, "LOCKED" once it is ours,
  * exit 75 with "HELD <holder>" when the wait ran out. Then it reads stdin until the run ends.
+ * Taken at once, it starts two processes on the host (flock, and rm at the end): the folder made
+ * only when missing (mode 0700), the time given by this run, stdin drained by the shell itself.
+ * `now`: this run's clock in epoch seconds, recorded as the holder's start; `dir`: for tests.
  */
-export function lockScript(holder: string, waitS: number): ShellCommand {
-  return sh`d=${LOCK_DIR}
-if ! { mkdir -p "$d" 2>/dev/null && [ -w "$d" ]; }; then d="/tmp/lbdeploy-run-$(id -u)"; mkdir -p "$d" || exit 70; fi
-[ -O "$d" ] && chmod 0700 "$d" || exit 70
+export function lockScript(holder: string, waitS: number, now = Math.floor(Date.now() / 1000), dir = LOCK_DIR): ShellCommand {
+  return sh`d=${dir}; since=${now}
+if ! { { [ -d "$d" ] || mkdir -m 0700 "$d" 2>/dev/null; } && [ -w "$d" ]; }; then d="/tmp/lbdeploy-run-$(id -u)"; [ -d "$d" ] || mkdir -m 0700 "$d" || exit 70; fi
+[ -O "$d" ] || exit 70
 exec 9>>"$d/run.lock" || exit 70
 who() { h=$(tr '\\n' ' ' <"$d/run.holder" 2>/dev/null); echo "\${h:-unknown (no holder recorded)}"; }
 if ! flock -n 9; then
   echo "WAIT $(who)"
   if [ ${String(waitS)} -le 0 ] || ! flock -w ${String(waitS)} 9; then echo "HELD $(who)"; exit 75; fi
+  since=$(date +%s)
 fi
-printf '%s since=%s\\n' ${holder} "$(date +%s)" >"$d/run.holder"
+printf '%s since=%s\\n' ${holder} "$since" >"$d/run.holder"
 echo LOCKED
-cat >/dev/null
+while read -r _; do :; done
 rm -f "$d/run.holder"`;
 }
 

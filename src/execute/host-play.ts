@@ -6,7 +6,7 @@ import { join as joinCmd, sh, type ShellCommand } from '../connection/shell.js';
 import type { HostSession } from '../connection/pool.js';
 import type { ExecResult } from '../connection/ssh.js';
 import { LbdeployError } from '../errors.js';
-import { batchFacts } from '../facts/batch.js';
+import { runFacts } from '../facts/batch.js';
 import type { FactMap, FactRequest, Operation, PlanContext, StepPlan } from '../operations/types.js';
 import type { RunEvent, StepStatus } from '../report/events.js';
 import { BOOT_FACT } from '../operations/command.js';
@@ -19,7 +19,12 @@ export function handlerMarker(playbook: string, handler: string): string {
   return `${slug.slice(0, 80)}-${createHash('sha256').update(`${playbook}\0${handler}`).digest('hex').slice(0, 8)}`;
 }
 
-const PENDING_FACT: FactRequest = { key: 'lbdeploy:pending-handlers', command: sh`ls -1 ${HANDLER_MARKER_DIR} 2>/dev/null || true` };
+/** The pending handlers' markers, one per line, listed by the shell's own glob (no process). */
+export function pendingFact(dir = HANDLER_MARKER_DIR): FactRequest {
+  return { key: 'lbdeploy:pending-handlers', command: sh`for f in ${dir}/*; do if [ -e "$f" ]; then echo "\${f##*/}"; fi; done; true` };
+}
+
+const PENDING_FACT = pendingFact();
 
 export interface HostPlayInput {
   session: HostSession;
@@ -43,9 +48,8 @@ export interface HostPlayInput {
  * The pending-handler markers always come along.
  */
 export async function gatherFacts(session: HostSession, ops: readonly Operation[], handlers: readonly Operation[], ctx: PlanContext, extra: readonly FactRequest[] = []): Promise<FactMap> {
-  const batch = batchFacts([PENDING_FACT, ...extra, ...ops.flatMap((o) => o.facts(ctx)), ...handlers.flatMap((o) => o.facts(ctx))]);
-  const r = await session.run(batch.script);
-  const facts = batch.parse(r.stdout);
+  const requests = [PENDING_FACT, ...extra, ...ops.flatMap((o) => o.facts(ctx)), ...handlers.flatMap((o) => o.facts(ctx))];
+  const { facts, first: r } = await runFacts((script) => session.run(script), requests);
   if (!facts.has(PENDING_FACT.key)) {
     throw new LbdeployError(`gathering facts failed (exit ${r.code ?? 'without status'}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { where: session.host.name });
   }

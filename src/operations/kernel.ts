@@ -10,10 +10,16 @@ export interface SysctlOptions extends StepOptions {
   values: Record<string, string | number>;
 }
 
+/** A key's file under /proc/sys: dots are folders, and a slash stands for a dot in a name (eth0/1 is eth0.1). */
+export function sysctlPath(key: string): string {
+  return `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
+}
+
+/** Each key's value with its blanks squeezed to one space by the shell itself (one cat per key, no tr or echo). */
 function sysctlRequest(keys: readonly string[]): FactRequest {
   return {
     key: `sysctl:${keys.join(',')}`,
-    command: sh`for k in ${keys}; do f=/proc/sys/$(echo "$k" | tr . /); if [ -r "$f" ]; then printf '%s\\t%s\\n' "$k" "$(cat "$f" | tr -s ' \\t' ' ')"; else printf '%s\\t@missing\\n' "$k"; fi; done`,
+    command: join(keys.map((k) => sh`f=${sysctlPath(k)}; if [ -r "$f" ]; then v=$(cat "$f"); set -f; set -- $v; printf '%s\\t%s\\n' ${k} "$*"; else printf '%s\\t@missing\\n' ${k}; fi`)),
   };
 }
 

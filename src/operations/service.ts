@@ -1,6 +1,6 @@
 /** systemd services: enabled at boot, started/stopped; restarted or reloaded (usually from handlers). */
 import { join, sh, type ShellCommand } from '../connection/shell.js';
-import { common, fact, type FactRequest, type Operation, type StepOptions } from './types.js';
+import { common, fact, type FactGroup, type FactRequest, type Operation, type StepOptions } from './types.js';
 
 export interface ServiceOptions extends StepOptions {
   name: string;
@@ -15,8 +15,39 @@ export interface UnitState {
 }
 
 export function unitRequest(name: string): FactRequest {
-  return { key: `unit:${name}`, command: sh`systemctl show -p LoadState -p ActiveState -p UnitFileState ${name}` };
+  return { key: `unit:${name}`, command: sh`systemctl show -p LoadState -p ActiveState -p UnitFileState ${name}`, group: { ...UNIT_GROUP, arg: name } };
 }
+
+/** Several units' state from one systemctl (it prints a block per unit, in order, blank-line separated). */
+const UNIT_GROUP: Omit<FactGroup, 'arg'> = {
+  id: 'unit',
+  command: (names) => sh`systemctl show -p LoadState -p ActiveState -p UnitFileState ${names}`,
+  split(stdout, names, code) {
+    if (code !== 0) return `exit ${code}`;
+    const blocks = stdout.replace(/\n+$/, '').split(/\n\n/);
+    return blocks.length === names.length ? blocks.map((b) => ({ stdout: `${b}\n`, code: 0 })) : `${blocks.length} blocks for ${names.length} units`;
+  },
+};
+
+/**
+ * `systemctl is-active NAME` as a probe; several of a batch share one systemctl, which prints a
+ * line per unit (its own exit code says only whether any is active, so each unit's is from its line).
+ */
+export function activeRequest(name: string): FactRequest {
+  return { key: name, command: sh`systemctl is-active ${name}`, group: { ...ACTIVE_GROUP, arg: name } };
+}
+
+const ACTIVE_GROUP: Omit<FactGroup, 'arg'> = {
+  id: 'is-active',
+  command: (names) => sh`systemctl is-active ${names}`,
+  split(stdout, names) {
+    const lines = stdout.replace(/\n+$/, '').split('\n');
+    // systemctl is-active: 0 active, 3 not active (inactive, failed, activating...), 4 no such unit.
+    return lines.length === names.length && lines.every((l) => /^[a-z-]+$/.test(l))
+      ? lines.map((l) => ({ stdout: `${l}\n`, code: l === 'active' ? 0 : 3 }))
+      : `${lines.length} lines for ${names.length} units`;
+  },
+};
 
 export function parseUnit(stdout: string): UnitState {
   const kv = Object.fromEntries(stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));

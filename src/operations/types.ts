@@ -9,6 +9,22 @@ import type { ExecResult } from '../connection/ssh.js';
 export interface FactRequest {
   key: string;
   command: ShellCommand;
+  /**
+   * Requests of one group (same `group.id`) are answered by one command for all of them when a
+   * batch holds several: fewer processes on the host (one stat and one sha256sum for every file).
+   * Each request still gets the result its own `command` would have printed.
+   */
+  group?: FactGroup;
+}
+
+export interface FactGroup {
+  id: string;
+  /** This request's argument (a path). */
+  arg: string;
+  /** One command for every argument of the group, in this order. */
+  command(args: readonly string[]): ShellCommand;
+  /** Its output (and exit code) cut into each argument's result, in order; or why it cannot be cut. */
+  split(stdout: string, args: readonly string[], code: number): FactResult[] | string;
 }
 
 export interface FactResult {

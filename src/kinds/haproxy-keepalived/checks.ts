@@ -1,6 +1,7 @@
 /** The haproxy-keepalived probes and checks (pure): VIP holders, keepalived and haproxy running, backends UP per the stats socket. */
 import { sh } from '../../connection/shell.js';
 import type { FactRequest } from '../../operations/types.js';
+import { activeRequest } from '../../operations/service.js';
 import type { Check } from '../../checks/check.js';
 import type { BackendView } from '../types.js';
 import { probeError, probeOut, type NodeProbe } from '../../checks/probe.js';
@@ -9,8 +10,8 @@ import { HAPROXY_SOCKET } from './model.js';
 
 export const HA_NODE_PROBES: FactRequest[] = [
   ADDRESSES_FACT,
-  { key: 'keepalived', command: sh`systemctl is-active keepalived` },
-  { key: 'haproxy', command: sh`systemctl is-active haproxy` },
+  activeRequest('keepalived'),
+  activeRequest('haproxy'),
   { key: 'haproxy-stat', command: sh`echo 'show stat' | socat -t 2 stdio ${`unix-connect:${HAPROXY_SOCKET}`}` },
 ];
 

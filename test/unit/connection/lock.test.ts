@@ -1,5 +1,9 @@
 /** The run lock's pure parts: the holder as the next run is told, and the holder's script. */
 import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeHolder, holderOf, lockScript } from '../../../src/connection/lock.js';
 
 describe('run lock', () => {
@@ -16,9 +20,79 @@ describe('run lock', () => {
   });
 
   it('quotes the holder and waits with flock -w only when asked', () => {
-    const s = lockScript("x'; rm -rf / #", 0).text;
-    assert.ok(s.includes(`printf '%s since=%s\\n' 'x'\\''; rm -rf / #' "$(date +%s)"`), s);
+    const s = lockScript("x'; rm -rf / #", 0, 1795000000).text;
+    assert.ok(s.includes(`printf '%s since=%s\\n' 'x'\\''; rm -rf / #' "$since"`), s);
+    assert.ok(s.includes('since=1795000000'), s);
     assert.match(s, /if \[ 0 -le 0 \]/);
     assert.match(lockScript('h', 30).text, /flock -w 30 9/);
+  });
+
+  describe('the script, run for real by /bin/sh with flock(1) in a temporary folder', () => {
+    let dir: string;
+    const running: ChildProcessWithoutNullStreams[] = [];
+    beforeEach(() => {
+      dir = join(mkdtempSync(join(tmpdir(), 'lbd-lock-')), 'run');
+    });
+    afterEach(() => {
+      for (const c of running.splice(0)) c.kill('SIGKILL');
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    });
+
+    /** Start a holder; resolves with its output once it printed LOCKED or exited. */
+    const start = (holder: string, waitS: number) => {
+      const child = spawn('/bin/sh', ['-c', lockScript(holder, waitS, 1795000000, dir).text]);
+      running.push(child);
+      let out = '';
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      const settled = new Promise<string>((res) => {
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('LOCKED\n')) res(out);
+        });
+        void exited.then(() => res(out));
+      });
+      return { child, settled, exited, out: () => out };
+    };
+
+    it('locks at once in a folder it makes (0700), refuses a second run naming the holder, and frees it when stdin ends', async () => {
+      const first = start('a@b pid 1: lbdeploy up x', 0);
+      assert.equal(await first.settled, 'LOCKED\n');
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      assert.equal(readFileSync(join(dir, 'run.holder'), 'utf8'), 'a@b pid 1: lbdeploy up x since=1795000000\n');
+
+      const second = start('c@d pid 2: lbdeploy up x', 0);
+      assert.equal(await second.exited, 75);
+      assert.equal(second.out(), 'WAIT a@b pid 1: lbdeploy up x since=1795000000 \nHELD a@b pid 1: lbdeploy up x since=1795000000 \n');
+
+      first.child.stdin.end();
+      assert.equal(await first.exited, 0);
+      assert.equal(existsSync(join(dir, 'run.holder')), false, 'the record goes with the run');
+      const third = start('e@f pid 3: lbdeploy up x', 0);
+      assert.equal(await third.settled, 'LOCKED\n');
+      third.child.stdin.end();
+      assert.equal(await third.exited, 0);
+    });
+
+    it('waits behind a holder with --lock-wait and records its own start when it gets the lock', async () => {
+      const first = start('a@b pid 1: lbdeploy up x', 0);
+      await first.settled;
+      const second = start('c@d pid 2: lbdeploy up x', 10);
+      setTimeout(() => first.child.stdin.end(), 300);
+      const out = await second.settled;
+      assert.match(out, /^WAIT a@b pid 1: .*\nLOCKED\n$/);
+      const since = Number(/since=(\d+)/.exec(readFileSync(join(dir, 'run.holder'), 'utf8'))?.[1]);
+      assert.ok(Math.abs(since - Date.now() / 1000) < 60, `the waiting run records when it got the lock (${since})`);
+      second.child.stdin.end();
+      assert.equal(await second.exited, 0);
+    });
+
+    it('a killed holder frees the lock (the kernel drops its flock)', async () => {
+      const first = start('a@b pid 1: lbdeploy up x', 0);
+      await first.settled;
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const second = start('c@d pid 2: lbdeploy up x', 0);
+      assert.equal(await second.settled, 'LOCKED\n');
+    });
   });
 });
