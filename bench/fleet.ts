@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labPaths } from '../src/lab/paths.js';
 import { scaleInventoryPath } from '../src/lab/scale.js';
-import { scaleHosts } from '../src/lab/topology.js';
+import { containerName, scaleHosts } from '../src/lab/topology.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,50,100').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_FLEET_RUNS ?? 3);
@@ -33,7 +33,7 @@ function onAll(n: number, command: string): string {
 
 /** Each host's container CPU counter (ns), cgroup v1 (cpuacct) or v2 (cpu.stat); undefined where neither is readable. */
 function cpuCounters(n: number): (() => number) | undefined {
-  const ids = spawnSync('docker', ['inspect', '-f', '{{.Id}}', ...scaleHosts(n).map((h) => h.name)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  const ids = spawnSync('docker', ['inspect', '-f', '{{.Id}}', ...scaleHosts(n).map(containerName)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
   const files = ids.map((id) => [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`].find((f) => existsSync(f)));
   if (ids.length !== n || files.some((f) => f === undefined)) return undefined;
   return () => files.reduce((sum, f) => {
