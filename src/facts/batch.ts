@@ -78,8 +78,8 @@ export function batchFacts(requests: readonly FactRequest[], nonce = randomBytes
           out.set(part.keys[0]!, result);
           continue;
         }
-        // A group that could not be cut apart (its files changed while it ran) leaves its keys out:
-        // the executor reports facts missing rather than planning from a wrong reading.
+        // A group that could not be cut apart (its files changed while it ran) leaves its keys out,
+        // never a wrong reading: runFacts asks those requests again, each alone.
         const each = part.group.of.split(result.stdout, part.group.args, result.code);
         if (typeof each === 'string') continue;
         part.keys.forEach((k, i) => out.set(k, each[i]!));
