@@ -3,7 +3,7 @@
  * light LB hosts (BENCH_SIZES=10,50,100), each figure against the floor measured in the same run:
  * N parallel OpenSSH `ssh host true`. Converge, no-op and a one-file change (haproxy.cfg with its
  * reload); the lbdeploy process's CPU seconds and peak memory (GNU time); SSH connections and
- * remote commands per host; and the CPU the fleet's hosts themselves spent per host (their
+ * remote commands per host, and the most connections open at once (BENCH_FORKS, default 20, caps them); and the CPU the fleet's hosts themselves spent per host (their
  * containers' cgroups, the idle rate measured first and subtracted: keepalived's checks tick on).
  * Prints figures; asserts nothing.
  */
@@ -17,6 +17,8 @@ import { containerName, scaleHosts } from '../src/lab/topology.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,50,100').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_FLEET_RUNS ?? 3);
+/** `up --forks`: hosts worked on, and SSH connections open, at once (lbdeploy's default is 20). */
+const FORKS = process.env.BENCH_FORKS ?? '20';
 const MAIN = resolve('dist/src/cli/main.js');
 const paths = labPaths();
 
@@ -64,6 +66,8 @@ interface Measure {
   cpuS: number;
   maxRssMiB: number;
   connections: number;
+  /** The most SSH connections open at once (lbdeploy's own count; --forks caps it). */
+  peakOpen: number;
   commandsPerHost: number;
   changed: number;
   /** CPU ms each fleet host spent on this run (background subtracted). */
@@ -74,18 +78,19 @@ interface Measure {
 function up(inventory: string): Measure {
   const stats = join(tmpdir(), `lbdeploy-bench-time-${process.pid}`);
   const t = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', stats, process.execPath, MAIN, 'up', inventory, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', stats, process.execPath, MAIN, 'up', inventory, '--json', '--forks', FORKS], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.error) throw new Error(`GNU time is needed for CPU and memory figures (apt-get install time): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`up failed (${r.status}): ${r.stdout.slice(-2000)}${r.stderr}`);
   const [user, sys, rssKiB] = readFileSync(stats, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  const recap = r.stdout.split('\n').filter((l) => l.includes('"type":"recap"')).map((l) => JSON.parse(l) as { connections: number; commands: Record<string, number>; hosts: Record<string, { changed: number }> }).pop()!;
+  const recap = r.stdout.split('\n').filter((l) => l.includes('"type":"recap"')).map((l) => JSON.parse(l) as { connections: number; peakOpen?: number; commands: Record<string, number>; hosts: Record<string, { changed: number }> }).pop()!;
   // Every remote command on the fleet's hosts: the run's and its readiness wait's (the client's aside).
-  const wait = r.stdout.split('\n').filter((l) => l.includes('"type":"wait-done"')).map((l) => JSON.parse(l) as { commands?: Record<string, number> }).pop();
+  const wait = r.stdout.split('\n').filter((l) => l.includes('"type":"wait-done"')).map((l) => JSON.parse(l) as { commands?: Record<string, number>; connections?: number; peakOpen?: number }).pop();
   const hosts = Object.keys(recap.commands);
   const total = hosts.reduce((a, h) => a + recap.commands[h]! + (wait?.commands?.[h] ?? 0), 0);
   return {
-    ms, cpuS: user! + sys!, maxRssMiB: rssKiB! / 1024, connections: recap.connections,
+    ms, cpuS: user! + sys!, maxRssMiB: rssKiB! / 1024, connections: recap.connections + (wait?.connections ?? 0),
+    peakOpen: Math.max(recap.peakOpen ?? 0, wait?.peakOpen ?? 0),
     commandsPerHost: total / Math.max(1, hosts.length),
     changed: Object.values(recap.hosts).reduce((a, h) => a + h.changed, 0),
   };
@@ -94,13 +99,13 @@ function up(inventory: string): Measure {
 function med(ms: Measure[]): Measure {
   const pick = (k: Exclude<keyof Measure, 'hostMs'>) => median(ms.map((m) => m[k]));
   const host = ms.map((m) => m.hostMs).filter((x): x is number => x !== undefined);
-  return { ms: pick('ms'), cpuS: pick('cpuS'), maxRssMiB: pick('maxRssMiB'), connections: pick('connections'), commandsPerHost: pick('commandsPerHost'), changed: pick('changed'), hostMs: host.length > 0 ? median(host) : undefined };
+  return { ms: pick('ms'), cpuS: pick('cpuS'), maxRssMiB: pick('maxRssMiB'), connections: pick('connections'), peakOpen: pick('peakOpen'), commandsPerHost: pick('commandsPerHost'), changed: pick('changed'), hostMs: host.length > 0 ? median(host) : undefined };
 }
 
 function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-bench-fleet-'));
-  console.log(`lbdeploy fleet bench: the scale profile (light LB hosts in clusters of two, haproxy-keepalived), median of ${RUNS} runs, process start included`);
-  console.log(`  ${'N'.padStart(3)}  ${'what'.padEnd(26)} ${'ms'.padStart(7)} ${'x floor'.padStart(8)} ${'CPU s'.padStart(6)} ${'CPU ms/host'.padStart(11)} ${'peak MiB'.padStart(8)} ${'conns'.padStart(5)} ${'cmds/host'.padStart(9)} ${'changed'.padStart(7)} ${'host CPU ms'.padStart(11)}`);
+  console.log(`lbdeploy fleet bench: the scale profile (light LB hosts in clusters of two, haproxy-keepalived), median of ${RUNS} runs, process start included, --forks ${FORKS}`);
+  console.log(`  ${'N'.padStart(3)}  ${'what'.padEnd(26)} ${'ms'.padStart(7)} ${'x floor'.padStart(8)} ${'CPU s'.padStart(6)} ${'CPU ms/host'.padStart(11)} ${'peak MiB'.padStart(8)} ${'conns'.padStart(5)} ${'open'.padStart(4)} ${'cmds/host'.padStart(9)} ${'changed'.padStart(7)} ${'host CPU ms'.padStart(11)}`);
   for (const n of SIZES) {
     const t0 = Date.now();
     const lab = spawnSync(process.execPath, [MAIN, 'lab', 'up', '--scale', String(n)], { encoding: 'utf8' });
@@ -137,7 +142,7 @@ function main(): void {
     const f = median(runs.floor);
     const hostCol = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(0)).padStart(11);
     const row = (what: string, m: Measure | undefined, ms: number, host?: number) =>
-      console.log(`  ${String(n).padStart(3)}  ${what.padEnd(26)} ${ms.toFixed(0).padStart(7)} ${(ms / f).toFixed(2).padStart(8)} ${m ? m.cpuS.toFixed(2).padStart(6) : ''.padStart(6)} ${m ? ((m.cpuS * 1000) / n).toFixed(1).padStart(11) : ''.padStart(11)} ${m ? m.maxRssMiB.toFixed(0).padStart(8) : ''.padStart(8)} ${m ? String(m.connections).padStart(5) : ''.padStart(5)} ${m ? m.commandsPerHost.toFixed(1).padStart(9) : ''.padStart(9)} ${m ? String(m.changed).padStart(7) : ''.padStart(7)} ${hostCol(m ? m.hostMs : host)}`);
+      console.log(`  ${String(n).padStart(3)}  ${what.padEnd(26)} ${ms.toFixed(0).padStart(7)} ${(ms / f).toFixed(2).padStart(8)} ${m ? m.cpuS.toFixed(2).padStart(6) : ''.padStart(6)} ${m ? ((m.cpuS * 1000) / n).toFixed(1).padStart(11) : ''.padStart(11)} ${m ? m.maxRssMiB.toFixed(0).padStart(8) : ''.padStart(8)} ${m ? String(m.connections).padStart(5) : ''.padStart(5)} ${m ? String(m.peakOpen).padStart(4) : ''.padStart(4)} ${m ? m.commandsPerHost.toFixed(1).padStart(9) : ''.padStart(9)} ${m ? String(m.changed).padStart(7) : ''.padStart(7)} ${hostCol(m ? m.hostMs : host)}`);
     row(`floor: ${n} x ssh host true`, undefined, f, runs.floorHost.length > 0 ? median(runs.floorHost) : undefined);
     row('up, converge', med(runs.converge), med(runs.converge).ms);
     row('up, no-op', med(runs.noop), med(runs.noop).ms);

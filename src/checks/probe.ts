@@ -5,6 +5,7 @@ import { dedupeFacts, runFacts } from '../facts/batch.js';
 import { sh } from '../connection/shell.js';
 import type { Host } from '../inventory/model.js';
 import type { FactRequest, FactResult } from '../operations/types.js';
+import { mapLimit } from '../util/limit.js';
 
 /** A host's probe results by key, or why it gave none. */
 export type NodeProbe = ReadonlyMap<string, FactResult> | { error: string };
@@ -33,7 +34,10 @@ async function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<
  * unreachable or silent host becomes an error entry after `timeoutMs`, never a hang.
  */
 export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], requestsOf: (h: Host) => readonly FactRequest[], timeoutMs: number): Promise<Map<string, NodeProbe>> {
-  const results = await Promise.all(hosts.map(async (h): Promise<[string, NodeProbe]> => {
+  // Under a connection cap: no more hosts at once than it allows (a host's time limit starts with its
+  // turn), those still connected first, so they are not closed to make room and opened again.
+  const order = [...hosts.filter((h) => pool.isOpen(h)), ...hosts.filter((h) => !pool.isOpen(h))];
+  const results = await mapLimit(order, Number.isFinite(pool.maxOpen) ? pool.maxOpen : order.length, async (h): Promise<[string, NodeProbe]> => {
     const requests = dedupeFacts(requestsOf(h));
     try {
       const r = await withTimeout((async () => {
@@ -44,6 +48,7 @@ export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], r
     } catch (e) {
       return [h.name, { error: (e as Error).message }];
     }
-  }));
-  return new Map(results);
+  });
+  const byName = new Map(results);
+  return new Map(hosts.map((h) => [h.name, byName.get(h.name)!]));
 }

@@ -41,9 +41,10 @@ async function waitUntilServing(inv: Inventory, playbooks: Playbook[], result: R
   if (deployments.length === 0) return true;
   reporter.emit({ type: 'wait-start', deployments: deployments.map((d) => `${d.kind}: ${d.name}`), timeoutS });
   const before = new Map(pool.stats.commands);
+  const connected = pool.stats.connections;
   const r = await waitReady(pool, deployments, { timeoutMs: timeoutS * 1000 });
   const commands = Object.fromEntries([...pool.stats.commands].map(([h, n]) => [h, n - (before.get(h) ?? 0)]).filter(([, n]) => (n as number) > 0));
-  reporter.emit({ type: 'wait-done', ready: r.ready, ms: r.ms, rounds: r.rounds, checks: r.checks.length, failing: r.checks.filter((c) => c.severity !== 'ok'), commands });
+  reporter.emit({ type: 'wait-done', ready: r.ready, ms: r.ms, rounds: r.rounds, checks: r.checks.length, failing: r.checks.filter((c) => c.severity !== 'ok'), commands, connections: pool.stats.connections - connected, peakOpen: pool.stats.peakOpen });
   return r.ready;
 }
 
@@ -116,7 +117,7 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
       holder: holderOf(`${command} ${inv.source.shownName}`),
       waitS: lockWaitS,
       onWait: (host, holder) => reporter.emit({ type: 'lock-wait', host, holder, waitS: lockWaitS }),
-    });
+    }, forks);
     if (serial) {
       try {
         const r = await runRolling(inv, playbooks, {

@@ -6,7 +6,7 @@ import { ConnectionError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { sh, type ShellCommand } from './shell.js';
-import { connectSsh, type Connection, type ExecOptions, type ExecResult } from './ssh.js';
+import { connectSsh, type Connection, type ExecOptions, type ExecResult, type SshTarget } from './ssh.js';
 
 export interface HostSession {
   host: Host;
@@ -17,100 +17,228 @@ export interface HostSession {
 export interface PoolStats {
   connections: number;
   commands: Map<string, number>;
+  /** The most connections open at once. */
+  peakOpen: number;
+  /** Connections closed to make room under the cap (each host's lock released with it). */
+  evicted: number;
 }
 
+/**
+ * `maxOpen` caps the connections open at once (`--forks`). Under the cap nothing changes: one
+ * connection per host for the whole run. Over it, a host's connection is closed when another host
+ * needs the room and nothing uses it (held, or a command in flight): the least recently used goes
+ * first, its run lock released with it; the host's next command connects (and locks) again.
+ */
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Connection>>();
   /** Per host: the run lock, taken with the host's first session (see lock.ts), and its release. */
   private readonly locks = new Map<string, Promise<() => Promise<void>>>();
-  readonly stats: PoolStats = { connections: 0, commands: new Map() };
+  /** Per host: holds and commands in flight; a host with any is never closed to make room. */
+  private readonly busy = new Map<string, number>();
+  /** Hosts in the order last used (oldest first): who gives up its connection first. */
+  private readonly used = new Map<string, Host>();
+  /** Per host: how many times it connected; facts read before a reconnect are stale. */
+  private readonly epochs = new Map<string, number>();
+  private readonly waiting: (() => void)[] = [];
+  /** Hosts given room under the cap: connecting or connected. */
+  private readonly slots = new Set<string>();
+  private closing = 0;
+  readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0 };
   private closed = false;
 
   /** `lock`: runs that change hosts hold each host's run lock while they use it (audit, verify, plan do not). */
-  constructor(private readonly inventory: Inventory, private readonly lock?: LockOptions) {}
+  /** `connect`: how a connection is made (SSH; the pool's own unit tests give an in-memory one). */
+  constructor(private readonly inventory: Inventory, private readonly lock?: LockOptions, readonly maxOpen = Infinity, private readonly connectTo: (target: SshTarget) => Promise<Connection> = connectSsh) {}
 
   /** Whether sessions hold the hosts' run locks. */
   get locking(): boolean {
     return this.lock !== undefined;
   }
 
+  /** Whether `hosts` can all stay connected at once (and so all stay locked for the whole run). */
+  fits(hosts: number): boolean {
+    return hosts <= this.maxOpen;
+  }
+
+  /** Whether the host has a connection now (probing those first keeps them from being closed and opened again). */
+  isOpen(host: Host): boolean {
+    return this.open.has(host.name);
+  }
+
+  /** The host's connection count: changes when it connects again (after being closed to make room). */
+  epoch(host: Host): number {
+    return this.epochs.get(host.name) ?? 0;
+  }
+
   /** The host's session; the connection is made once and reused. Under a lock, once the lock is ours. */
   async session(host: Host): Promise<HostSession> {
-    const session = this.bare(host, await this.connection(host));
+    this.mark(host, 1);
+    try {
+      await this.ensure(host);
+    } finally {
+      this.mark(host, -1);
+    }
+    return {
+      host,
+      run: async (script, options) => {
+        this.mark(host, 1);
+        try {
+          return await this.exec(host, await this.ensure(host), script, options);
+        } finally {
+          this.mark(host, -1);
+        }
+      },
+    };
+  }
+
+  /** Keep the host's connection (and lock) while `fn` runs: facts and the steps planned from them. */
+  async hold<T>(host: Host, fn: (session: HostSession) => Promise<T>): Promise<T> {
+    this.mark(host, 1);
+    try {
+      return await fn(await this.session(host));
+    } finally {
+      this.mark(host, -1);
+    }
+  }
+
+  private mark(host: Host, by: number): void {
+    const n = (this.busy.get(host.name) ?? 0) + by;
+    if (n > 0) this.busy.set(host.name, n);
+    else this.busy.delete(host.name);
+    this.used.delete(host.name);
+    this.used.set(host.name, host);
+    // Woken after the current microtasks: a caller handed its session goes on to its first command
+    // (and marks the host in use) before a waiting host may close that connection to make room.
+    if (n <= 0 && this.waiting.length > 0) setImmediate(() => this.waiting.splice(0).forEach((wake) => wake()));
+  }
+
+  /** Connected, and locked when the pool locks. */
+  private async ensure(host: Host): Promise<Connection> {
+    const conn = await this.connection(host);
     if (this.lock) {
       let held = this.locks.get(host.name);
       if (!held) {
-        held = acquireLock(host.name, session.run, this.lock);
+        const raw = (script: ShellCommand, options: ExecOptions = {}) => this.exec(host, conn, script, options);
+        held = acquireLock(host.name, raw, this.lock);
         this.locks.set(host.name, held);
         held.catch(() => this.locks.delete(host.name));
       }
       await held;
     }
-    return session;
+    return conn;
   }
 
-  private bare(host: Host, conn: Connection): HostSession {
-    return {
-      host,
-      run: async (script, options = {}) => {
-        this.stats.commands.set(host.name, (this.stats.commands.get(host.name) ?? 0) + 1);
-        const r = await conn.exec(wrap(host, script), { stdin: options.stdin, onStdout: options.onStdout, timeoutMs: options.timeoutMs ?? host.connection.commandTimeoutMs });
-        if (host.connection.become && r.code === 1 && /sudo: (a password is required|a terminal is required)/.test(r.stderr)) {
-          throw new ConnectionError(`sudo needs a password for ${host.connection.user} (lbdeploy uses sudo -n and never types one)`, {
-            where: host.name, hint: `allow passwordless sudo for ${host.connection.user}, or connect as root`,
-          });
-        }
-        return r;
-      },
-    };
+  private async exec(host: Host, conn: Connection, script: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
+    this.stats.commands.set(host.name, (this.stats.commands.get(host.name) ?? 0) + 1);
+    const r = await conn.exec(wrap(host, script), { stdin: options.stdin, onStdout: options.onStdout, timeoutMs: options.timeoutMs ?? host.connection.commandTimeoutMs });
+    if (host.connection.become && r.code === 1 && /sudo: (a password is required|a terminal is required)/.test(r.stderr)) {
+      throw new ConnectionError(`sudo needs a password for ${host.connection.user} (lbdeploy uses sudo -n and never types one)`, {
+        where: host.name, hint: `allow passwordless sudo for ${host.connection.user}, or connect as root`,
+      });
+    }
+    return r;
   }
 
   private connection(host: Host): Promise<Connection> {
     if (this.closed) return Promise.reject(new ConnectionError('the run was interrupted', { where: host.name }));
     let p = this.open.get(host.name);
     if (!p) {
-      p = this.connect(host);
+      p = this.room(host).then(() => this.connect(host));
       this.open.set(host.name, p);
       // A failed connection is not cached: a reconnect may try again.
-      p.catch(() => this.open.delete(host.name));
+      const mine = p;
+      p.catch(() => {
+        if (this.open.get(host.name) !== mine) return;
+        this.open.delete(host.name);
+        this.slots.delete(host.name);
+        this.waiting.splice(0).forEach((wake) => wake());
+      });
     }
     return p;
   }
+
+  /** Under the cap, wait until a connection may be opened for `host`: close the least recently used idle one. */
+  private async room(host: Host): Promise<void> {
+    for (;;) {
+      if (this.closed) throw new ConnectionError('the run was interrupted', { where: host.name });
+      if (this.slots.size + this.closing < this.maxOpen) {
+        this.slots.add(host.name);
+        this.stats.peakOpen = Math.max(this.stats.peakOpen, this.slots.size + this.closing);
+        return;
+      }
+      // Only a connection already made and unused may go (one still connecting is someone's).
+      const idle = [...this.used.values()].find((h) => this.live.has(h.name) && !this.busy.has(h.name) && !this.pinned.has(h.name));
+      if (idle) {
+        this.stats.evicted++;
+        await this.drop(idle);
+        continue;
+      }
+      await new Promise<void>((wake) => this.waiting.push(wake));
+    }
+  }
+
+  /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
+  private readonly pinned = new Set<string>();
+  /** Hosts whose connection is made. */
+  private readonly live = new Set<string>();
 
   private async connect(host: Host): Promise<Connection> {
     const c = host.connection;
     let sock;
     if (c.jump) {
       const via = this.inventory.hosts.find((h) => h.name === c.jump);
-      const jumpConn = via ? await this.connection(via) : await connectSsh(parseJump(c.jump, host));
+      if (via) this.pinned.add(via.name);
+      const jumpConn = via ? await this.connection(via) : await this.connectTo(parseJump(c.jump, host));
       sock = await jumpConn.forwardOut(host.address, c.port);
     }
-    const conn = await connectSsh({
+    const conn = await this.connectTo({
       name: host.name, address: host.address, port: c.port, user: c.user,
       privateKeyPath: c.privateKey, password: c.password?.reveal(),
       knownHostsPath: c.knownHosts, hostKeyPolicy: c.hostKeyChecking,
       connectTimeoutMs: c.connectTimeoutMs, keepaliveIntervalMs: c.keepaliveIntervalMs, sock,
     });
     this.stats.connections++;
+    this.live.add(host.name);
+    this.epochs.set(host.name, this.epoch(host) + 1);
+    this.used.delete(host.name);
+    this.used.set(host.name, host);
     return conn;
+  }
+
+  /** Release the host's lock (the holder removes its record), then close its connection. */
+  private async drop(host: Host): Promise<void> {
+    const p = this.open.get(host.name);
+    const lock = this.locks.get(host.name);
+    this.open.delete(host.name);
+    this.locks.delete(host.name);
+    const had = this.slots.delete(host.name);
+    this.live.delete(host.name);
+    if (had) this.closing++;
+    try {
+      await lock?.then((release) => release(), () => undefined);
+      await p?.then((c) => c.close()).catch(() => undefined);
+    } finally {
+      if (had) this.closing--;
+      this.waiting.splice(0).forEach((wake) => wake());
+    }
   }
 
   /** Drop a host's connection (after a reboot) so the next session reconnects (and locks again). */
   async forget(host: Host): Promise<void> {
-    const p = this.open.get(host.name);
-    this.open.delete(host.name);
-    this.locks.delete(host.name);
-    await p?.then((c) => c.close()).catch(() => undefined);
+    await this.drop(host);
   }
 
   async closeAll(): Promise<void> {
     this.closed = true;
+    this.waiting.splice(0).forEach((wake) => wake());
     // Release the locks first (the holder removes its record), then close the connections.
     const locks = [...this.locks.values()];
     this.locks.clear();
     await Promise.all(locks.map((p) => p.then((release) => release(), () => undefined)));
     const all = [...this.open.values()];
     this.open.clear();
+    this.slots.clear();
+    this.live.clear();
     await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => undefined)));
   }
 }

@@ -99,8 +99,10 @@ export async function runRolling(inv: Inventory, playbooks: Playbook[], o: Rolli
   const quiet: Reporter = { emit: (e) => { if (e.type !== 'recap') emit(e); }, close: async () => undefined };
 
   // Every host's lock before the first change: a run that meets one held elsewhere changes nothing.
+  // With more hosts than --forks they cannot all stay connected: each batch locks its own hosts
+  // before its first change, and one held elsewhere fails that batch (the rollout stops there).
   const everyone = [...targeted].map((n) => hostByName.get(n)!).filter(Boolean);
-  if (o.pool.locking) {
+  if (o.pool.locking && o.pool.fits(everyone.length)) {
     const held: string[] = [];
     await mapLimit(everyone, o.forks, async (h) => {
       try {
@@ -182,6 +184,6 @@ export async function runRolling(inv: Inventory, playbooks: Playbook[], o: Rolli
   }
   const stats = o.pool.stats;
   emit({ type: 'rollout-done', batches: reports.map((b) => ({ index: b.index, ok: b.ok, ms: b.ms, gateMs: b.gateMs })), ms: Date.now() - started, stopped });
-  emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: stats.connections, commands: Object.fromEntries(stats.commands) });
+  emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: stats.connections, commands: Object.fromEntries(stats.commands), peakOpen: stats.peakOpen });
   return { hosts: recaps, batches: reports, stopped, interrupted };
 }

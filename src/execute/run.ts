@@ -2,6 +2,7 @@
 import { LockError } from '../connection/lock.js';
 import { ConnectionPool, type HostSession } from '../connection/pool.js';
 import { BOOT_FACT } from '../operations/command.js';
+import { mapLimit } from '../util/limit.js';
 import { sleep } from '../util/sleep.js';
 import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
@@ -25,6 +26,16 @@ export interface RunOptions {
   pool?: ConnectionPool;
 }
 
+export { mapLimit };
+
+interface Prepared {
+  steps: Operation[];
+  handlers: Record<string, Operation>;
+  facts: FactMap;
+  /** The host's connection count when the facts were read: a later reconnect makes them stale. */
+  epoch: number;
+}
+
 export interface RunResult {
   hosts: Record<string, HostRecap>;
   /** Each playbook's resolved vars by host (what it planned with). */
@@ -32,20 +43,6 @@ export interface RunResult {
   interrupted: boolean;
   connections: number;
   commands: Record<string, number>;
-}
-
-/** Run `fn` over items with at most `limit` at once. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 export function selectSteps(ops: Operation[], tags?: string[], skipTags?: string[]): Operation[] {
@@ -84,6 +81,10 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const dead = new Set<string>();
+  // More hosts than --forks: they cannot all stay connected (and locked) at once. Each host is then
+  // locked while lbdeploy works on it; one held by another run stops the run before its next host.
+  const capped = !pool.fits(allHosts.length);
+  let heldElsewhere: string | undefined;
   const inventoryInfo = inv.hosts.map(hostInfo);
 
   /** A host that could not be used: unreachable (nothing done on it yet), else a failed step. */
@@ -91,6 +92,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
     dead.add(host.name);
     const recap = recaps[host.name]!;
     const err = e instanceof LbdeployError ? e : new LbdeployError((e as Error).message);
+    if (e instanceof LockError && capped) heldElsewhere ??= host.name;
     if (e instanceof ConnectionError && recap.ok + recap.changed + recap.failed === 0 && !interrupted) {
       recap.unreachable = true;
       emit({ type: 'host-unreachable', host: host.name, message: err.message, hint: err.hint });
@@ -162,7 +164,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
 
   emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: allHosts, check: opts.check });
   try {
-    if (pool.locking) await lockAll(inv.hosts.filter((h) => allHosts.includes(h.name)));
+    if (pool.locking && !capped) await lockAll(inv.hosts.filter((h) => allHosts.includes(h.name)));
     for (const pb of playbooks) {
       const vars = varsByPlaybook.get(pb)!;
       if (pb.prepare && !interrupted) {
@@ -182,24 +184,40 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
         emit({ type: 'play-start', playbook: pb.name, play: play.name, hosts: hosts.map((h) => h.name) });
 
         // Connect and gather every host's facts (and the play's probe) in parallel, one round trip each.
-        const prepared = new Map<string, { session: HostSession; steps: Operation[]; handlers: Record<string, Operation>; facts: FactMap }>();
+        // Over the connection cap this waits for each host's turn below, unless the play orders its
+        // batches by the probe: then facts of a host whose connection was closed since are read again.
+        const prepared = new Map<string, Prepared>();
         const fail = (host: Host, t0: number, e: unknown) => failHost(host, play.name, t0, e);
-        await mapLimit(hosts, opts.forks, async (host) => {
-          const t0 = Date.now();
-          try {
-            const session = await pool.session(host);
-            const hostCtx: HostContext = { ...infoOf(host), vars: vars.get(host.name) ?? {}, inventory: inventoryInfo };
-            const steps = selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags);
-            const handlers = typeof play.handlers === 'function' ? play.handlers(hostCtx) : play.handlers ?? {};
-            const facts = await gatherFacts(session, steps, Object.values(handlers), ctx, play.probe ? [play.probe] : []);
-            prepared.set(host.name, { session, steps, handlers, facts });
-          } catch (e) {
-            fail(host, t0, e);
-          } finally {
-            recaps[host.name]!.ms += Date.now() - t0;
-          }
-        });
-        const ready = hosts.filter((h) => prepared.has(h.name));
+        const readHost = async (host: Host, session: HostSession): Promise<Prepared> => {
+          const epoch = pool.epoch(host);
+          const hostCtx: HostContext = { ...infoOf(host), vars: vars.get(host.name) ?? {}, inventory: inventoryInfo };
+          const steps = selectSteps(play.steps(hostCtx), opts.tags, opts.skipTags);
+          const handlers = typeof play.handlers === 'function' ? play.handlers(hostCtx) : play.handlers ?? {};
+          const facts = await gatherFacts(session, steps, Object.values(handlers), ctx, play.probe ? [play.probe] : []);
+          return { steps, handlers, facts, epoch };
+        };
+        /** Over the cap, a host is not started once another run was found holding one. */
+        const stoppedBefore = (host: Host, t0: number): boolean => {
+          if (!heldElsewhere) return false;
+          dead.add(host.name);
+          recaps[host.name]!.failed++;
+          emit({ type: 'step', host: host.name, play: play.name, step: 'run lock', status: 'failed', message: `not run: another lbdeploy run holds ${heldElsewhere}; this run stopped before this host`, ms: Date.now() - t0 });
+          return true;
+        };
+        if (!capped || play.batches) {
+          await mapLimit(hosts, opts.forks, async (host) => {
+            const t0 = Date.now();
+            if (stoppedBefore(host, t0)) return;
+            try {
+              prepared.set(host.name, await pool.hold(host, (session) => readHost(host, session)));
+            } catch (e) {
+              fail(host, t0, e);
+            } finally {
+              recaps[host.name]!.ms += Date.now() - t0;
+            }
+          });
+        }
+        const ready = capped && !play.batches ? hosts : hosts.filter((h) => prepared.has(h.name));
         let batches: Host[][];
         if (play.batches) {
           const probes = new Map([...prepared].map(([n, p]) => [n, p.facts.get(play.probe?.key ?? '') ?? { stdout: '', code: -1 }]));
@@ -211,23 +229,29 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
         }
         for (const batch of batches) {
           if (interrupted) break;
-          await mapLimit(batch, opts.forks, async (host) => {
+          // Over the cap, hosts still connected go first: fewer closed to make room and opened again.
+          const turn = capped ? [...batch.filter((h) => pool.isOpen(h)), ...batch.filter((h) => !pool.isOpen(h))] : batch;
+          await mapLimit(turn, opts.forks, async (host) => {
             const t0 = Date.now();
             const recap = recaps[host.name]!;
-            const prep = prepared.get(host.name)!;
+            if (dead.has(host.name) || stoppedBefore(host, t0)) return;
             try {
-              const r = await runHostPlay({
-                session: prep.session, facts: prep.facts, playbook: pb.name, play: play.name,
-                steps: prep.steps, handlers: prep.handlers, ctx, emit,
-                aborted: () => interrupted,
-                holdsSecret: (text) => inv.masker.mask(text) !== text,
-                reconnect: (timeoutMs, previousBoot) => reconnect(pool, host, timeoutMs, previousBoot),
+              await pool.hold(host, async (session) => {
+                let prep = prepared.get(host.name);
+                if (!prep || prep.epoch !== pool.epoch(host)) prep = await readHost(host, session);
+                const r = await runHostPlay({
+                  session, facts: prep.facts, playbook: pb.name, play: play.name,
+                  steps: prep.steps, handlers: prep.handlers, ctx, emit,
+                  aborted: () => interrupted,
+                  holdsSecret: (text) => inv.masker.mask(text) !== text,
+                  reconnect: (timeoutMs, previousBoot) => reconnect(pool, host, timeoutMs, previousBoot),
+                });
+                recap.ok += r.ok;
+                recap.changed += r.changed;
+                recap.failed += r.failed;
+                recap.skipped += r.skipped;
+                if (r.failed > 0) dead.add(host.name);
               });
-              recap.ok += r.ok;
-              recap.changed += r.changed;
-              recap.failed += r.failed;
-              recap.skipped += r.skipped;
-              if (r.failed > 0) dead.add(host.name);
             } catch (e) {
               fail(host, t0, e);
             } finally {
@@ -243,7 +267,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   }
   for (const h of allHosts) emit({ type: 'host-done', host: h, recap: recaps[h]! });
   const commands = Object.fromEntries(pool.stats.commands);
-  emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: pool.stats.connections, commands });
+  emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: pool.stats.connections, commands, peakOpen: pool.stats.peakOpen });
   return { hosts: recaps, vars: varsByPlaybook, interrupted, connections: pool.stats.connections, commands };
 }
 

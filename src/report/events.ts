@@ -22,11 +22,11 @@ export type RunEvent =
   | { type: 'step'; host: string; play: string; step: string; status: StepStatus; message?: string; hint?: string; diff?: string; ms: number; handler?: boolean }
   | { type: 'host-done'; host: string; recap: HostRecap }
   | { type: 'interrupted'; message: string }
-  | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number> }
+  | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number>; peakOpen?: number }
   /** After converging, `up` waits until the deployments serve: what it waits for, then how it ended. */
   | { type: 'wait-start'; deployments: string[]; timeoutS: number }
   /** `commands`: the remote commands the wait ran, by host (the client's requests through the VIPs included). */
-  | { type: 'wait-done'; ready: boolean; ms: number; rounds: number; checks: number; failing: Check[]; commands?: Record<string, number> }
+  | { type: 'wait-done'; ready: boolean; ms: number; rounds: number; checks: number; failing: Check[]; commands?: Record<string, number>; connections?: number; peakOpen?: number }
   /** `up --serial`: a batch of clusters, backups first and the VIP holders after them, then its health gate. */
   | { type: 'batch-start'; index: number; of: number; clusters: string[]; backups: string[]; holders: string[] }
   | { type: 'batch-done'; index: number; of: number; clusters: string[]; backups: string[]; holders: string[]; ok: boolean; ms: number; gateMs: number; problem?: string }

@@ -65,7 +65,7 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
           write(`\nROLLOUT ${e.stopped ? 'stopped' : 'done'}: ${e.batches.length} batch(es) in ${(e.ms / 1000).toFixed(1)} s; gates ${e.batches.map((b) => `${(b.gateMs / 1000).toFixed(1)}`).join(', ')} s\n`);
           break;
         case 'recap':
-          write(`\n${recapTable(e.hosts)}\n${e.connections} SSH connection(s), ${Object.values(e.commands).reduce((a, b) => a + b, 0)} remote command(s), ${(e.ms / 1000).toFixed(1)} s\n`);
+          write(`\n${recapTable(e.hosts)}\n${e.connections} SSH connection(s)${e.peakOpen !== undefined && e.peakOpen < e.connections ? ` (at most ${e.peakOpen} open at once)` : ''}, ${Object.values(e.commands).reduce((a, b) => a + b, 0)} remote command(s), ${(e.ms / 1000).toFixed(1)} s\n`);
           break;
         default:
           break;

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, events } from '../helpers/cli.js';
+import { cli, events, sshConnectionsOf } from '../helpers/cli.js';
 import { ensureLab, onHost } from '../helpers/lab.js';
 import { labPaths } from '../../src/lab/paths.js';
 import { scaleInventoryPath } from '../../src/lab/scale.js';
@@ -111,6 +111,67 @@ describe(`scale profile: ${N} light LB hosts, a rolling change over ${CLUSTERS.l
     writeFileSync(inv, broken.replace('backend_port: 81', 'backend_port: 80'));
     const resumed = await cli([...stopped.resume.split(' ').slice(1)]);
     assert.equal(resumed.code, 0, resumed.stdout.slice(-2000));
+  });
+
+  it('--forks caps the open SSH connections (counted from outside): a change over every host, then a no-op', async () => {
+    const FORKS = 8;
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace(/maxconn: \d+/g, 'maxconn: 7000'));
+    /** `up` with the process's open SSH connections sampled every 50 ms from /proc while it runs. */
+    const sampled = async (args: string[]) => {
+      let pid = 0;
+      const samples: number[] = [];
+      const timer = setInterval(() => pid && samples.push(sshConnectionsOf(pid)), 50);
+      try {
+        const r = await cli(args, {}, (_kill, p) => (pid = p));
+        return { r, samples };
+      } finally {
+        clearInterval(timer);
+      }
+    };
+    const { r, samples } = await sampled(['up', inv, '--forks', String(FORKS), '--json']);
+    assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+    const e = events(r.stdout);
+    const recap = e.filter((x) => x.type === 'recap').pop() as { connections: number; peakOpen: number };
+    const wait = e.find((x) => x.type === 'wait-done') as { ready: boolean; connections: number; peakOpen: number };
+    const reloads = e.filter((x) => x.type === 'step' && x.step === 'reload haproxy' && x.status === 'changed');
+    const most = Math.max(...samples);
+    console.log(`      --forks ${FORKS}: ${samples.length} samples, at most ${most} SSH connection(s) open at once (lbdeploy's own count ${wait.peakOpen}); ${recap.connections} + ${wait.connections} connections for ${N} LB hosts and the backends`);
+    assert.equal(reloads.length, N, 'the change reached every host, each reloaded once');
+    assert.equal(wait.ready, true);
+    assert.ok(samples.length >= 10 && most >= 2, `the sampler saw the run (${samples.length} samples, at most ${most})`);
+    assert.ok(most <= FORKS, `at most ${FORKS} open at once, saw ${most}`);
+    assert.ok(wait.peakOpen <= FORKS && recap.peakOpen <= FORKS, `lbdeploy's own count: ${recap.peakOpen}, ${wait.peakOpen}`);
+    assert.ok(recap.connections > FORKS, 'more hosts than --forks: connections were closed and others opened');
+    // The same again changes nothing: facts read again after a host's connection was closed still match.
+    const again = await sampled(['up', inv, '--forks', String(FORKS), '--json']);
+    assert.equal(again.r.code, 0, again.r.stdout.slice(-3000));
+    const changed = events(again.r.stdout).filter((x) => x.type === 'step' && x.status === 'changed');
+    assert.deepEqual(changed, [], 'a no-op');
+    assert.ok(Math.max(...again.samples) <= FORKS);
+  });
+
+  it('over the --forks cap, a host held by another run stops the run before its next host, and nothing changes', async () => {
+    const held = CLUSTERS[Math.floor(CLUSTERS.length / 2)]!.hosts[0]!.name;
+    await onHost(held, `mkdir -p -m 0700 /run/lbdeploy && nohup sh -c 'exec 9>>/run/lbdeploy/run.lock; flock 9; printf "%s since=%s\\n" "tester@e2e: a rival run" "$(date +%s)" >/run/lbdeploy/run.holder; exec sleep 300' >/dev/null 2>&1 </dev/null & echo $! >/tmp/rival.pid
+      n=0; while [ ! -s /run/lbdeploy/run.holder ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done`);
+    let r;
+    try {
+      writeFileSync(inv, readFileSync(inv, 'utf8').replace(/maxconn: \d+/g, 'maxconn: 7100'));
+      r = await cli(['up', inv, '--forks', '4', '--json']);
+    } finally {
+      await onHost(held, 'kill $(cat /tmp/rival.pid); rm -f /tmp/rival.pid /run/lbdeploy/run.holder');
+    }
+    assert.equal(r.code, 1, r.stdout.slice(-3000));
+    const steps = events(r.stdout).filter((x) => x.type === 'step') as { host: string; step: string; status: string; message?: string }[];
+    const mine = steps.find((x) => x.host === held && x.status === 'failed');
+    assert.match(mine?.message ?? '', /another lbdeploy run holds this host: tester@e2e: a rival run since \d{4}-/);
+    const notRun = steps.filter((x) => x.status === 'failed' && /^not run: another lbdeploy run holds /.test(x.message ?? ''));
+    assert.ok(notRun.length > 0, 'the hosts after it were not started');
+    assert.ok(notRun.every((x) => x.message!.includes(held)), 'each says which host stopped the run');
+    assert.deepEqual(steps.filter((x) => x.status === 'changed'), [], 'the run stopped before any host changed');
+    // The rival gone, the change goes through.
+    const after = await cli(['up', inv, '--forks', '4']);
+    assert.equal(after.code, 0, after.stdout.slice(-3000));
   });
 
   it('options that cannot work together are refused before anything connects (exit 3)', async () => {

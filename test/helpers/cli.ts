@@ -1,6 +1,6 @@
 /** Run the built CLI as a user would, and write throw-away inventories for the lab. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { labKeepalivedArchive } from '../../src/lab/keepalived-image.js';
@@ -14,7 +14,7 @@ export interface CliResult {
 
 const MAIN = resolve('dist/src/cli/main.js');
 
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void): Promise<CliResult> {
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (kill: (sig: NodeJS.Signals) => void, pid: number) => void): Promise<CliResult> {
   return new Promise((res) => {
     const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -22,8 +22,39 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (kill
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => res({ code, stdout, stderr }));
-    onSpawn?.((sig) => child.kill(sig));
+    onSpawn?.((sig) => child.kill(sig), child.pid!);
   });
+}
+
+/**
+ * The SSH connections a process has open now, read from outside it: its socket file descriptors
+ * matched against the kernel's established TCP connections to port 22 (/proc/net/tcp and tcp6).
+ */
+export function sshConnectionsOf(pid: number): number {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return 0; // the process has ended
+  }
+  const inodes = new Set<string>();
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // remote address:port, state 01 = ESTABLISHED, inode
+      if (f.length > 9 && f[2]!.endsWith(':0016') && f[3] === '01' && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
 }
 
 /** JSON-lines output of `up --json`. */

@@ -1,7 +1,7 @@
 /** Test fixture: make sure the lab is up; bring it down afterwards only if this run started it. */
 import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
 import { labPaths } from '../../src/lab/paths.js';
-import { LAB_HOSTS, LAB_VMS, type LabHost } from '../../src/lab/topology.js';
+import { LAB_HOSTS, LAB_VMS, scaleHosts, type LabHost } from '../../src/lab/topology.js';
 import { stopVms } from '../../src/lab/vms.js';
 import { stopAptProxy } from '../../src/lab/apt-proxy.js';
 import { connectSsh, type Connection } from '../../src/connection/ssh.js';
@@ -26,7 +26,8 @@ export async function releaseLab(): Promise<void> {
 }
 
 export function labHost(name: string): LabHost {
-  const h = [...LAB_HOSTS, ...LAB_VMS].find((x) => x.name === name);
+  // The scale profile's light hosts too (f001..f100), whether or not they run now.
+  const h = [...LAB_HOSTS, ...LAB_VMS, ...scaleHosts(100)].find((x) => x.name === name);
   if (!h) throw new Error(`no lab host ${name}`);
   return h;
 }

@@ -1,0 +1,198 @@
+/**
+ * The connection pool's cap (`--forks`), with in-memory connections standing in for SSH (the e2e
+ * scale suite counts real sshd connections from outside): never more open than the cap, the least
+ * recently used idle one closed first with its run lock released before it, a host in use (held, or
+ * a command in flight) never closed, and a host connected again known by its epoch.
+ */
+import { strict as assert } from 'node:assert';
+import type { Readable } from 'node:stream';
+import { ConnectionPool } from '../../../src/connection/pool.js';
+import type { Connection, ExecOptions, ExecResult, SshTarget } from '../../../src/connection/ssh.js';
+import type { ShellCommand } from '../../../src/connection/shell.js';
+import { parseInventory } from '../../../src/inventory/load.js';
+import type { Host, Inventory } from '../../../src/inventory/model.js';
+import { mapLimit } from '../../../src/util/limit.js';
+
+/** What the fake hosts saw, in order: connect, lock, unlock, close, run. */
+class Fleet {
+  open = 0;
+  peak = 0;
+  locked = new Set<string>();
+  peakLocked = 0;
+  log: string[] = [];
+  /** Commands whose end the test decides: resolve them by host. */
+  pending = new Map<string, () => void>();
+  slow = new Set<string>();
+
+  connect = async (t: SshTarget): Promise<Connection> => {
+    await new Promise((r) => setTimeout(r, 1));
+    this.open++;
+    this.peak = Math.max(this.peak, this.open);
+    this.log.push(`connect ${t.name}`);
+    let closed = false;
+    return {
+      name: t.name,
+      exec: async (command: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> => {
+        assert.ok(!closed, `${t.name}: a command on a closed connection`);
+        if (command.text.includes('flock')) {
+          this.locked.add(t.name);
+          this.peakLocked = Math.max(this.peakLocked, this.locked.size);
+          this.log.push(`lock ${t.name}`);
+          options.onStdout?.(Buffer.from('LOCKED\n'));
+          await new Promise<void>((r) => (options.stdin as Readable).on('end', r).resume());
+          this.locked.delete(t.name);
+          this.log.push(`unlock ${t.name}`);
+          return { stdout: 'LOCKED\n', stderr: '', code: 0, signal: null };
+        }
+        this.log.push(`run ${t.name}`);
+        if (this.slow.has(t.name)) await new Promise<void>((r) => this.pending.set(t.name, r));
+        return { stdout: t.name, stderr: '', code: 0, signal: null };
+      },
+      forwardOut: async () => {
+        throw new Error('no jump hosts here');
+      },
+      close: async () => {
+        assert.ok(!this.locked.has(t.name), `${t.name}: closed while its lock was still held`);
+        closed = true;
+        this.open--;
+        this.log.push(`close ${t.name}`);
+      },
+    };
+  };
+}
+
+async function fleetInventory(n: number): Promise<Inventory> {
+  const hosts = Array.from({ length: n }, (_, i) => `      h${i + 1}: { address: 198.18.9.${i + 1} }`).join('\n');
+  return parseInventory('pool.yaml', `connection: { user: root, host_key_checking: off }\ngroups:\n  lb:\n    hosts:\n${hosts}\n`);
+}
+
+const LOCK = { holder: 'test', waitS: 0 };
+const sh = { text: 'true' } as ShellCommand;
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+describe('connection pool: --forks caps the open connections', () => {
+  let inv: Inventory;
+  let h: (i: number) => Host;
+  before(async () => {
+    inv = await fleetInventory(10);
+    h = (i) => inv.hosts[i - 1]!;
+  });
+
+  it('under the cap: one connection per host for the whole run, every lock held until the end', async () => {
+    const f = new Fleet();
+    const pool = new ConnectionPool(inv, LOCK, 10, f.connect);
+    await mapLimit(inv.hosts, 10, async (x) => (await pool.session(x)).run(sh));
+    await mapLimit(inv.hosts, 10, async (x) => (await pool.session(x)).run(sh));
+    assert.equal(pool.stats.connections, 10);
+    assert.equal(pool.stats.evicted, 0);
+    assert.equal(f.locked.size, 10);
+    await pool.closeAll();
+    assert.equal(f.open, 0);
+    assert.equal(f.locked.size, 0);
+  });
+
+  for (const [cap, parallel] of [[1, 10], [3, 3], [3, 10], [4, 7]] as const) {
+    it(`over the cap (${cap} open, ${parallel} hosts asking at once): never more than ${cap} open or locked, every command run`, async () => {
+      const f = new Fleet();
+      const pool = new ConnectionPool(inv, LOCK, cap, f.connect);
+      const out = await mapLimit(inv.hosts, parallel, async (x) => (await pool.session(x)).run(sh));
+      assert.deepEqual(out.map((r) => r.stdout), inv.hosts.map((x) => x.name));
+      assert.ok(f.peak <= cap, `peak ${f.peak}`);
+      assert.ok(f.peakLocked <= cap, `locked at once ${f.peakLocked}`);
+      assert.equal(pool.stats.peakOpen <= cap, true, `its own count ${pool.stats.peakOpen}`);
+      assert.equal(pool.stats.evicted, 10 - cap);
+      // Each closed host gave up its lock before its connection.
+      for (const x of inv.hosts) {
+        const unlock = f.log.indexOf(`unlock ${x.name}`);
+        const close = f.log.indexOf(`close ${x.name}`);
+        if (close >= 0) assert.ok(unlock >= 0 && unlock < close, `${x.name}: ${f.log.join(', ')}`);
+      }
+      await pool.closeAll();
+      assert.equal(f.open, 0);
+    });
+  }
+
+  it('the least recently used idle host goes first; coming back, it connects (and locks) again with a new epoch', async () => {
+    const f = new Fleet();
+    const pool = new ConnectionPool(inv, LOCK, 2, f.connect);
+    await (await pool.session(h(1))).run(sh);
+    await (await pool.session(h(2))).run(sh);
+    await (await pool.session(h(1))).run(sh);
+    const e2 = pool.epoch(h(2));
+    await (await pool.session(h(3))).run(sh);
+    assert.deepEqual([pool.isOpen(h(1)), pool.isOpen(h(2)), pool.isOpen(h(3))], [true, false, true], 'h2 was used least recently');
+    assert.equal(pool.epoch(h(2)), e2);
+    await (await pool.session(h(2))).run(sh);
+    assert.equal(pool.epoch(h(2)), e2 + 1, 'facts read before are stale now');
+    assert.equal(f.log.filter((l) => l === 'lock h2').length, 2);
+    await pool.closeAll();
+  });
+
+  it('a held host is never closed to make room: the next host waits for the hold to end', async () => {
+    const f = new Fleet();
+    const pool = new ConnectionPool(inv, LOCK, 1, f.connect);
+    let release!: () => void;
+    const held = pool.hold(h(1), async (s) => {
+      await s.run(sh);
+      await new Promise<void>((r) => (release = r));
+      await s.run(sh); // still the same connection: planned from facts read on it
+    });
+    await tick();
+    let second = false;
+    const other = pool.session(h(2)).then(() => (second = true));
+    await tick();
+    assert.equal(second, false, 'h2 waits while h1 is held');
+    release();
+    await held;
+    await other;
+    assert.equal(second, true);
+    assert.deepEqual(f.log.filter((l) => l.startsWith('connect') || l.startsWith('close')), ['connect h1', 'close h1', 'connect h2']);
+    await pool.closeAll();
+  });
+
+  it('a host with a command in flight is never closed to make room', async () => {
+    const f = new Fleet();
+    f.slow.add('h1');
+    const pool = new ConnectionPool(inv, undefined, 1, f.connect);
+    const s1 = await pool.session(h(1));
+    const running = s1.run(sh);
+    await tick();
+    let second = false;
+    const other = pool.session(h(2)).then(() => (second = true));
+    await tick();
+    assert.equal(second, false);
+    f.pending.get('h1')!();
+    assert.equal((await running).stdout, 'h1');
+    await other;
+    assert.equal(second, true);
+    await pool.closeAll();
+  });
+
+  it('a session kept from before its host was closed connects again on its next command', async () => {
+    const f = new Fleet();
+    const pool = new ConnectionPool(inv, LOCK, 1, f.connect);
+    const s1 = await pool.session(h(1));
+    await (await pool.session(h(2))).run(sh);
+    assert.equal(pool.isOpen(h(1)), false);
+    assert.equal((await s1.run(sh)).stdout, 'h1');
+    assert.equal(pool.stats.connections, 3);
+    await pool.closeAll();
+  });
+
+  it('closeAll while hosts wait for room: they fail as interrupted, nothing is left open or locked', async () => {
+    const f = new Fleet();
+    f.slow.add('h1');
+    const pool = new ConnectionPool(inv, LOCK, 1, f.connect);
+    const running = (await pool.session(h(1))).run(sh);
+    await tick();
+    const waiting = pool.session(h(2)).then(() => 'connected', (e: Error) => e.message);
+    await tick();
+    const closing = pool.closeAll();
+    f.pending.get('h1')!();
+    await closing;
+    await running.catch(() => undefined);
+    assert.equal(await waiting, 'the run was interrupted');
+    assert.equal(f.open, 0);
+    assert.equal(f.locked.size, 0);
+  });
+});
