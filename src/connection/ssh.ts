@@ -1,5 +1,5 @@
 /** SSH connections through node-ssh: host key verification, timeouts, keepalive. */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { ConnectionError } from '../errors.js';
@@ -50,13 +50,31 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/** Parsed known_hosts files by path, read again when their inode, size or mtime changed (a fleet's run verifies one key per host). */
+const knownHostsCache = new Map<string, { ino: number; mtimeMs: number; size: number; entries: ReturnType<typeof parseKnownHosts> }>();
+
+function knownHostsOf(path: string): ReturnType<typeof parseKnownHosts> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    knownHostsCache.delete(path);
+    return [];
+  }
+  const hit = knownHostsCache.get(path);
+  if (hit && hit.ino === st.ino && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.entries;
+  const entries = parseKnownHosts(readFileSync(path, 'utf8'));
+  knownHostsCache.set(path, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, entries });
+  return entries;
+}
+
 export async function connectSsh(target: SshTarget): Promise<Connection> {
   const port = target.port ?? 22;
   const policy = target.hostKeyPolicy ?? 'accept-new';
   let keyProblem: string | undefined;
   const hostVerifier = (key: Buffer): boolean => {
     if (policy === 'off') return true;
-    const entries = existsSync(target.knownHostsPath) ? parseKnownHosts(readFileSync(target.knownHostsPath, 'utf8')) : [];
+    const entries = knownHostsOf(target.knownHostsPath);
     const verdict = verifyHostKey(entries, target.address, port, key);
     if (verdict === 'match') return true;
     if (verdict === 'unknown' && policy === 'accept-new') {
