@@ -46,8 +46,11 @@ export class ConnectionPool {
   readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0 };
   private closed = false;
 
-  /** `lock`: runs that change hosts hold each host's run lock while they use it (audit, verify, plan do not). */
-  /** `connect`: how a connection is made (SSH; the pool's own unit tests give an in-memory one). */
+  /**
+   * `lock`: runs that change hosts hold each host's run lock while they use it (audit, verify, plan do not).
+   * `maxOpen`: the cap (`--forks`; a jump host outside the inventory opens beside it, uncounted).
+   * `connectTo`: how a connection is made (SSH; the pool's own unit tests give an in-memory one).
+   */
   constructor(private readonly inventory: Inventory, private readonly lock?: LockOptions, readonly maxOpen = Infinity, private readonly connectTo: (target: SshTarget) => Promise<Connection> = connectSsh) {}
 
   /** Whether sessions hold the hosts' run locks. */
@@ -143,7 +146,10 @@ export class ConnectionPool {
     if (this.closed) return Promise.reject(new ConnectionError('the run was interrupted', { where: host.name }));
     let p = this.open.get(host.name);
     if (!p) {
-      p = this.room(host).then(() => this.connect(host));
+      // A jump host in the inventory connects first and stays (pinned): the hosts behind it tunnel through it.
+      const via = host.connection.jump ? this.inventory.hosts.find((h) => h.name === host.connection.jump) : undefined;
+      if (via) this.pinned.add(via.name);
+      p = (via ? this.connection(via) : Promise.resolve(undefined)).then(() => this.room(host)).then(() => this.connect(host));
       this.open.set(host.name, p);
       // A failed connection is not cached: a reconnect may try again.
       const mine = p;
@@ -168,6 +174,9 @@ export class ConnectionPool {
       }
       // Only a connection already made and unused may go (one still connecting is someone's).
       const idle = [...this.used.values()].find((h) => this.live.has(h.name) && !this.busy.has(h.name) && !this.pinned.has(h.name));
+      if (!idle && this.pinned.size >= this.maxOpen) {
+        throw new ConnectionError(`--forks ${this.maxOpen} leaves no connection beside the ${this.pinned.size} jump host(s) that stay open`, { where: host.name, hint: `give --forks above ${this.pinned.size}` });
+      }
       if (idle) {
         this.stats.evicted++;
         await this.drop(idle);
@@ -187,7 +196,6 @@ export class ConnectionPool {
     let sock;
     if (c.jump) {
       const via = this.inventory.hosts.find((h) => h.name === c.jump);
-      if (via) this.pinned.add(via.name);
       const jumpConn = via ? await this.connection(via) : await this.connectTo(parseJump(c.jump, host));
       sock = await jumpConn.forwardOut(host.address, c.port);
     }

@@ -5,7 +5,7 @@
  * a command in flight) never closed, and a host connected again known by its epoch.
  */
 import { strict as assert } from 'node:assert';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { ConnectionPool } from '../../../src/connection/pool.js';
 import type { Connection, ExecOptions, ExecResult, SshTarget } from '../../../src/connection/ssh.js';
 import type { ShellCommand } from '../../../src/connection/shell.js';
@@ -49,7 +49,8 @@ class Fleet {
         return { stdout: t.name, stderr: '', code: 0, signal: null };
       },
       forwardOut: async () => {
-        throw new Error('no jump hosts here');
+        this.log.push(`forward ${t.name}`);
+        return new PassThrough();
       },
       close: async () => {
         assert.ok(!this.locked.has(t.name), `${t.name}: closed while its lock was still held`);
@@ -177,6 +178,32 @@ describe('connection pool: --forks caps the open connections', () => {
     assert.equal((await s1.run(sh)).stdout, 'h1');
     assert.equal(pool.stats.connections, 3);
     await pool.closeAll();
+  });
+
+  it('a jump host in the inventory stays open under the cap: the hosts behind it tunnel through it, one at a time', async () => {
+    const jumped = await parseInventory('jump.yaml', `connection: { user: root, host_key_checking: off }
+groups:
+  bastion:
+    hosts:
+      j1: { address: 198.18.9.100 }
+  lb:
+    connection: { jump: j1 }
+    hosts:
+${Array.from({ length: 5 }, (_, i) => `      b${i + 1}: { address: 198.18.9.${i + 1} }`).join('\n')}
+`);
+    const f = new Fleet();
+    const pool = new ConnectionPool(jumped, LOCK, 2, f.connect);
+    const behind = jumped.hosts.filter((x) => x.name.startsWith('b'));
+    const out = await mapLimit(behind, 5, async (x) => (await pool.session(x)).run(sh));
+    assert.deepEqual(out.map((r) => r.stdout), behind.map((x) => x.name));
+    assert.ok(f.peak <= 2, `peak ${f.peak}`);
+    assert.equal(f.log.filter((l) => l === 'connect j1').length, 1, 'the jump host connected once and stayed');
+    assert.equal(f.log.includes('close j1'), false);
+    await pool.closeAll();
+    // With no room beside the jump host, a clear error instead of a wait that never ends.
+    const tight = new ConnectionPool(jumped, undefined, 1, new Fleet().connect);
+    await assert.rejects(tight.session(behind[0]!), /--forks 1 leaves no connection beside the 1 jump host\(s\)/);
+    await tight.closeAll();
   });
 
   it('closeAll while hosts wait for room: they fail as interrupted, nothing is left open or locked', async () => {
