@@ -36,8 +36,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<
 export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], requestsOf: (h: Host) => readonly FactRequest[], timeoutMs: number): Promise<Map<string, NodeProbe>> {
   // Under a connection cap: no more hosts at once than it allows (a host's time limit starts with its
   // turn), those still connected first, so they are not closed to make room and opened again.
-  const order = [...hosts.filter((h) => pool.isOpen(h)), ...hosts.filter((h) => !pool.isOpen(h))];
-  const results = await mapLimit(order, Number.isFinite(pool.maxOpen) ? pool.maxOpen : order.length, async (h): Promise<[string, NodeProbe]> => {
+  const results = await mapLimit(pool.openFirst(hosts), pool.maxOpen, async (h): Promise<[string, NodeProbe]> => {
     const requests = dedupeFacts(requestsOf(h));
     try {
       const r = await withTimeout((async () => {

@@ -1,6 +1,6 @@
 /** `lbdeploy facts INVENTORY`: what each host is, gathered in one round trip per host, in parallel. */
 import { ConnectionPool } from '../connection/pool.js';
-import { mapLimit } from '../execute/run.js';
+import { mapLimit } from '../util/limit.js';
 import { batchFacts } from '../facts/batch.js';
 import { HOST_FACTS, parseHostFacts, type HostFacts } from '../facts/host.js';
 import type { Inventory } from '../inventory/model.js';

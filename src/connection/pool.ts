@@ -42,6 +42,10 @@ export class ConnectionPool {
   private readonly waiting: (() => void)[] = [];
   /** Hosts given room under the cap: connecting or connected. */
   private readonly slots = new Set<string>();
+  /** Hosts whose connection is made. */
+  private readonly live = new Set<string>();
+  /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
+  private readonly pinned = new Set<string>();
   private closing = 0;
   readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0 };
   private closed = false;
@@ -66,6 +70,11 @@ export class ConnectionPool {
   /** Whether the host has a connection now (probing those first keeps them from being closed and opened again). */
   isOpen(host: Host): boolean {
     return this.open.has(host.name);
+  }
+
+  /** `hosts` with those connected now first: taken in that order, they are not closed to make room and opened again. */
+  openFirst(hosts: readonly Host[]): Host[] {
+    return [...hosts.filter((h) => this.isOpen(h)), ...hosts.filter((h) => !this.isOpen(h))];
   }
 
   /** The host's connection count: changes when it connects again (after being closed to make room). */
@@ -112,7 +121,12 @@ export class ConnectionPool {
     this.used.set(host.name, host);
     // Woken after the current microtasks: a caller handed its session goes on to its first command
     // (and marks the host in use) before a waiting host may close that connection to make room.
-    if (n <= 0 && this.waiting.length > 0) setImmediate(() => this.waiting.splice(0).forEach((wake) => wake()));
+    if (n <= 0 && this.waiting.length > 0) setImmediate(() => this.wakeAll());
+  }
+
+  /** Everyone waiting for room looks again. */
+  private wakeAll(): void {
+    this.waiting.splice(0).forEach((wake) => wake());
   }
 
   /** Connected, and locked when the pool locks. */
@@ -157,7 +171,7 @@ export class ConnectionPool {
         if (this.open.get(host.name) !== mine) return;
         this.open.delete(host.name);
         this.slots.delete(host.name);
-        this.waiting.splice(0).forEach((wake) => wake());
+        this.wakeAll();
       });
     }
     return p;
@@ -185,11 +199,6 @@ export class ConnectionPool {
       await new Promise<void>((wake) => this.waiting.push(wake));
     }
   }
-
-  /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
-  private readonly pinned = new Set<string>();
-  /** Hosts whose connection is made. */
-  private readonly live = new Set<string>();
 
   private async connect(host: Host): Promise<Connection> {
     const c = host.connection;
@@ -227,7 +236,7 @@ export class ConnectionPool {
       await p?.then((c) => c.close()).catch(() => undefined);
     } finally {
       if (had) this.closing--;
-      this.waiting.splice(0).forEach((wake) => wake());
+      this.wakeAll();
     }
   }
 
@@ -238,7 +247,7 @@ export class ConnectionPool {
 
   async closeAll(): Promise<void> {
     this.closed = true;
-    this.waiting.splice(0).forEach((wake) => wake());
+    this.wakeAll();
     // Release the locks first (the holder removes its record), then close the connections.
     const locks = [...this.locks.values()];
     this.locks.clear();

@@ -20,7 +20,8 @@ import type { Deployment } from '../kinds/types.js';
 import type { Playbook } from '../playbook/define.js';
 import { targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
-import { mapLimit, runPlaybooks, type RunOptions } from './run.js';
+import { mapLimit } from '../util/limit.js';
+import { runPlaybooks, type RunOptions } from './run.js';
 
 export type Serial = { count: number } | { percent: number };
 

@@ -26,8 +26,6 @@ export interface RunOptions {
   pool?: ConnectionPool;
 }
 
-export { mapLimit };
-
 interface Prepared {
   steps: Operation[];
   handlers: Record<string, Operation>;
@@ -230,7 +228,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
         for (const batch of batches) {
           if (interrupted) break;
           // Over the cap, hosts still connected go first: fewer closed to make room and opened again.
-          const turn = capped ? [...batch.filter((h) => pool.isOpen(h)), ...batch.filter((h) => !pool.isOpen(h))] : batch;
+          const turn = capped ? pool.openFirst(batch) : batch;
           await mapLimit(turn, opts.forks, async (host) => {
             const t0 = Date.now();
             const recap = recaps[host.name]!;

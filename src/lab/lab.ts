@@ -8,7 +8,7 @@ import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
 import { LAB_HOSTS, LAB_VMS, containerName, scaleHosts, scalePeers, type LabHost, type LabRole } from './topology.js';
 import { raiseKernelLimits, restoreKernelLimits, scaleDown, scaleState, scaleUp } from './scale.js';
-import { mapLimit } from '../execute/run.js';
+import { mapLimit } from '../util/limit.js';
 import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureKeepalivedImage } from './keepalived-image.js';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from '../shell-local.js';
-import { mapLimit } from '../execute/run.js';
+import { mapLimit } from '../util/limit.js';
 import { LabError } from '../errors.js';
 import type { LabPaths } from './paths.js';
 import { ensureHost, ensureNetwork, removeNetworks } from './hosts.js';
