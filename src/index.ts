@@ -1,5 +1,7 @@
 /**
- * lbdeploy's public API: what playbooks import. Everything else is internal.
+ * lbdeploy's public API: what playbooks import: definePlaybook, the operations, shell quoting,
+ * the renderers, kubeconfig and certificate readers, and the helpers for rolling and draining.
+ * The kinds' own models and checks are internal (src/kinds/); a kind's playbook is reachable by name.
  * @packageDocumentation
  */
 export { definePlaybook } from './playbook/define.js';
@@ -24,9 +26,6 @@ export type { KeepalivedConfig, VrrpInstance, VrrpScript } from './render/keepal
 export { renderHaproxy } from './render/haproxy.js';
 export type { HaproxyConfig, HaproxyListen, HaproxyServer, SendProxy } from './render/haproxy.js';
 export { renderNginxProxyProtocol, nginxSnippetValidate } from './render/nginx.js';
-export { haVarsSchema } from './kinds/haproxy-keepalived/schema.js';
-export { CHECK_SCRIPT_PATH, carriers, clusters, haChecks, haproxyFor, keepalivedFor, lbNodes, serviceTargets, vipsOf } from './kinds/haproxy-keepalived/model.js';
-export type { HaVars } from './kinds/haproxy-keepalived/model.js';
 export type { PlaybookIssue } from './playbook/define.js';
 export { readKubeconfig, withServer, decodeData } from './kube/kubeconfig.js';
 export type { KubeconfigInfo } from './kube/kubeconfig.js';
@@ -38,20 +37,13 @@ export { ipvsServices, address, addressUnit, DEBIAN_IPVSADM_DEFAULTS } from './o
 export type { IpvsOptions, AddressOptions } from './operations/ipvs.js';
 export { parseIpvsadmSave, parseIpvsadmList, diffIpvs, renderIpvsRules } from './render/ipvs.js';
 export type { VirtualService, RealServer, Forward } from './render/ipvs.js';
-export { drRealServerSteps } from './lb/dr-real-servers.js';
-export { drServices } from './kinds/ipvs-dr/model.js';
-export type { DrSettings } from './kinds/ipvs-dr/model.js';
-export { aliveKeepalived, aliveServices, aliveVips, aliveChecks, renderAliveYaml, parseVirtualServerConfig } from './kinds/ipvs-keepalived/model.js';
-export type { AliveVars, AliveInstance, AlivePort } from './kinds/ipvs-keepalived/model.js';
-export { aliveVarsSchema, SEED_002_MODULES, SEED_002_SYSCTL } from './kinds/ipvs-keepalived/schema.js';
-export type { AliveDeployVars } from './kinds/ipvs-keepalived/schema.js';
+export { drRealServerSteps } from './lb-blocks/dr-real-servers.js';
 export { container, containerImage, containerSignal, CONFIG_HASH_LABEL } from './operations/container.js';
 export type { ContainerOptions, ImageOptions, ImageArchive } from './operations/container.js';
 export { readImageArchive } from './operations/image-archive.js';
-export { holderLast } from './lb/rolling.js';
-export { KINDS, kindNamed, kindOf, kindPlaybook } from './kinds/registry.js';
-export type { Kind, Deployment, DeploymentContext, DrillSpec, AuditThresholds } from './kinds/types.js';
+export { drainWith, holderLast } from './lb-blocks/rolling.js';
+export { haproxyKeepalivedDrain } from './kinds/haproxy-keepalived/playbook.js';
+/** A bundled kind's playbook by name, to run it from a playbook file of your own (playbooks/ does). */
+export { kindPlaybook } from './kinds/registry.js';
 export type { Check, Severity } from './checks/check.js';
-export type { NodeProbe } from './checks/probe.js';
-export type { EndToEnd, ServiceTarget } from './checks/curl.js';
 

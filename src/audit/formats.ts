@@ -1,25 +1,14 @@
 /** Audit outputs: table, JSON, JUnit XML, Prometheus textfile (the HTML report is html.ts). */
-import { table } from '../report/console.js';
-import type { Check, Severity } from '../checks/check.js';
+import { checksTable, SEVERITY_MARK } from '../checks/check.js';
 import { auditMetrics, type DrillMetric } from './metrics.js';
-import type { TopologyCluster } from './topology.js';
+import type { AuditReport } from './report.js';
+
+export type { AuditReport };
 import { esc } from './svg.js';
 
-export interface AuditReport {
-  inventory: string;
-  generatedAt: string;
-  status: Severity;
-  checks: Check[];
-  /** Each VRRP cluster: VIPs, holder and backups, backends, coloured by state (the HTML report's picture). */
-  topology?: TopologyCluster[];
-}
-
-const MARK: Record<Severity, string> = { ok: 'ok', warning: 'WARNING', critical: 'CRITICAL' };
 
 export function auditTable(r: AuditReport): string {
-  const n = (s: Severity) => r.checks.filter((f) => f.severity === s).length;
-  return `${table(['CHECK', 'TARGET', 'STATUS', 'DETAIL'], r.checks.map((f) => [f.check, f.target, MARK[f.severity], f.detail]))}\n\n` +
-    `audit ${MARK[r.status]}: ${n('ok')} ok, ${n('warning')} warning(s), ${n('critical')} critical`;
+  return checksTable(r.checks, `audit ${SEVERITY_MARK[r.status]}: `);
 }
 
 

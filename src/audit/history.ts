@@ -69,13 +69,13 @@ export function defaultHistoryPath(inventoryFile: string, env: NodeJS.ProcessEnv
 
 export function auditRecord(r: AuditReport, o: { durationS: number; warnDays: number; critDays: number }): AuditRecord {
   const count = (s: Severity) => r.checks.filter((c) => c.severity === s).length;
-  const drift = r.checks.filter((c) => c.check === 'drift' && c.target !== 'prepare');
+  const drift = r.checks.filter((c) => c.topic === 'drift' && c.target !== 'prepare');
   const backends = (r.topology ?? []).flatMap((t) => t.backends);
   return {
     v: 1, type: 'audit', at: r.generatedAt, inventory: r.inventory, status: r.status, durationS: Math.round(o.durationS * 1000) / 1000,
     checks: { ok: count('ok'), warning: count('warning'), critical: count('critical') },
     vips: (r.topology ?? []).flatMap((t) => t.vips.map((v) => ({ name: v.name, address: v.address, holders: v.holders }))),
-    certs: r.checks.filter((c) => c.check === 'kubeconfig certificate' && c.value !== undefined).map((c) => ({ target: c.target, daysLeft: c.value! })),
+    certs: r.checks.filter((c) => c.topic === 'certificate' && c.value !== undefined).map((c) => ({ target: c.target, daysLeft: c.value! })),
     warnDays: o.warnDays, critDays: o.critDays,
     ...(drift.length > 0 ? { drift: { steps: drift.reduce((n, c) => n + (c.value ?? 0), 0), hosts: drift.filter((c) => (c.value ?? 0) > 0).length } } : {}),
     backends: { up: backends.filter((b) => b.state === 'up').length, total: backends.length },

@@ -2,7 +2,7 @@
  * The audit's HTML report: one self-contained file (no script, no external resource) with the
  * topology picture, the trends over the history, and the checks as tables.
  */
-import type { Check, Severity } from '../checks/check.js';
+import type { Check, CheckTopic, Severity } from '../checks/check.js';
 import type { AuditReport } from './formats.js';
 import type { AuditRecord, DrillRecord, HistoryRecord } from './history.js';
 import { esc, statusStrip, topologySvg, trendSvg, type Trend } from './svg.js';
@@ -74,7 +74,7 @@ export function auditHtml(r: AuditReport, history: readonly HistoryRecord[] = []
   const tr = trendsOf(history);
   const audits = history.filter((x) => x.type === 'audit').length;
   const drills = history.filter((x) => x.type === 'drill').length;
-  const by = (...names: string[]) => r.checks.filter((c) => names.includes(c.check));
+  const by = (topic: CheckTopic) => r.checks.filter((c) => c.topic === topic);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -108,13 +108,13 @@ ${trendSvg(tr.drills)}
 <h3>Drift: what up would change</h3>
 ${trendSvg(tr.drift)}
 <h2>VIPs and their holders</h2><table id="vips"><thead><tr><th>VIP</th><th>Status</th><th>Holder</th></tr></thead><tbody>
-${rows(by('vip holder'), (c) => [c.target, c.severity, c.detail], 1)}
+${rows(by('vip-holder'), (c) => [c.target, c.severity, c.detail], 1)}
 </tbody></table>
 <h2>Backends</h2><table id="backends"><thead><tr><th>Node / service</th><th>Status</th><th>Servers</th></tr></thead><tbody>
-${rows(by('backends', 'ipvs table'), (c) => [c.target, c.severity, c.detail], 1)}
+${rows(by('backends'), (c) => [c.target, c.severity, c.detail], 1)}
 </tbody></table>
 <h2>Certificate expiry</h2><table id="certs"><thead><tr><th>Node / kubeconfig</th><th>Status</th><th>Days left</th><th>Detail</th></tr></thead><tbody>
-${rows(by('kubeconfig certificate'), (c) => [c.target, c.severity, c.value === undefined ? '-' : String(c.value), c.detail], 1)}
+${rows(by('certificate'), (c) => [c.target, c.severity, c.value === undefined ? '-' : String(c.value), c.detail], 1)}
 </tbody></table>
 <h2>All checks</h2><table id="all"><thead><tr><th>Check</th><th>Target</th><th>Status</th><th>Detail</th></tr></thead><tbody>
 ${rows(r.checks, (c) => [c.check, c.target, c.severity, c.detail], 2)}

@@ -3,8 +3,8 @@
  * node_exporter textfile alike. Every series carries the inventory, so two inventories' metrics
  * never collide. One gauge per kind of state, with labels: names in base units.
  */
-import type { Check, Severity } from '../checks/check.js';
-import type { AuditReport } from './formats.js';
+import type { CheckTopic, Severity } from '../checks/check.js';
+import type { AuditReport } from './report.js';
 
 const SEV: Record<Severity, number> = { ok: 0, warning: 1, critical: 2 };
 const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, ' ');
@@ -37,14 +37,12 @@ function family(name: string, help: string, series: Series[]): string[] {
     ...series.map(([l, v]) => `${name}{${Object.entries(l).map(([k, x]) => `${k}="${label(x)}"`).join(',')}} ${Number.isFinite(v) ? v : 'NaN'}`)];
 }
 
-/** The VIP of a 'vip holder' check's target ("VI_lab 198.18.0.100" -> 198.18.0.100). */
-const vipOf = (c: Check) => c.target.split(' ').pop()!;
 
 export function auditMetrics(inventory: string, m: AuditMetrics): string {
   const inv = { inventory };
   const r = m.report;
   const checks = r?.checks ?? [];
-  const of = (name: string) => checks.filter((c) => c.check === name && c.value !== undefined);
+  const of = (topic: CheckTopic) => checks.filter((c) => c.topic === topic && c.value !== undefined);
   const lines = [
     ...family('lbdeploy_audit_up', 'Whether the last audit ran to its end (1) or failed to run (0).', [[inv, m.up ? 1 : 0]]),
     ...family('lbdeploy_audit_duration_seconds', 'How long the last audit took.', [[inv, m.durationS]]),
@@ -53,8 +51,8 @@ export function auditMetrics(inventory: string, m: AuditMetrics): string {
       ...family('lbdeploy_audit_status', 'Overall audit result: 0 ok, 1 warning, 2 critical.', [[inv, SEV[r.status]]]),
       ...family('lbdeploy_audit_check_status', 'Each check: 0 ok, 1 warning, 2 critical.', checks.map((c) => [{ ...inv, check: c.check, target: c.target }, SEV[c.severity]])),
       ...family('lbdeploy_audit_check_value', 'The measured value of a check (VIP holders, servers UP, days left...).', checks.filter((c) => c.value !== undefined).map((c) => [{ ...inv, check: c.check, target: c.target }, c.value!])),
-      ...family('lbdeploy_vip_holders', 'How many nodes hold the VIP: 1 is healthy, 0 is down, more is split brain.', of('vip holder').map((c) => [{ ...inv, vip: vipOf(c), name: c.target.split(' ')[0]! }, c.value!])),
-      ...family('lbdeploy_certificate_expiry_seconds', 'Time left until the client certificate in a kubeconfig expires.', of('kubeconfig certificate').map((c) => [{ ...inv, target: c.target }, c.value! * 86400])),
+      ...family('lbdeploy_vip_holders', 'How many nodes hold the VIP: 1 is healthy, 0 is down, more is split brain.', of('vip-holder').map((c) => [{ ...inv, vip: c.vip ?? '', name: c.target.split(' ')[0]! }, c.value!])),
+      ...family('lbdeploy_certificate_expiry_seconds', 'Time left until the client certificate in a kubeconfig expires.', of('certificate').map((c) => [{ ...inv, target: c.target }, c.value! * 86400])),
       ...family('lbdeploy_drift_changes', 'How many steps `up` would change on the host.', of('drift').filter((c) => c.target !== 'prepare').map((c) => [{ ...inv, target: c.target }, c.value!])),
     ] : []),
     ...family('lbdeploy_drill_vip_move_seconds', 'The last drill: seconds until the VIP moved (NaN: it never moved).', (m.drills ?? []).map((d) => [{ ...inv, scenario: d.scenario, vip: d.vip }, d.moveS ?? NaN])),

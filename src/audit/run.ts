@@ -29,7 +29,7 @@ export interface AuditOptions extends AuditThresholds {
 export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditReport> {
   // Connections give up after the host timeout as well.
   for (const h of inv.hosts) h.connection.connectTimeoutMs = Math.min(h.connection.connectTimeoutMs, opts.hostTimeoutMs);
-  const pool = new ConnectionPool(inv);
+  const pool = new ConnectionPool(inv, undefined, opts.forks);
   const checks: Check[] = [];
   let topology: TopologyCluster[] = [];
   try {
@@ -44,7 +44,7 @@ export async function audit(inv: Inventory, opts: AuditOptions): Promise<AuditRe
     });
     for (const h of inv.hosts.filter((x) => probes.has(x.name))) {
       const error = probeError(probes.get(h.name));
-      checks.push({ check: 'ssh', target: h.name, severity: error ? 'critical' : 'ok', detail: error ? `unreachable: ${error}` : `${h.connection.user}@${h.address} answered`, value: error ? 0 : 1 });
+      checks.push({ check: 'ssh', topic: 'reachability', target: h.name, severity: error ? 'critical' : 'ok', detail: error ? `unreachable: ${error}` : `${h.connection.user}@${h.address} answered`, value: error ? 0 : 1 });
     }
     checks.push(...found.filter((c) => c.check !== 'node'));
     topology = topologyOf(deployments, probes, byDeployment);
@@ -70,12 +70,12 @@ async function drift(inv: Inventory, playbooks: Playbook[], pool: ConnectionPool
     close: async () => undefined,
   });
   const out: Check[] = [...changes].map(([host, steps]) => ({
-    check: 'drift', target: host, severity: 'warning' as const, detail: `up would change ${steps.length}: ${steps.join('; ')}`, value: steps.length,
+    check: 'drift', topic: 'drift', target: host, severity: 'warning' as const, detail: `up would change ${steps.length}: ${steps.join('; ')}`, value: steps.length,
   }));
   for (const host of reachable.filter((h) => !changes.has(h) && targeted.has(h))) {
-    out.push({ check: 'drift', target: host, severity: 'ok', detail: 'matches the inventory', value: 0 });
+    out.push({ check: 'drift', topic: 'drift', target: host, severity: 'ok', detail: 'matches the inventory', value: 0 });
   }
-  for (const r of refused) out.push({ check: 'drift', target: 'prepare', severity: 'warning', detail: r });
+  for (const r of refused) out.push({ check: 'drift', topic: 'drift', target: 'prepare', severity: 'warning', detail: r });
   return out;
 }
 

@@ -1,12 +1,7 @@
 /** Scheduling the audit: a systemd service + timer, the equivalent crontab line, a Kubernetes CronJob. */
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
-import { packageVersion } from '../package-root.js';
 
-/** The image `lbdeploy image build` tags and the CronJob runs unless told another: lbdeploy:VERSION. */
-export function imageTag(version = packageVersion()): string {
-  return `lbdeploy:${version}`;
-}
 
 /**
  * The names one inventory's schedule uses, so a second inventory gets its own timer, textfile,

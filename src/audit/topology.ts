@@ -41,8 +41,7 @@ const BACKEND_SEVERITY: Record<BackendView['state'], Severity> = { up: 'ok', oth
 
 /** Is the check about this VIP: its holder check, or a request through it (target "svc 198.18.0.100:80", "svc [2001:2::100]:80")? */
 function aboutVip(c: Check, address: string): boolean {
-  if (c.check === 'vip holder') return c.target.split(' ').pop() === address;
-  return /via vip$/.test(c.check) && (c.target.includes(` ${address}:`) || c.target.includes(`[${address}]:`));
+  return (c.topic === 'vip-holder' || c.topic === 'vip-request') && c.vip === address;
 }
 
 /** Is the check about this node: its target is the node, or starts with it ("lb1 ingress-proxy")? */

@@ -3,31 +3,16 @@
  * verify and readiness need every check ok; audit grades by the worst severity.
  */
 import { table } from '../report/console.js';
+import type { Check, Severity } from '../report/check.js';
 
-export type Severity = 'ok' | 'warning' | 'critical';
+export { allOk, describeCheck, worst, type Check, type CheckTopic, type Severity } from '../report/check.js';
 
-export interface Check {
-  check: string;
-  target: string;
-  severity: Severity;
-  detail: string;
-  /** A number for Prometheus (days left, holders, servers UP...). */
-  value?: number;
-}
+/** How a severity reads in a table. */
+export const SEVERITY_MARK: Record<Severity, string> = { ok: 'ok', warning: 'WARNING', critical: 'CRITICAL' };
 
-export function worst(checks: readonly Check[]): Severity {
-  return checks.some((c) => c.severity === 'critical') ? 'critical' : checks.some((c) => c.severity === 'warning') ? 'warning' : 'ok';
-}
-
-export const allOk = (checks: readonly Check[]) => checks.every((c) => c.severity === 'ok');
-
-const MARK: Record<Severity, string> = { ok: 'ok', warning: 'WARNING', critical: 'CRITICAL' };
-
-export function checksTable(checks: readonly Check[]): string {
+/** The checks as a table, then one summary line (after `heading`, e.g. "audit CRITICAL: "). */
+export function checksTable(checks: readonly Check[], heading = ''): string {
   const n = (s: Severity) => checks.filter((c) => c.severity === s).length;
-  return `${table(['CHECK', 'TARGET', 'STATUS', 'DETAIL'], checks.map((c) => [c.check, c.target, MARK[c.severity], c.detail]))}\n\n` +
-    `${n('ok')} ok, ${n('warning')} warning(s), ${n('critical')} critical`;
+  return `${table(['CHECK', 'TARGET', 'STATUS', 'DETAIL'], checks.map((c) => [c.check, c.target, SEVERITY_MARK[c.severity], c.detail]))}\n\n` +
+    `${heading}${n('ok')} ok, ${n('warning')} warning(s), ${n('critical')} critical`;
 }
-
-/** One line per check that is not ok, for a readiness wait that gave up. */
-export const describeCheck = (c: Check) => `${c.check} ${c.target}: ${c.detail}`;

@@ -41,7 +41,7 @@ export function evaluateCurl(t: ServiceTarget, output: string, count: number, cl
   const expected = t.servers.map((s) => s.name).sort();
   const answered = count - failed;
   const checks: Check[] = [{
-    check: 'curl via vip', target: `${t.name} ${t.vip}:${t.port}`, value: answered,
+    check: 'curl via vip', topic: 'vip-request', vip: t.vip.replace(/^\[|\]$/g, ''), target: `${t.name} ${t.vip}:${t.port}`, value: answered,
     severity: failed === 0 && pages.length === count ? 'ok' : answered > 0 ? 'warning' : 'critical',
     detail: `${answered}/${count} answered; backends reached: ${seen.join(', ') || 'none'}`,
   }];
@@ -71,7 +71,7 @@ export async function endToEndChecks(pool: ConnectionPool, client: Host | undefi
     for (const { target: t, mode } of services) {
       if (mode === 'tcp') {
         const r = await s.run(sh`timeout 3 bash -c ${`exec 3<>/dev/tcp/${t.vip.replace(/^\[|\]$/g, '')}/${t.port}`}`);
-        checks.push({ check: 'tcp via vip', target: `${t.name} ${t.vip}:${t.port}`, severity: r.code === 0 ? 'ok' : 'critical', detail: r.code === 0 ? 'connected' : 'no connection' });
+        checks.push({ check: 'tcp via vip', topic: 'vip-request', vip: t.vip.replace(/^\[|\]$/g, ''), target: `${t.name} ${t.vip}:${t.port}`, severity: r.code === 0 ? 'ok' : 'critical', detail: r.code === 0 ? 'connected' : 'no connection' });
         continue;
       }
       const count = Math.max(2 * t.servers.length, 2);

@@ -5,10 +5,9 @@ import type { FactRequest } from '../operations/types.js';
 import { describeIpvsDifferences, normalAddress, parseIpvsadmList, type VirtualService } from '../render/ipvs.js';
 import type { EndToEnd } from './curl.js';
 import type { Check } from './check.js';
-import { probeError, probeOut, type NodeProbe } from './probe.js';
+import { probeError, probeOut, type BackendView, type NodeProbe } from './probe.js';
 import { hostAddresses } from '../util/net.js';
 import { unreachableCheck, vipHolderChecks, type Vip } from './vip.js';
-import type { BackendView } from '../kinds/types.js';
 
 export const IPVS_FACT: FactRequest = { key: 'ipvs', command: sh`if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -ln; else echo @no-ipvsadm; fi` };
 
@@ -19,12 +18,12 @@ export const IPVS_FACT: FactRequest = { key: 'ipvs', command: sh`if command -v i
  */
 export function ipvsTableCheck(node: string, p: NodeProbe, expected: readonly VirtualService[]): Check {
   const text = probeOut(p, IPVS_FACT.key);
-  if (text.includes('@no-ipvsadm')) return { check: 'ipvs table', target: node, severity: 'critical', detail: 'ipvsadm is not installed', value: 0 };
+  if (text.includes('@no-ipvsadm')) return { check: 'ipvs table', topic: 'backends', target: node, severity: 'critical', detail: 'ipvsadm is not installed', value: 0 };
   const actual = parseIpvsadmList(text);
   const diff = describeIpvsDifferences(expected, actual);
   const servers = actual.reduce((n, s) => n + s.realServers.length, 0);
   return {
-    check: 'ipvs table', target: node, value: servers,
+    check: 'ipvs table', topic: 'backends', target: node, value: servers,
     severity: diff.some((d) => / missing$/.test(d)) ? 'critical' : diff.length > 0 ? 'warning' : 'ok',
     detail: diff.length === 0 ? `matches the plan: ${expected.length} virtual service(s), ${servers} real server(s)` : diff.join('; '),
   };

@@ -51,3 +51,14 @@ export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], r
   const byName = new Map(results);
   return new Map(hosts.map((h) => [h.name, byName.get(h.name)!]));
 }
+
+/** A backend as one node sees it (haproxy's stats socket, the IPVS table): for the audit's topology picture. */
+export interface BackendView {
+  /** The haproxy backend, or the virtual service (ADDRESS:PORT). */
+  service: string;
+  /** The server as the inventory names it. */
+  server: string;
+  state: 'up' | 'down' | 'other';
+  /** What the node reported, e.g. "UP", "DOWN", "MAINT", "not in the IPVS table". */
+  detail: string;
+}

@@ -1,7 +1,9 @@
 /** Who holds a VIP: the addresses probe, its parser, and the one-holder check every VIP kind shares. */
 import { sh } from '../connection/shell.js';
 import type { FactRequest } from '../operations/types.js';
-import { parseAddress } from '../util/net.js';
+import { holdsAddress } from '../util/net.js';
+
+export { holdsAddress };
 import type { Check } from './check.js';
 import { probeError, probeOut, type NodeProbe } from './probe.js';
 
@@ -15,16 +17,6 @@ export interface Vip {
 /** Every address on the host: who holds a VIP. */
 export const ADDRESSES_FACT: FactRequest = { key: 'addresses', command: sh`ip -o addr show` };
 
-/** Does `ip -o addr show` list this address? IPv6 compared as numbers: 2001:2:0::201 is 2001:2::201. */
-export function holdsAddress(ipAddrOutput: string, address: string): boolean {
-  const family = address.includes(':') ? 'inet6' : 'inet';
-  const want = parseAddress(address)?.value;
-  return ipAddrOutput.split('\n').some((l) => {
-    const m = new RegExp(`\\s${family}\\s+([^/\\s]+)/`).exec(l);
-    return m !== null && (m[1] === address || (want !== undefined && parseAddress(m[1]!)?.value === want));
-  });
-}
-
 /** Which probed nodes hold a VIP. */
 export function holders(probes: ReadonlyMap<string, NodeProbe>, vip: string): string[] {
   return [...probes].filter(([, p]) => !probeError(p) && holdsAddress(probeOut(p, ADDRESSES_FACT.key), vip)).map(([n]) => n);
@@ -35,7 +27,7 @@ export function vipHolderChecks(vips: readonly Vip[], probes: ReadonlyMap<string
   return vips.map((vip) => {
     const h = holders(probes, vip.address);
     return {
-      check: 'vip holder', target: `${vip.name} ${vip.address}`, severity: h.length === 1 ? 'ok' : 'critical', value: h.length,
+      check: 'vip holder', topic: 'vip-holder', vip: vip.address, target: `${vip.name} ${vip.address}`, severity: h.length === 1 ? 'ok' : 'critical', value: h.length,
       detail: h.length === 1 ? `held by ${h[0]}` : h.length === 0 ? 'no node holds the VIP' : `split brain: held by ${h.join(', ')}`,
     };
   });

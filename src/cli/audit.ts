@@ -7,12 +7,13 @@ import { audit } from '../audit/run.js';
 import { auditJunit, auditPrometheus, auditTable, type AuditReport } from '../audit/formats.js';
 import { auditHtml } from '../audit/html.js';
 import { auditRecord, historyFile, lastDrills, readHistory, recordHistory, type HistoryRecord } from '../audit/history.js';
-import { cronJob, crontabLine, imageTag, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
+import { imageTag } from '../image/build.js';
+import { cronJob, crontabLine, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
 import { parseListen, startExporter } from '../audit/exporter.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out } from '../report/console.js';
-import { failure, parse, requireInventory, UsageError } from './common.js';
+import { failure, parse, parseForks, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
 
@@ -31,7 +32,7 @@ export async function runAudit(args: string[]): Promise<number> {
   try {
     const parsed = parse(args, {
       format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
-      'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' },
+      'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' }, forks: { type: 'string', short: 'f' },
       serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' }, history: { type: 'string' },
       'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
       'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
@@ -91,7 +92,7 @@ export async function runAudit(args: string[]): Promise<number> {
       return EXIT.ok;
     }
 
-    const options = { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: 20 };
+    const options = { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: parseForks(v.forks) };
     if (v.serve !== undefined) {
       const intervalS = Number(v.interval ?? '60');
       if (!(intervalS >= 1) || !Number.isFinite(intervalS)) throw new UsageError(`--interval takes seconds (at least 1), not '${v.interval ?? ''}'`);

@@ -37,6 +37,17 @@ export async function requireInventory(positionals: string[], usage: string, opt
   return loadInventory(file, options);
 }
 
+/** Hosts worked on at once, and SSH connections open at once, unless --forks says otherwise. */
+export const DEFAULT_FORKS = 20;
+
+/** `--forks N` (up, plan, audit, verify, facts, failover-test): a whole number of at least 1. */
+export function parseForks(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_FORKS;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InventoryError([{ where: '--forks', message: `'${text}' is not a whole number of at least 1` }]);
+  return n;
+}
+
 /** `--lock-wait SECONDS` (up, failover-test): whole seconds a run waits for another run's lock; 0 refuses at once. */
 export function parseLockWait(text: string): number {
   const s = Number(text);
@@ -71,6 +82,6 @@ export function noDeployment(inv: Inventory, command: string): InventoryError {
   return new InventoryError([{
     where: inv.playbookWhere ?? inv.source.shownName,
     message: `${command}: the inventory's playbooks (${inv.playbooks.join(', ') || 'none'}) deploy nothing ${command} applies to`,
-    hint: `${command} works on the kinds ${KINDS.filter((k) => k.name !== 'baseline').map((k) => k.name).join(', ')}; an own playbook names its kind with \`kind:\``,
+    hint: `${command} works on the kinds ${KINDS.filter((k) => k.serves).map((k) => k.name).join(', ')}; an own playbook names its kind with \`kind:\``,
   }]);
 }

@@ -6,12 +6,12 @@ import { HOST_FACTS, parseHostFacts, type HostFacts } from '../facts/host.js';
 import type { Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { consoleOutput as out, formatError, table } from '../report/console.js';
-import { checkLimit, failure, parse, requireInventory } from './common.js';
+import { checkLimit, failure, parse, parseForks, requireInventory } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
 
 
-export async function runFacts(args: string[]): Promise<number> {
+export async function runFactsCommand(args: string[]): Promise<number> {
   let inv: Inventory | undefined;
   try {
     const parsed = parse(args, { limit: { type: 'string', short: 'l' }, forks: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.facts);
@@ -19,8 +19,9 @@ export async function runFacts(args: string[]): Promise<number> {
     inv = await requireInventory(parsed.positionals, USAGES.facts);
     checkLimit(inv, parsed.values.limit);
     const hosts = parsed.values.limit ? selectHosts(inv, parsed.values.limit) : inv.hosts;
-    const pool = new ConnectionPool(inv);
-    const results = await mapLimit(hosts, Number(parsed.values.forks ?? 20), async (h) => {
+    const forks = parseForks(parsed.values.forks);
+    const pool = new ConnectionPool(inv, undefined, forks);
+    const results = await mapLimit(hosts, forks, async (h) => {
       try {
         const s = await pool.session(h);
         const batch = batchFacts(HOST_FACTS);

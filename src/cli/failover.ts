@@ -1,36 +1,80 @@
-/** `lbdeploy failover-test INVENTORY`: the drill an operator runs before trusting a VIP. */
+/** `lbdeploy failover-test INVENTORY`: the drills an operator runs before trusting a VIP. */
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { failoverTest, type FailoverResult } from '../kinds/drill.js';
+import { powerOff } from '../kinds/scenarios.js';
 import { deploymentsOf, inventoryPlaybooks } from '../kinds/deployments.js';
 import type { Deployment, DrillSpec } from '../kinds/types.js';
 import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
+import { quote, raw, type ShellCommand } from '../connection/shell.js';
+import { $ } from '../shell-local.js';
 import { drillRecord, historyFile, recordHistory } from '../audit/history.js';
-import { failure, noDeployment, parse, parseLockWait, requireInventory, UsageError } from './common.js';
+import { ticks } from '../checks/load.js';
+import { failure, noDeployment, parse, parseForks, parseLockWait, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
+
+/** The operator's power command for one host: {host} and {address} replaced, quoted. */
+const powerCommand = (template: string) => (h: { name: string; address: string }): ShellCommand => raw(template.replaceAll('{host}', quote(h.name)).replaceAll('{address}', quote(h.address)));
+
+async function runLocal(cmd: ShellCommand): Promise<{ code: number; stderr: string }> {
+  const r = await $({ nothrow: true, quiet: true })`sh -c ${cmd.text}`;
+  return { code: r.exitCode ?? 1, stderr: r.stderr };
+}
+
+/** The drills chosen: by default the everyday faults; `all` the whole matrix; else the names given. */
+function choose(drills: [Deployment, DrillSpec][], wanted: string): [Deployment, DrillSpec][] {
+  if (wanted === 'default') return drills.filter(([, x]) => !x.matrix);
+  if (wanted === 'all') return drills;
+  const names = wanted.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = new Set(drills.map(([, x]) => x.scenario));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UsageError(`scenario ${unknown.join(', ') || wanted} does not apply to this inventory`, { hint: `its scenarios: ${[...known].join(', ')}, default or all${known.has('power-off') ? '' : ' (power-off needs --power-off and --power-on)'}` });
+  }
+  return names.flatMap((n) => drills.filter(([, x]) => x.scenario === n));
+}
+
+const f = (x?: number) => (x === undefined ? '-' : `${x.toFixed(2)} s`);
+const ms = (x?: number) => (x === undefined ? '-' : `${x.toFixed(1)} ms`);
+
+export function failoverTable(results: FailoverResult[]): string {
+  return table(['SCENARIO', 'VIP', 'HOLDER', 'NEW HOLDER', 'VIP MOVED', 'SERVING AGAIN', 'LOST', 'FAILED', 'P50', 'P99', 'RESULT'], results.map((r) => [
+    r.scenario, r.vip, r.holderBefore, r.holderAfter ?? '-', r.vipMovedS === undefined ? 'stayed' : f(r.vipMovedS), f(r.servingS), f(r.outageS),
+    `${r.failedRequests}/${r.requests}`, ms(r.p50Ms), ms(r.p99Ms),
+    `${r.ok ? 'ok' : `FAIL: ${r.problem}`}${r.splitBrain ? ` (split brain: ${r.splitBrain.join(' and ')} held it at once)` : ''}`,
+  ]));
+}
 
 export async function runFailover(args: string[]): Promise<number> {
   let inv: Inventory | undefined;
   try {
     const parsed = parse(args, {
-      scenario: { type: 'string', default: 'all' }, 'max-move': { type: 'string', default: '5' }, rate: { type: 'string', default: '10' },
-      json: { type: 'boolean' }, 'lock-wait': { type: 'string', default: '0' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      scenario: { type: 'string', default: 'default' }, 'max-move': { type: 'string', default: '5' }, rate: { type: 'string', default: '200' },
+      timeout: { type: 'string', default: '1' }, 'power-off': { type: 'string' }, 'power-on': { type: 'string' },
+      json: { type: 'boolean' }, 'lock-wait': { type: 'string', default: '0' }, forks: { type: 'string', short: 'f' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     }, USAGES.failover);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
     const maxMoveS = Number(v['max-move']);
     const rate = Number(v.rate);
-    if (!(maxMoveS > 0) || !(rate > 0 && rate <= 50)) throw new UsageError('--max-move must be > 0 seconds and --rate between 1 and 50 requests/s');
+    const timeoutS = Number(v.timeout);
+    if (!(maxMoveS > 0) || !(maxMoveS <= 60)) throw new UsageError('--max-move must be more than 0 and at most 60 seconds');
+    try {
+      ticks(rate);
+    } catch (e) {
+      throw new UsageError(`--rate: ${(e as Error).message}`);
+    }
+    if (!(timeoutS >= 0.1 && timeoutS <= 10)) throw new UsageError('--timeout must be 0.1 to 10 seconds (a request not answered by then failed)');
+    if (!!v['power-off'] !== !!v['power-on']) throw new UsageError('--power-off and --power-on go together: a node powered off needs the way back', { hint: "e.g. --power-off 'ipmitool -H {host}-bmc power off' --power-on 'ipmitool -H {host}-bmc power on'" });
     inv = await requireInventory(parsed.positionals, USAGES.failover);
     // The drills of every kind the inventory deployed, one deployment (VRRP cluster) at a time.
-    const drills: [Deployment, DrillSpec][] = (await deploymentsOf(inv, await inventoryPlaybooks(inv))).flatMap((d) => d.drills.map((x) => [d, x] as [Deployment, DrillSpec]));
+    const deployments = await deploymentsOf(inv, await inventoryPlaybooks(inv));
+    const power = v['power-off'] && v['power-on'] ? powerOff((h) => ({ stop: powerCommand(v['power-off']!)(h), start: powerCommand(v['power-on']!)(h) })) : undefined;
+    const drills: [Deployment, DrillSpec][] = deployments.flatMap((d) => [...d.drills, ...(power && d.drills.length > 0 ? [power] : [])].map((x) => [d, x] as [Deployment, DrillSpec]));
     if (drills.length === 0) throw noDeployment(inv, 'failover-test');
-    const chosen = drills.filter(([, x]) => v.scenario === 'all' || x.scenario === v.scenario);
-    if (chosen.length === 0) {
-      throw new UsageError(`scenario ${v.scenario} does not apply to this inventory`, { hint: `its scenarios: ${[...new Set(drills.map(([, x]) => x.scenario))].join(', ')}, or all` });
-    }
+    const chosen = choose(drills, v.scenario!);
     const lockWaitS = parseLockWait(v['lock-wait']);
     let history: string | undefined;
     try {
@@ -41,14 +85,14 @@ export async function runFailover(args: string[]): Promise<number> {
     // The drill stops services: it holds the run lock of every host it touches, as up does.
     const pool = new ConnectionPool(inv, {
       holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: lockWaitS,
-      onWait: (host, holder) => { if (!v.json) out.error(`failover-test: ${host} is held by another lbdeploy run (${holder}); waiting up to ${lockWaitS} s`); },
-    });
+      onWait: (host, holder, waitS) => { if (!v.json) out.error(`failover-test: ${host} is held by another lbdeploy run (${holder}); waiting up to ${waitS} s`); },
+    }, parseForks(v.forks));
     const results: FailoverResult[] = [];
     try {
       for (const [d, spec] of chosen) {
-        if (!v.json) out.error(`failover-test: stopping ${spec.scenario} on the holder of ${d.vips.map((x) => x.address).join(' and ') || '?'} (${d.kind}: ${d.name})...`);
+        if (!v.json) out.error(`failover-test: ${spec.scenario} (${spec.title ?? spec.scenario}) on the holder of ${d.vips.map((x) => x.address).join(' and ') || '?'}, ${rate} requests/s through each VIP (${d.kind}: ${d.name})...`);
         const at = new Date();
-        const done = await failoverTest(pool, d, spec, { maxMoveS, rate });
+        const done = await failoverTest(pool, d, spec, { maxMoveS, rate, timeoutS, runLocal });
         results.push(...done);
         // Each drill goes to the history as it ends: an interrupted run keeps the drills it finished.
         const warning = recordHistory(history, done.map((r) => drillRecord(inv!.source.shownName, r, at)), (t) => inv!.masker.mask(t));
@@ -58,13 +102,7 @@ export async function runFailover(args: string[]): Promise<number> {
       await pool.closeAll();
     }
     if (v.json) out.line(inv.masker.mask(JSON.stringify(results, null, 2)));
-    else {
-      const f = (x?: number) => (x === undefined ? '-' : `${x.toFixed(2)} s`);
-      out.line(table(['SCENARIO', 'VIP', 'HOLDER', 'NEW HOLDER', 'VIP MOVED', 'SERVING AGAIN', 'FAILED REQUESTS', 'RESTORED', 'RESULT'], results.map((r) => [
-        `stop ${r.scenario}`, r.vip, r.holderBefore, r.holderAfter ?? '-', f(r.vipMovedS), f(r.servingS), `${r.failedRequests}/${r.requests}`,
-        f(r.restoredS), r.ok ? 'ok' : `FAIL: ${r.problem}`,
-      ])));
-    }
+    else out.line(failoverTable(results));
     return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
   } catch (e) {
     return failure(e, inv);

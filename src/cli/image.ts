@@ -1,7 +1,7 @@
 /** `lbdeploy image build [--tag T] [--save FILE]`: the OCI image the printed CronJob runs. */
 import { resolve } from 'node:path';
 import { buildImage } from '../image/build.js';
-import { labPaths } from '../lab/paths.js';
+import { rootfsCacheDir } from '../image/rootfs.js';
 import { consoleOutput as out } from '../report/console.js';
 import { failure, parse, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -13,7 +13,7 @@ export async function runImage(args: string[]): Promise<number> {
     if (!parsed) return EXIT.ok;
     const [sub, extra] = parsed.positionals;
     if (sub !== 'build' || extra !== undefined) throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${[sub, extra].filter(Boolean).join(' ')}'`, { hint: USAGES.image.split('\n')[0] });
-    const r = await buildImage(labPaths().buildDir, (line) => out.error(`image: ${line}`), { tag: parsed.values.tag, save: parsed.values.save ? resolve(parsed.values.save) : undefined });
+    const r = await buildImage(rootfsCacheDir(), (line) => out.error(`image: ${line}`), { tag: parsed.values.tag, save: parsed.values.save ? resolve(parsed.values.save) : undefined });
     out.line(`built ${r.tag} in ${r.seconds.toFixed(0)} s${r.saved ? `, saved to ${r.saved}` : ''}\nthe CronJob: lbdeploy audit INVENTORY --print-schedule --image REGISTRY/${r.tag}`);
     return EXIT.ok;
   } catch (e) {

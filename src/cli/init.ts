@@ -28,17 +28,18 @@ function schemaRef(dir: string): string {
 }
 
 export async function runInit(args: string[]): Promise<number> {
+  // Learned from the registry, not written in the usage by hand.
+  const templates = KINDS.filter((k) => k.init).map((k) => k.name);
   try {
     const parsed = parse(args, {
       lb: { type: 'string' }, backends: { type: 'string' }, client: { type: 'string' },
       vip: { type: 'string' }, interface: { type: 'string' }, vrid: { type: 'string' },
       user: { type: 'string', default: 'root' }, 'private-key': { type: 'string' }, 'known-hosts': { type: 'string' },
       force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    }, USAGES.init);
+    }, `${USAGES.init}\n  kinds with a starting inventory: ${templates.join(', ')}`);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
     const [kindName, dirArg, extra] = parsed.positionals;
-    const templates = KINDS.filter((k) => k.init).map((k) => k.name);
     if (!kindName) throw new UsageError('missing KIND', { hint: `kinds with a starting inventory: ${templates.join(', ')}` });
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, { hint: USAGES.init.split('\n')[0] });
     const kind = kindNamed(kindName);

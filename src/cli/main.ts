@@ -17,8 +17,11 @@ Commands:
   rotate-kubeconfig INVENTORY   admin.conf from the masters to the LB nodes, certificates checked and proven
   audit INVENTORY       scheduled health audit (table, JSON, JUnit, Prometheus, HTML); --install-timer
   verify INVENTORY      prove it works: one VIP holder, backends UP or ipvsadm -ln as inventoried, curl through the VIP
-  failover-test INVENTORY   a drill: stop keepalived / haproxy / the keepalived container on the holder, time the VIP move
-  manifest INVENTORY    the Kubernetes Service with the VIP as externalIP (seed 003), for kubectl apply -f -
+  failover-test INVENTORY   drills under load: faults on the VIP holder and planned work; VIP move, outage, failed/total, p50/p99
+  preflight INVENTORY   VRRP passes between the LB nodes, and no foreign router holds their VRIDs
+  drain INVENTORY HOST  move the VIPs off HOST gracefully (priority to the floor, no reload); undrain puts it back
+  unlock INVENTORY HOST free a run lock whose run is gone (ends the holder's process on the host)
+  manifest INVENTORY    the Kubernetes Service with the VIP as externalIP (ipvs-dr), for kubectl apply -f -
   init KIND [DIR]       a commented starting inventory for a kind and a playbook of your own
   image build           lbdeploy's own OCI image (pinned, offline), for the audit CronJob
   schema                the inventory JSON Schema (with the kinds' vars) for editors
@@ -28,7 +31,7 @@ Options:
   -h, --help            show this help
   -v, --version         print the version
 
-${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.manifest}\n${USAGES.audit}\n${USAGES.init}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
+${USAGES.up}\n${USAGES.hosts}\n${USAGES.facts}\n${USAGES.verify}\n${USAGES.failover}\n${USAGES.preflight}\n${USAGES.drain}\n${USAGES.undrain}\n${USAGES.unlock}\n${USAGES.manifest}\n${USAGES.audit}\n${USAGES.init}\n\n${USAGES.lab}\n\nExit codes: 0 ok, 1 failed, 2 unreachable, 3 usage, 4 invalid input, 130 interrupted`;
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -50,11 +53,19 @@ export async function main(argv: string[]): Promise<number> {
     case 'hosts':
       return (await import('./hosts.js')).runHosts(rest);
     case 'facts':
-      return (await import('./facts.js')).runFacts(rest);
+      return (await import('./facts.js')).runFactsCommand(rest);
     case 'rotate-kubeconfig':
       return (await import('./up.js')).runUp(['--playbook', 'kubeconfig', ...rest], 'up', 'rotate-kubeconfig');
     case 'audit':
       return (await import('./audit.js')).runAudit(rest);
+    case 'preflight':
+      return (await import('./preflight.js')).runPreflight(rest);
+    case 'drain':
+      return (await import('./drain.js')).runDrain(rest, false);
+    case 'undrain':
+      return (await import('./drain.js')).runDrain(rest, true);
+    case 'unlock':
+      return (await import('./unlock.js')).runUnlock(rest);
     case 'verify':
       return (await import('./verify.js')).runVerify(rest);
     case 'manifest':

@@ -1,5 +1,5 @@
 /** `lbdeploy schema`: the JSON Schema editors check inventories with (inventory plus the kinds' vars). */
-import { editorSchema } from '../inventory/editor-schema.js';
+import { editorSchema } from '../kinds/editor-schema.js';
 import { consoleOutput as out } from '../report/console.js';
 import { failure, parse, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';

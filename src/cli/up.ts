@@ -1,9 +1,9 @@
 /** `lbdeploy up INVENTORY` (and `plan` = up --check --diff): converge hosts to the inventory. */
 import { runPlaybooks } from '../execute/run.js';
 import type { Inventory } from '../inventory/model.js';
-import { loadPlaybook } from '../playbook/load.js';
+import { loadPlaybook } from '../kinds/registry.js';
 import { InventoryError } from '../inventory/errors.js';
-import { checkLimit, failure, parse, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
+import { checkLimit, failure, parse, parseForks, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { USAGES } from './usage.js';
 import { holderOf } from '../connection/lock.js';
@@ -11,6 +11,7 @@ import { ConnectionPool } from '../connection/pool.js';
 import { selectHosts } from '../inventory/select.js';
 import { deploymentsOf } from '../kinds/deployments.js';
 import { waitReady } from '../kinds/ready.js';
+import { preflightBeforeChange } from '../kinds/preflight.js';
 import type { Reporter } from '../report/events.js';
 import type { RunResult } from '../execute/run.js';
 import type { Playbook } from '../playbook/define.js';
@@ -48,6 +49,18 @@ async function waitUntilServing(inv: Inventory, playbooks: Playbook[], result: R
   return r.ready;
 }
 
+/** The network pre-flight of the clusters in scope whose VRIDs change; true when it found a problem (nothing changed then). */
+async function runPreflightPhase(inv: Inventory, playbooks: Playbook[], pool: ConnectionPool, limit: string | undefined, reporter: Reporter): Promise<boolean> {
+  const inScope = limit ? new Set(selectHosts(inv, limit).map((h) => h.name)) : undefined;
+  const deployments = (await deploymentsOf(inv, playbooks)).filter((d) => d.vrrp && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
+  if (deployments.length === 0) return false;
+  const results = await preflightBeforeChange(pool, deployments, PREFLIGHT_LISTEN_S);
+  for (const r of results) reporter.emit({ type: 'preflight', deployment: r.deployment, ok: r.issues.length === 0, ms: r.ms, skipped: r.skipped, issues: r.issues });
+  return results.some((r) => r.issues.length > 0);
+}
+
+/** How long each node listens for VRRP in up's pre-flight. */
+const PREFLIGHT_LISTEN_S = 4;
 
 const OPTIONS = {
   playbook: { type: 'string', multiple: true, short: 'p' },
@@ -63,9 +76,70 @@ const OPTIONS = {
   'no-wait': { type: 'boolean' },
   serial: { type: 'string' },
   'max-fail': { type: 'string' },
+  'no-preflight': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+type UpValues = NonNullable<ReturnType<typeof parse<typeof OPTIONS>>>['values'];
+
+/** up's options, checked before anything connects. */
+interface UpSettings {
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  waitS: number;
+  lockWaitS: number;
+  serial?: Serial;
+  maxFail: number;
+  tags?: string[];
+  skipTags?: string[];
+}
+
+function settingsOf(v: UpValues, mode: 'up' | 'plan'): UpSettings {
+  const split = (s?: string) => s?.split(',').map((t) => t.trim()).filter(Boolean);
+  const check = mode === 'plan' || (v.check ?? false);
+  const waitS = v.wait === undefined ? DEFAULT_WAIT_S : Number(v.wait);
+  if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
+  if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
+  let serial: Serial | undefined;
+  if (v.serial !== undefined) {
+    try {
+      serial = parseSerial(v.serial);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (check) throw new UsageError('--serial rolls a change batch by batch; plan and --check show every change at once without it');
+    if (v['no-wait']) throw new UsageError('--serial gates each batch on the readiness checks: it cannot go with --no-wait', { hint: '--wait SECONDS sets each gate\'s time limit' });
+  }
+  const maxFail = v['max-fail'] === undefined ? 0 : Number(v['max-fail']);
+  if (v['max-fail'] !== undefined && serial === undefined) throw new UsageError('--max-fail counts failed batches: it goes with --serial');
+  if (!Number.isInteger(maxFail) || maxFail < 0) throw new UsageError(`--max-fail takes a whole number of failed batches (0 or more), not '${v['max-fail']}'`);
+  return {
+    check, diff: mode === 'plan' || (v.diff ?? false), forks: parseForks(v.forks), waitS, lockWaitS: parseLockWait(v['lock-wait']),
+    serial, maxFail, tags: split(v.tags), skipTags: split(v['skip-tags']),
+  };
+}
+
+/** The playbooks to run: --playbook, else the inventory's. */
+async function playbooksOf(inv: Inventory, v: UpValues): Promise<Playbook[]> {
+  const refs = v.playbook && v.playbook.length > 0 ? v.playbook : inv.playbooks;
+  if (refs.length === 0) {
+    throw new InventoryError([{ where: inv.source.shownName, message: 'no playbook to run', hint: 'add `playbook: <name>` to the inventory or pass --playbook NAME|FILE' }]);
+  }
+  const playbooks: Playbook[] = [];
+  for (const ref of refs) playbooks.push(await loadPlaybook(ref, inv.dir, v.playbook ? '--playbook' : inv.playbookWhere));
+  return playbooks;
+}
+
+/** A run's exit code from its recaps: failed before unreachable, then the readiness wait. */
+function exitOf(result: RunResult, ready: boolean): number {
+  if (result.interrupted) return EXIT.interrupted;
+  const recaps = Object.values(result.hosts);
+  if (recaps.some((r) => r.failed > 0)) return EXIT.failed;
+  if (recaps.some((r) => r.unreachable)) return EXIT.unreachable;
+  return ready ? EXIT.ok : EXIT.failed;
+}
 
 /** `command`: how the run names itself to another run that meets its lock (rotate-kubeconfig is up). */
 export async function runUp(args: string[], mode: 'up' | 'plan', command: string = mode): Promise<number> {
@@ -83,77 +157,38 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
     const v = parsed.values;
     inv = await requireInventory(parsed.positionals, USAGES.up);
     checkLimit(inv, v.limit);
-    const refs = v.playbook && v.playbook.length > 0 ? v.playbook : inv.playbooks;
-    if (refs.length === 0) {
-      throw new InventoryError([{ where: inv.source.shownName, message: 'no playbook to run', hint: 'add `playbook: <name>` to the inventory or pass --playbook NAME|FILE' }]);
-    }
-    const playbooks = [];
-    for (const ref of refs) playbooks.push(await loadPlaybook(ref, inv.dir, v.playbook ? '--playbook' : inv.playbookWhere));
-    const forks = v.forks === undefined ? 20 : Number(v.forks);
-    if (!Number.isInteger(forks) || forks < 1) throw new InventoryError([{ where: '--forks', message: `'${v.forks}' is not a whole number of at least 1` }]);
-    const split = (s?: string) => s?.split(',').map((t) => t.trim()).filter(Boolean);
-    const check = mode === 'plan' || (v.check ?? false);
-    const waitS = v.wait === undefined ? DEFAULT_WAIT_S : Number(v.wait);
-    if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
-    if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
-    const lockWaitS = parseLockWait(v['lock-wait']);
-    let serial: Serial | undefined;
-    if (v.serial !== undefined) {
-      try {
-        serial = parseSerial(v.serial);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      if (check) throw new UsageError('--serial rolls a change batch by batch; plan and --check show every change at once without it');
-      if (v['no-wait']) throw new UsageError('--serial gates each batch on the readiness checks: it cannot go with --no-wait', { hint: '--wait SECONDS sets each gate\'s time limit' });
-    }
-    const maxFail = v['max-fail'] === undefined ? 0 : Number(v['max-fail']);
-    if (v['max-fail'] !== undefined && serial === undefined) throw new UsageError('--max-fail counts failed batches: it goes with --serial');
-    if (!Number.isInteger(maxFail) || maxFail < 0) throw new UsageError(`--max-fail takes a whole number of failed batches (0 or more), not '${v['max-fail']}'`);
+    const playbooks = await playbooksOf(inv, v);
+    const o = settingsOf(v, mode);
     const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
     // A run that changes hosts holds each one's run lock; plan (check mode) only reads.
-    const pool = new ConnectionPool(inv, check ? undefined : {
+    const pool = new ConnectionPool(inv, o.check ? undefined : {
       holder: holderOf(`${command} ${inv.source.shownName}`),
-      waitS: lockWaitS,
-      onWait: (host, holder) => reporter.emit({ type: 'lock-wait', host, holder, waitS: lockWaitS }),
-    }, forks);
-    if (serial) {
-      try {
+      waitS: o.lockWaitS,
+      onWait: (host, holder, waitS) => reporter.emit({ type: 'lock-wait', host, holder, waitS }),
+    }, o.forks);
+    try {
+      // Before keepalived changes: VRRP must pass between the nodes, and no foreign router may hold a VRID.
+      if (!o.check && !v['no-preflight'] && (await runPreflightPhase(inv, playbooks, pool, v.limit, reporter))) return EXIT.failed;
+      const run = { check: o.check, diff: o.diff, limit: v.limit, tags: o.tags, skipTags: o.skipTags, forks: o.forks, allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool };
+      if (o.serial) {
         const r = await runRolling(inv, playbooks, {
-          check: false, diff: v.diff ?? false, limit: v.limit, tags: split(v.tags), skipTags: split(v['skip-tags']), forks,
-          allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool, serial, maxFail, gateS: waitS,
+          ...run, serial: o.serial, maxFail: o.maxFail, gateS: o.waitS,
+          deployments: await deploymentsOf(inv, playbooks),
           resumeCommand: ['lbdeploy', command, ...withoutLimit(args)].join(' '),
         }, reporter);
         if (r.interrupted) return EXIT.interrupted;
         return r.stopped || r.batches.some((b) => !b.ok) ? EXIT.failed : EXIT.ok;
-      } finally {
-        await pool.closeAll();
-        await reporter.close();
       }
-    }
-    let result;
-    let ready = true;
-    try {
-      result = await runPlaybooks(inv, playbooks, {
-        check, diff: mode === 'plan' || (v.diff ?? false),
-        limit: v.limit, tags: split(v.tags), skipTags: split(v['skip-tags']), forks,
-        allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool,
-      }, reporter);
-      const recaps = Object.values(result.hosts);
+      const result = await runPlaybooks(inv, playbooks, run, reporter);
       // Only a run that changed what it could: a failed or unreachable host is reported as such.
-      if (!check && !v['no-wait'] && !result.interrupted && !recaps.some((r) => r.failed > 0 || r.unreachable)) {
-        ready = await waitUntilServing(inv, playbooks, result, pool, v.limit, waitS, reporter);
-      }
+      const converged = !Object.values(result.hosts).some((r) => r.failed > 0 || r.unreachable);
+      const ready = o.check || v['no-wait'] || result.interrupted || !converged || (await waitUntilServing(inv, playbooks, result, pool, v.limit, o.waitS, reporter));
+      return exitOf(result, ready);
     } finally {
       await pool.closeAll();
       await reporter.close();
     }
-    if (result.interrupted) return EXIT.interrupted;
-    const recaps = Object.values(result.hosts);
-    if (recaps.some((r) => r.failed > 0)) return EXIT.failed;
-    if (recaps.some((r) => r.unreachable)) return EXIT.unreachable;
-    return ready ? EXIT.ok : EXIT.failed;
   } catch (e) {
     return failure(e, inv);
   } finally {

@@ -21,8 +21,10 @@ export interface LockOptions {
   holder: string;
   /** How long a run waits for another run's lock before refusing; 0 refuses at once. */
   waitS: number;
+  /** After contention, each lock taken in order waits at least this long (default CONTENTION_GRACE_S in pool.ts). */
+  contentionGraceS?: number;
   /** Told once when the lock is held by another run and this one waits. */
-  onWait?: (host: string, holder: string) => void;
+  onWait?: (host: string, holder: string, waitS: number) => void;
 }
 
 /** user@machine pid N: lbdeploy COMMAND INVENTORY */
@@ -41,6 +43,7 @@ export function holderOf(command: string): string {
  * exit 75 with "HELD <holder>" when the wait ran out. Then it reads stdin until the run ends.
  * Taken at once, it starts two processes on the host (flock, and rm at the end): the folder made
  * only when missing (mode 0700), the time given by this run, stdin drained by the shell itself.
+ * Its shell records its pid (run.pid), so `lbdeploy unlock` ends exactly the holder.
  * `now`: this run's clock in epoch seconds, recorded as the holder's start; `dir`: for tests.
  */
 export function lockScript(holder: string, waitS: number, now = Math.floor(Date.now() / 1000), dir = LOCK_DIR): ShellCommand {
@@ -55,17 +58,73 @@ if ! flock -n 9; then
   since=$(date +%s)
 fi
 printf '%s since=%s\\n' ${holder} "$since" >"$d/run.holder"
+echo $$ >"$d/run.pid"
 echo LOCKED
 while read -r _; do :; done
-rm -f "$d/run.holder"`;
+rm -f "$d/run.holder" "$d/run.pid"`;
 }
 
-/** "... since=EPOCH" -> "... since 2026-11-23T10:00:00Z (42 s ago)". */
-export function describeHolder(text: string, now = Date.now()): string {
+/** Where this controller runs and which of its processes live: what tells a stale holder from a live one. */
+export interface Controller {
+  host: string;
+  alive(pid: number): boolean;
+}
+
+export const THIS_CONTROLLER: Controller = {
+  host: hostname(),
+  alive: (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+};
+
+/**
+ * A holder record is stale when it names a run on this very controller whose process is gone: the
+ * lock outlived its run (its connection never dropped on the host's side, e.g. a network cut).
+ * A run on another controller cannot be checked from here, so it is never called stale.
+ */
+export function staleHolder(text: string, here: Controller = THIS_CONTROLLER): boolean {
+  const m = /^[^@\s]*@(\S+) pid (\d+):/.exec(text.trim());
+  return m !== null && m[1] === here.host && !here.alive(Number(m[2]));
+}
+
+/** "... since=EPOCH" -> "... since 2026-11-23T10:00:00Z (42 s ago)", and STALE when its run is gone. */
+export function describeHolder(text: string, now = Date.now(), here: Controller = THIS_CONTROLLER): string {
   const m = /^(.*?)\s*since=(\d+)\s*$/.exec(text.trim());
-  if (!m) return text.trim();
+  const stale = staleHolder(text, here) ? ' (STALE: that run\'s process is gone from this machine; free the lock with lbdeploy unlock INVENTORY HOST)' : '';
+  if (!m) return text.trim() + stale;
   const since = Number(m[2]) * 1000;
-  return `${m[1]} since ${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')} (${Math.max(0, Math.round((now - since) / 1000))} s ago)`;
+  return `${m[1]} since ${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')} (${Math.max(0, Math.round((now - since) / 1000))} s ago)${stale}`;
+}
+
+/**
+ * `lbdeploy unlock`: on the host, the process that holds the run lock (the holder's shell, found
+ * by its open lock file) is ended, which releases the flock, and the record removed. Prints
+ * "FREE" when no run holds it, else "FREED <pids>" and the holder it was.
+ */
+export function unlockScript(dir = LOCK_DIR): ShellCommand {
+  return sh`for d in ${dir} "/tmp/lbdeploy-run-$(id -u)"; do
+  [ -e "$d/run.lock" ] || continue
+  if flock -n "$d/run.lock" true; then echo "FREE $d"; continue; fi
+  h=$(tr '\\n' ' ' <"$d/run.holder" 2>/dev/null)
+  pids=$(cat "$d/run.pid" 2>/dev/null)
+  # The holder's shell when its record is right (it has the lock file open); else whoever has it open.
+  case "$pids" in ''|*[!0-9]*) pids="" ;; *) [ "$(readlink /proc/$pids/fd/9 2>/dev/null)" = "$d/run.lock" ] || pids="" ;; esac
+  if [ -z "$pids" ]; then
+    for fd in /proc/[0-9]*/fd/*; do
+      [ "$(readlink "$fd" 2>/dev/null)" = "$d/run.lock" ] || continue
+      p=\${fd#/proc/}; p=\${p%%/*}
+      case " $pids " in *" $p "*) ;; *) pids="$pids $p" ;; esac
+    done
+  fi
+  [ -n "$pids" ] && kill $pids 2>/dev/null
+  for _ in 1 2 3 4 5 6 7 8 9 10; do flock -n "$d/run.lock" true && break; sleep 0.2; done
+  if flock -n "$d/run.lock" true; then rm -f "$d/run.holder" "$d/run.pid"; echo "FREED $pids"; echo "WAS \${h:-unknown}"; else echo "STUCK $pids"; exit 1; fi
+done`;
 }
 
 type Run = (script: ShellCommand, options: ExecOptions) => Promise<ExecResult>;
@@ -86,7 +145,7 @@ export function acquireLock(host: string, run: Run, opts: LockOptions): Promise<
         const wait = all.find((l) => l.startsWith('WAIT '));
         if (wait && !told && opts.waitS > 0 && !all.includes('LOCKED') && !all.some((l) => l.startsWith('HELD '))) {
           told = true;
-          opts.onWait?.(host, describeHolder(wait.slice(5)));
+          opts.onWait?.(host, describeHolder(wait.slice(5)), opts.waitS);
         }
         if (!locked && all.includes('LOCKED')) {
           locked = true;

@@ -4,7 +4,8 @@
  */
 import { ConnectionError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { acquireLock, type LockOptions } from './lock.js';
+import { acquireLock, LockError, type LockOptions } from './lock.js';
+import { mapLimit } from '../util/limit.js';
 import { sh, type ShellCommand } from './shell.js';
 import { connectSsh, type Connection, type ExecOptions, type ExecResult, type SshTarget } from './ssh.js';
 
@@ -14,6 +15,24 @@ export interface HostSession {
   run(script: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
 }
 
+/**
+ * How long a run that met contention waits for each lock while it takes them in order, even
+ * without --lock-wait: a run that backs off releases its locks within a round trip, and refusing
+ * at once then could refuse both runs.
+ */
+export const CONTENTION_GRACE_S = 3;
+
+/** One order for every run's locks: address, port, then name (the same host has the same key in every inventory). */
+export function lockKey(host: Host): string {
+  return `${host.address}\0${String(host.connection.port).padStart(5, '0')}\0${host.name}`;
+}
+
+/** What `lockAll` could not lock: a host held by another run (then none is locked), or unreachable. */
+export interface LockAllResult {
+  held: { host: Host; error: LockError }[];
+  failed: { host: Host; error: unknown }[];
+}
+
 export interface PoolStats {
   connections: number;
   commands: Map<string, number>;
@@ -21,6 +40,8 @@ export interface PoolStats {
   peakOpen: number;
   /** Connections closed to make room under the cap (each host's lock released with it). */
   evicted: number;
+  /** Times a host waited for room under the cap (every connection busy). */
+  waited: number;
 }
 
 /**
@@ -47,7 +68,7 @@ export class ConnectionPool {
   /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
   private readonly pinned = new Set<string>();
   private closing = 0;
-  readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0 };
+  readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0, waited: 0 };
   private closed = false;
 
   /**
@@ -132,17 +153,91 @@ export class ConnectionPool {
   /** Connected, and locked when the pool locks. */
   private async ensure(host: Host): Promise<Connection> {
     const conn = await this.connection(host);
-    if (this.lock) {
-      let held = this.locks.get(host.name);
-      if (!held) {
-        const raw = (script: ShellCommand, options: ExecOptions = {}) => this.exec(host, conn, script, options);
-        held = acquireLock(host.name, raw, this.lock);
-        this.locks.set(host.name, held);
-        held.catch(() => this.locks.delete(host.name));
-      }
-      await held;
-    }
+    if (this.lock) await this.takeLock(host, conn, this.lock.waitS);
     return conn;
+  }
+
+  /** The host's run lock over its connection (taken once; a failed attempt is forgotten). */
+  private takeLock(host: Host, conn: Connection, waitS: number): Promise<() => Promise<void>> {
+    let held = this.locks.get(host.name);
+    if (!held) {
+      const raw = (script: ShellCommand, options: ExecOptions = {}) => this.exec(host, conn, script, options);
+      held = acquireLock(host.name, raw, { ...this.lock!, waitS });
+      this.locks.set(host.name, held);
+      const mine = held;
+      held.catch(() => {
+        if (this.locks.get(host.name) === mine) this.locks.delete(host.name);
+      });
+    }
+    return held;
+  }
+
+  /** Release the host's lock and keep its connection. */
+  private async unlock(host: Host): Promise<void> {
+    const held = this.locks.get(host.name);
+    this.locks.delete(host.name);
+    await held?.then((release) => release(), () => undefined);
+  }
+
+  /**
+   * Every host's run lock, or none of them. First all at once without waiting: one round trip,
+   * the usual case. When another run holds any, ours are released and taken again one by one in
+   * one global order (lockKey), each waiting --lock-wait (at least CONTENTION_GRACE_S), so two
+   * runs over overlapping hosts never split them: the one that gets the first shared host goes
+   * on, the other waits behind it or is refused holding nothing. Hosts that cannot connect are
+   * left out and returned; the caller reports them. The hosts must fit under the cap.
+   */
+  async lockAll(hosts: readonly Host[]): Promise<LockAllResult> {
+    if (!this.lock || hosts.length === 0) return { held: [], failed: [] };
+    // In use while they are connected and locked: a host of the set already connected (for a probe)
+    // is otherwise the least recently used idle one, closed to make room for the next of the set.
+    for (const h of hosts) this.mark(h, 1);
+    try {
+      return await this.lockSet(hosts);
+    } finally {
+      for (const h of hosts) this.mark(h, -1);
+    }
+  }
+
+  private async lockSet(hosts: readonly Host[]): Promise<LockAllResult> {
+    const lock = this.lock!;
+    const result: LockAllResult = { held: [], failed: [] };
+    const conns = new Map<string, Connection>();
+    await mapLimit(hosts, this.maxOpen, async (host) => {
+      try {
+        conns.set(host.name, await this.connection(host));
+      } catch (e) {
+        result.failed.push({ host, error: e });
+      }
+    });
+    const reachable = hosts.filter((h) => conns.has(h.name));
+    const attempt = async (host: Host, waitS: number): Promise<boolean> => {
+      try {
+        await this.takeLock(host, conns.get(host.name)!, waitS);
+        return true;
+      } catch (e) {
+        if (e instanceof LockError) result.held.push({ host, error: e });
+        else result.failed.push({ host, error: e });
+        return false;
+      }
+    };
+    const firstTry = await Promise.all(reachable.map((h) => attempt(h, 0)));
+    if (firstTry.every(Boolean) || result.held.length === 0) return result;
+    // Holding none, this run blocks no one: without --lock-wait it is refused at once, every held host named.
+    if (!firstTry.some(Boolean) && lock.waitS <= 0) return result;
+    await Promise.all(reachable.map((h) => this.unlock(h)));
+    result.held = [];
+    const ordered = [...reachable].sort((a, b) => (lockKey(a) < lockKey(b) ? -1 : lockKey(a) > lockKey(b) ? 1 : 0));
+    const failedBefore = new Set(result.failed.map((f) => f.host.name));
+    for (const host of ordered) {
+      if (failedBefore.has(host.name)) continue;
+      if (await attempt(host, Math.max(lock.waitS, lock.contentionGraceS ?? CONTENTION_GRACE_S))) continue;
+      if (result.held.length > 0) {
+        await Promise.all(ordered.map((h) => this.unlock(h)));
+        return result;
+      }
+    }
+    return result;
   }
 
   private async exec(host: Host, conn: Connection, script: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
@@ -196,6 +291,7 @@ export class ConnectionPool {
         await this.drop(idle);
         continue;
       }
+      this.stats.waited++;
       await new Promise<void>((wake) => this.waiting.push(wake));
     }
   }

@@ -5,8 +5,9 @@ import { NodeSSH } from 'node-ssh';
 import { ConnectionError } from '../errors.js';
 import { formatKnownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 import type { ShellCommand } from './shell.js';
+import type { HostKeyPolicy } from '../inventory/model.js';
 
-export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
+export type { HostKeyPolicy };
 
 export interface SshTarget {
   /** Name used in messages (the inventory host name). */

@@ -63,120 +63,158 @@ export interface HostPlayResult {
   skipped: number;
 }
 
-export async function runHostPlay(input: HostPlayInput): Promise<HostPlayResult> {
-  const { playbook, play, steps, handlers, ctx, emit } = input;
-  let session = input.session;
-  const host = session.host.name;
-  const counts: HostPlayResult = { ok: 0, changed: 0, failed: 0, skipped: 0 };
-  const handlerOps = Object.entries(handlers);
-  const report = (step: string, status: StepStatus, started: number, extra: Partial<Extract<RunEvent, { type: 'step' }>> = {}) => {
-    counts[status]++;
-    emit({ type: 'step', host, play, step, status, ms: Date.now() - started, ...extra });
-  };
+export function runHostPlay(input: HostPlayInput): Promise<HostPlayResult> {
+  return new HostPlay(input).run();
+}
 
-  const gather = (ops: readonly Operation[]) => gatherFacts(session, ops, handlerOps.map(([, o]) => o), ctx);
-  let facts = input.facts ?? (await gather(steps));
-  const pending = new Set(facts.get(PENDING_FACT.key)!.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
-  const notified = new Set(handlerOps.filter(([name]) => pending.has(handlerMarker(playbook, name))).map(([name]) => name));
-  const markers = (names: readonly string[]) => {
-    const files = names.filter((n) => n in handlers).map((n) => `${HANDLER_MARKER_DIR}/${handlerMarker(playbook, n)}`);
+type Step = RunEvent & { type: 'step' };
+
+/** One play on one host: its steps in order (one round trip for facts, again only after a change), then the handlers they notified. */
+class HostPlay {
+  private session: HostSession;
+  private facts!: FactMap;
+  private readonly counts: HostPlayResult = { ok: 0, changed: 0, failed: 0, skipped: 0 };
+  private readonly notified = new Set<string>();
+  private readonly handlerOps: [string, Operation][];
+
+  constructor(private readonly input: HostPlayInput) {
+    this.session = input.session;
+    this.handlerOps = Object.entries(input.handlers);
+  }
+
+  async run(): Promise<HostPlayResult> {
+    const { steps, playbook } = this.input;
+    this.facts = this.input.facts ?? (await this.gather(steps));
+    // Handlers a failed earlier run left pending on the host run this time.
+    const pending = new Set(this.facts.get(PENDING_FACT.key)!.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    for (const [name] of this.handlerOps) if (pending.has(handlerMarker(playbook, name))) this.notified.add(name);
+    for (let i = 0; i < steps.length; i++) {
+      if (!(await this.step(steps[i]!, steps.slice(i + 1)))) return this.counts;
+    }
+    for (const [name, op] of this.handlerOps) {
+      if (this.notified.has(name) && !(await this.handler(name, op))) return this.counts;
+    }
+    return this.counts;
+  }
+
+  private gather(ops: readonly Operation[]): Promise<FactMap> {
+    return gatherFacts(this.session, ops, this.handlerOps.map(([, o]) => o), this.input.ctx);
+  }
+
+  private report(step: string, status: StepStatus, started: number, extra: Partial<Step> = {}): void {
+    this.counts[status]++;
+    this.input.emit({ type: 'step', host: this.session.host.name, play: this.input.play, step, status, ms: Date.now() - started, ...extra });
+  }
+
+  /** The marker files that remember notified handlers on the host until they ran. */
+  private markers(names: readonly string[]): ShellCommand | undefined {
+    const files = names.filter((n) => n in this.input.handlers).map((n) => `${HANDLER_MARKER_DIR}/${handlerMarker(this.input.playbook, n)}`);
     return files.length > 0 ? sh`mkdir -p ${HANDLER_MARKER_DIR} && touch ${files}` : undefined;
-  };
+  }
 
-  for (let i = 0; i < steps.length; i++) {
-    const op = steps[i]!;
+  /** One step: false stops the host's play (a failure). */
+  private async step(op: Operation, rest: readonly Operation[]): Promise<boolean> {
+    const { ctx } = this.input;
     const started = Date.now();
-    if (input.aborted()) {
-      report(op.name, 'skipped', started, { message: 'interrupted' });
-      continue;
+    if (this.input.aborted()) {
+      this.report(op.name, 'skipped', started, { message: 'interrupted' });
+      return true;
     }
     let plan: StepPlan;
     try {
-      plan = op.plan(facts, ctx);
+      plan = op.plan(this.facts, ctx);
     } catch (e) {
-      report(op.name, 'failed', started, { message: `planning failed: ${(e as Error).message}` });
-      return counts;
+      this.report(op.name, 'failed', started, { message: `planning failed: ${(e as Error).message}` });
+      return false;
     }
-    if (plan.kind === 'ok') {
-      report(op.name, 'ok', started, { message: plan.reason });
-      continue;
+    switch (plan.kind) {
+      case 'ok':
+        this.report(op.name, 'ok', started, { message: plan.reason });
+        return true;
+      case 'fail':
+        this.report(op.name, 'failed', started, { message: plan.message, hint: plan.hint });
+        return false;
+      case 'run':
+        return this.runOnly(op, plan, started);
+      case 'change':
+        return this.change(op, plan, rest, started);
     }
-    if (plan.kind === 'fail') {
-      report(op.name, 'failed', started, { message: plan.message, hint: plan.hint });
-      return counts;
-    }
-    if (plan.kind === 'run') {
-      if (ctx.check) {
-        report(op.name, 'ok', started, { message: `${plan.summary} (not run in check mode)` });
-        continue;
-      }
-      const r = await session.run(plan.script);
-      if (r.code !== 0) {
-        report(op.name, 'failed', started, { message: errorText(r) });
-        return counts;
-      }
-      report(op.name, 'ok', started, { message: plan.summary });
-      continue;
-    }
-    // A change.
-    if (plan.diff && typeof plan.stdin === 'string' && input.holdsSecret(plan.stdin)) plan = { ...plan, diff: hiddenDiff(plan.diff) };
-    if (ctx.check) {
-      op.notify.forEach((n) => notified.add(n));
-      report(op.name, 'changed', started, { message: `would ${plan.summary}`, diff: plan.diff });
-      continue;
-    }
-    // Notified handlers are remembered on the host in the same command as the change itself.
-    const marker = op.kind === 'command' ? undefined : markers(op.notify);
-    const script: ShellCommand = marker ? joinCmd([sh`( ${plan.script} )`, marker], ' && ') : plan.script;
-    const r = await session.run(script, { stdin: stdinOf(plan.stdin) });
-    const outcome = op.result ? op.result(r) : r.code === 0 ? { changed: true } : { changed: false, error: errorText(r) };
-    if (outcome.error !== undefined || r.code === null) {
-      report(op.name, 'failed', started, { message: outcome.error ?? `the command ended without an exit status (${r.signal ?? 'connection lost'})` });
-      return counts;
-    }
-    if (!outcome.changed) {
-      report(op.name, 'ok', started, { message: 'ran, reported no change' });
-      continue;
-    }
-    if (op.kind === 'command' && op.notify.length > 0) {
-      const m = markers(op.notify);
-      if (m) await session.run(m);
-    }
-    op.notify.forEach((n) => notified.add(n));
-    report(op.name, 'changed', started, { message: plan.summary, diff: plan.diff });
-    if (op.reconnect) session = await input.reconnect(op.reconnect.timeoutMs, facts.get(BOOT_FACT.key)?.stdout ?? '');
-    // Later steps plan against the host as it is now: one more round trip, only after a change.
-    if (i < steps.length - 1 || notified.size > 0) facts = await gather(steps.slice(i + 1));
   }
 
-  for (const [name, op] of handlerOps) {
-    if (!notified.has(name)) continue;
+  /** A step that runs (a wait, say) but never counts as a change; not run in check mode. */
+  private async runOnly(op: Operation, plan: Extract<StepPlan, { kind: 'run' }>, started: number): Promise<boolean> {
+    if (this.input.ctx.check) {
+      this.report(op.name, 'ok', started, { message: `${plan.summary} (not run in check mode)` });
+      return true;
+    }
+    const r = await this.session.run(plan.script);
+    if (r.code !== 0) {
+      this.report(op.name, 'failed', started, { message: errorText(r) });
+      return false;
+    }
+    this.report(op.name, 'ok', started, { message: plan.summary });
+    return true;
+  }
+
+  private async change(op: Operation, plan: Extract<StepPlan, { kind: 'change' }>, rest: readonly Operation[], started: number): Promise<boolean> {
+    if (plan.diff && typeof plan.stdin === 'string' && this.input.holdsSecret(plan.stdin)) plan = { ...plan, diff: hiddenDiff(plan.diff) };
+    if (this.input.ctx.check) {
+      op.notify.forEach((n) => this.notified.add(n));
+      this.report(op.name, 'changed', started, { message: `would ${plan.summary}`, diff: plan.diff });
+      return true;
+    }
+    // Notified handlers are remembered on the host in the same command as the change itself,
+    // unless whether it changed is known only after it ran.
+    const marker = op.changeKnownAfterRun ? undefined : this.markers(op.notify);
+    const script: ShellCommand = marker ? joinCmd([sh`( ${plan.script} )`, marker], ' && ') : plan.script;
+    const r = await this.session.run(script, { stdin: stdinOf(plan.stdin) });
+    const outcome = op.result ? op.result(r) : r.code === 0 ? { changed: true } : { changed: false, error: errorText(r) };
+    if (outcome.error !== undefined || r.code === null) {
+      this.report(op.name, 'failed', started, { message: outcome.error ?? `the command ended without an exit status (${r.signal ?? 'connection lost'})` });
+      return false;
+    }
+    if (!outcome.changed) {
+      this.report(op.name, 'ok', started, { message: 'ran, reported no change' });
+      return true;
+    }
+    const late = op.changeKnownAfterRun ? this.markers(op.notify) : undefined;
+    if (late) await this.session.run(late);
+    op.notify.forEach((n) => this.notified.add(n));
+    this.report(op.name, 'changed', started, { message: plan.summary, diff: plan.diff });
+    if (op.reconnect) this.session = await this.input.reconnect(op.reconnect.timeoutMs, this.facts.get(BOOT_FACT.key)?.stdout ?? '');
+    // Later steps plan against the host as it is now: one more round trip, only after a change.
+    if (rest.length > 0 || this.notified.size > 0) this.facts = await this.gather(rest);
+    return true;
+  }
+
+  /** A notified handler; its marker goes in the same command. False stops the play (it stays pending). */
+  private async handler(name: string, op: Operation): Promise<boolean> {
     const started = Date.now();
-    const marker = `${HANDLER_MARKER_DIR}/${handlerMarker(playbook, name)}`;
-    if (input.aborted()) {
-      report(name, 'skipped', started, { handler: true, message: 'interrupted; stays pending for the next run' });
-      continue;
+    const marker = `${HANDLER_MARKER_DIR}/${handlerMarker(this.input.playbook, name)}`;
+    if (this.input.aborted()) {
+      this.report(name, 'skipped', started, { handler: true, message: 'interrupted; stays pending for the next run' });
+      return true;
     }
-    if (ctx.check) {
-      report(name, 'changed', started, { handler: true, message: 'would run' });
-      continue;
+    if (this.input.ctx.check) {
+      this.report(name, 'changed', started, { handler: true, message: 'would run' });
+      return true;
     }
-    const plan = op.plan(facts, ctx);
+    const plan = op.plan(this.facts, this.input.ctx);
     if (plan.kind === 'fail') {
-      report(name, 'failed', started, { handler: true, message: plan.message, hint: plan.hint });
-      return counts;
+      this.report(name, 'failed', started, { handler: true, message: plan.message, hint: plan.hint });
+      return false;
     }
     const script = plan.kind === 'ok' ? sh`rm -f ${marker}` : joinCmd([sh`( ${plan.script} )`, sh`rm -f ${marker}`], ' && ');
-    const r = await session.run(script, { stdin: plan.kind === 'change' ? stdinOf(plan.stdin) : undefined });
+    const r = await this.session.run(script, { stdin: plan.kind === 'change' ? stdinOf(plan.stdin) : undefined });
     if (r.code !== 0) {
-      report(name, 'failed', started, { handler: true, message: `${errorText(r)} (stays pending for the next run)` });
-      return counts;
+      this.report(name, 'failed', started, { handler: true, message: `${errorText(r)} (stays pending for the next run)` });
+      return false;
     }
-    report(name, plan.kind === 'ok' ? 'ok' : 'changed', started, { handler: true, message: plan.kind === 'ok' ? plan.reason : plan.summary });
+    this.report(name, plan.kind === 'ok' ? 'ok' : 'changed', started, { handler: true, message: plan.kind === 'ok' ? plan.reason : plan.summary });
     // A reboot handler: wait for the new boot before the next handler (or the next play).
-    if (op.reconnect && plan.kind === 'change') session = await input.reconnect(op.reconnect.timeoutMs, facts.get(BOOT_FACT.key)?.stdout ?? '');
+    if (op.reconnect && plan.kind === 'change') this.session = await this.input.reconnect(op.reconnect.timeoutMs, this.facts.get(BOOT_FACT.key)?.stdout ?? '');
+    return true;
   }
-  return counts;
 }
 
 /** A local file goes up as a stream, opened only when its step runs. */

@@ -7,20 +7,17 @@
  * resumes it (--max-fail sets how many failed batches are tolerated first). Every host's run lock
  * is taken before the first batch, over the connections the whole rollout reuses.
  */
-import { LockError } from '../connection/lock.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import { probeHosts } from '../checks/probe.js';
 import { ADDRESSES_FACT, holders } from '../checks/vip.js';
 import { InventoryError } from '../inventory/errors.js';
-import type { Inventory } from '../inventory/model.js';
+import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
-import { deploymentsOf } from '../kinds/deployments.js';
 import { waitReady } from '../kinds/ready.js';
 import type { Deployment } from '../kinds/types.js';
 import type { Playbook } from '../playbook/define.js';
 import { targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
-import { mapLimit } from '../util/limit.js';
 import { runPlaybooks, type RunOptions } from './run.js';
 
 export type Serial = { count: number } | { percent: number };
@@ -45,12 +42,14 @@ export function planBatches<T>(clusters: readonly T[], size: number): T[][] {
 }
 
 /** A batch's nodes split by who holds a VIP now: the backups converge first, the holders last. */
-export function holderLast(nodes: readonly string[], holding: ReadonlySet<string>): { backups: string[]; holders: string[] } {
+export function splitByHolding(nodes: readonly string[], holding: ReadonlySet<string>): { backups: string[]; holders: string[] } {
   return { backups: nodes.filter((n) => !holding.has(n)), holders: nodes.filter((n) => holding.has(n)) };
 }
 
 export interface RollingOptions extends RunOptions {
   pool: ConnectionPool;
+  /** What the playbooks deployed (kinds/deployments.ts): the clusters to roll over, and their checks for the gate. */
+  deployments: readonly Deployment[];
   serial: Serial;
   /** Failed batches tolerated before the rollout stops (0: the first failure stops it). */
   maxFail: number;
@@ -79,112 +78,142 @@ export interface RollingResult {
   interrupted: boolean;
 }
 
-export async function runRolling(inv: Inventory, playbooks: Playbook[], o: RollingOptions, reporter: Reporter): Promise<RollingResult> {
-  const started = Date.now();
-  const inScope = o.limit ? new Set(selectHosts(inv, o.limit).map((h) => h.name)) : undefined;
-  const targeted = new Set(playbooks.flatMap((pb) => [...targetsOf(inv, pb)]).filter((n) => !inScope || inScope.has(n)));
-  const all = await deploymentsOf(inv, playbooks);
-  const clusters = all.filter((d) => d.vips.length > 0 && d.nodes.some((n) => targeted.has(n.name)));
-  if (clusters.length === 0) {
-    throw new InventoryError([{ where: '--serial', message: 'rolls a change over VRRP clusters, and the hosts in scope carry none', hint: 'run without --serial' }]);
-  }
-  const inCluster = new Set(clusters.flatMap((d) => d.nodes.map((n) => n.name)));
-  // Hosts outside every cluster (the backends' baseline, say) go with the first batch.
-  const others = [...targeted].filter((n) => !inCluster.has(n));
-  const hostByName = new Map(inv.hosts.map((h) => [h.name, h]));
-  const batches = planBatches(clusters, batchSize(o.serial, clusters.length));
-  const recaps: Record<string, HostRecap> = {};
-  const reports: BatchReport[] = [];
-  const emit = reporter.emit.bind(reporter);
-  // Each part's own recap is folded into the rollout's one.
-  const quiet: Reporter = { emit: (e) => { if (e.type !== 'recap') emit(e); }, close: async () => undefined };
+export function runRolling(inv: Inventory, playbooks: Playbook[], o: RollingOptions, reporter: Reporter): Promise<RollingResult> {
+  return new Rollout(inv, playbooks, o, reporter).run();
+}
 
-  // Every host's lock before the first change: a run that meets one held elsewhere changes nothing.
-  // With more hosts than --forks they cannot all stay connected: each batch locks its own hosts
-  // before its first change, and one held elsewhere fails that batch (the rollout stops there).
-  const everyone = [...targeted].map((n) => hostByName.get(n)!).filter(Boolean);
-  if (o.pool.locking && o.pool.fits(everyone.length)) {
-    const held: string[] = [];
-    await mapLimit(everyone, o.forks, async (h) => {
-      try {
-        await o.pool.session(h);
-      } catch (e) {
-        if (e instanceof LockError) held.push(`${h.name} (${e.message})`);
+/** The rollout's steps: plan the batches, lock every host, then per batch: backups, holders, gate. */
+class Rollout {
+  private readonly recaps: Record<string, HostRecap> = {};
+  private readonly reports: BatchReport[] = [];
+  private readonly emit: Reporter['emit'];
+  /** Each part's own recap is folded into the rollout's one. */
+  private readonly quiet: Reporter;
+  private readonly hostByName: ReadonlyMap<string, Host>;
+  private targeted = new Set<string>();
+  private interrupted = false;
+
+  constructor(private readonly inv: Inventory, private readonly playbooks: Playbook[], private readonly o: RollingOptions, reporter: Reporter) {
+    this.emit = reporter.emit.bind(reporter);
+    this.quiet = { emit: (e) => { if (e.type !== 'recap') this.emit(e); }, close: async () => undefined };
+    this.hostByName = new Map(inv.hosts.map((h) => [h.name, h]));
+  }
+
+  async run(): Promise<RollingResult> {
+    const started = Date.now();
+    const { batches, others } = this.plan();
+    if (!(await this.lockEveryone(batches.length))) return { hosts: this.recaps, batches: this.reports, stopped: true, interrupted: false };
+    const stopped = await this.runBatches(batches, others);
+    const stats = this.o.pool.stats;
+    this.emit({ type: 'rollout-done', batches: this.reports.map((b) => ({ index: b.index, ok: b.ok, ms: b.ms, gateMs: b.gateMs })), ms: Date.now() - started, stopped });
+    this.emit({ type: 'recap', hosts: this.recaps, ms: Date.now() - started, connections: stats.connections, commands: Object.fromEntries(stats.commands), peakOpen: stats.peakOpen });
+    return { hosts: this.recaps, batches: this.reports, stopped, interrupted: this.interrupted };
+  }
+
+  /** The clusters in scope in batches; hosts outside every cluster (the backends' baseline, say) go with the first batch. */
+  private plan(): { batches: Deployment[][]; others: string[] } {
+    const { inv, playbooks, o } = this;
+    const inScope = o.limit ? new Set(selectHosts(inv, o.limit).map((h) => h.name)) : undefined;
+    this.targeted = new Set(playbooks.flatMap((pb) => [...targetsOf(inv, pb)]).filter((n) => !inScope || inScope.has(n)));
+    const clusters = o.deployments.filter((d) => d.vips.length > 0 && d.nodes.some((n) => this.targeted.has(n.name)));
+    if (clusters.length === 0) {
+      throw new InventoryError([{ where: '--serial', message: 'rolls a change over VRRP clusters, and the hosts in scope carry none', hint: 'run without --serial' }]);
+    }
+    const inCluster = new Set(clusters.flatMap((d) => d.nodes.map((n) => n.name)));
+    return { batches: planBatches(clusters, batchSize(o.serial, clusters.length)), others: [...this.targeted].filter((n) => !inCluster.has(n)) };
+  }
+
+  /**
+   * Every host's lock before the first change: a run that meets one held elsewhere changes nothing.
+   * With more hosts than --forks they cannot all stay connected: each batch locks its own hosts
+   * before its first change, and one held elsewhere fails that batch (the rollout stops there).
+   */
+  private async lockEveryone(batches: number): Promise<boolean> {
+    const everyone = [...this.targeted].map((n) => this.hostByName.get(n)!).filter(Boolean);
+    if (!this.o.pool.locking || !this.o.pool.fits(everyone.length)) return true;
+    const held = (await this.o.pool.lockAll(everyone)).held.map((h) => `${h.host.name} (${h.error.message})`);
+    if (held.length === 0) return true;
+    this.emit({ type: 'rollout-stopped', after: 0, of: batches, reason: `another lbdeploy run holds ${held.sort().join('; ')}: nothing was changed`, resume: this.o.resumeCommand });
+    return false;
+  }
+
+  /** The batches in order; true when the rollout stopped before its end. */
+  private async runBatches(batches: Deployment[][], others: string[]): Promise<boolean> {
+    let failed = 0;
+    for (const [i, batch] of batches.entries()) {
+      if (this.o.signal?.aborted) {
+        this.interrupted = true;
+        return true;
       }
-    });
-    if (held.length > 0) {
-      emit({ type: 'rollout-stopped', after: 0, of: batches.length, reason: `another lbdeploy run holds ${held.sort().join('; ')}: nothing was changed`, resume: o.resumeCommand });
-      return { hosts: recaps, batches: reports, stopped: true, interrupted: false };
+      const report = await this.runBatch(i, batches.length, batch, i === 0 ? others : []);
+      if (this.interrupted) return true;
+      if (report.problem && ++failed > this.o.maxFail) {
+        this.stop(i, batches, report.problem, failed);
+        return true;
+      }
     }
+    return false;
   }
 
-  const nodesOf = (ds: readonly Deployment[]) => [...new Set(ds.flatMap((d) => d.nodes.map((n) => n.name)).filter((n) => targeted.has(n)))];
-  let failed = 0;
-  let stopped = false;
-  let interrupted = false;
-  for (const [i, batch] of batches.entries()) {
-    if (o.signal?.aborted) {
-      interrupted = true;
-      stopped = true;
-      break;
-    }
+  /** One batch: its backups converge, then its VIP holders, then the health gate. */
+  private async runBatch(i: number, of: number, batch: Deployment[], others: string[]): Promise<BatchReport> {
     const t0 = Date.now();
-    const nodes = nodesOf(batch);
-    const probes = await probeHosts(o.pool, nodes.map((n) => hostByName.get(n)!), () => [ADDRESSES_FACT], 10_000);
+    const nodes = this.nodesOf(batch);
+    const probes = await probeHosts(this.o.pool, nodes.map((n) => this.hostByName.get(n)!), () => [ADDRESSES_FACT], 10_000);
     const holding = new Set(batch.flatMap((d) => d.vips.flatMap((v) => holders(probes, v.address))));
-    const { backups, holders: last } = holderLast(nodes, holding);
-    const first = [...(i === 0 ? others : []), ...backups];
-    emit({ type: 'batch-start', index: i + 1, of: batches.length, clusters: batch.map((d) => d.name), backups: first, holders: last });
+    const { backups, holders: last } = splitByHolding(nodes, holding);
+    const first = [...others, ...backups];
+    this.emit({ type: 'batch-start', index: i + 1, of, clusters: batch.map((d) => d.name), backups: first, holders: last });
     let problem: string | undefined;
-    for (const part of [first, last]) {
-      if (part.length === 0 || problem) continue;
-      const r = await runPlaybooks(inv, playbooks, { ...o, limit: part.join(','), pool: o.pool }, quiet);
-      for (const [h, x] of Object.entries(r.hosts)) {
-        const acc = (recaps[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 });
-        acc.ok += x.ok;
-        acc.changed += x.changed;
-        acc.failed += x.failed;
-        acc.skipped += x.skipped;
-        acc.unreachable ||= x.unreachable;
-        acc.ms += x.ms;
-      }
-      if (r.interrupted) {
-        interrupted = true;
-        problem = 'interrupted';
-      }
-      const bad = Object.entries(r.hosts).filter(([, x]) => x.failed > 0 || x.unreachable).map(([h]) => h);
-      if (!problem && bad.length > 0) problem = `failed on ${bad.join(', ')}`;
-    }
+    for (const part of [first, last]) if (part.length > 0 && !problem) problem = await this.converge(part);
     let gateMs = 0;
-    if (!problem) {
-      const gated = batch.filter((d) => d.probes.length > 0);
-      emit({ type: 'wait-start', deployments: gated.map((d) => `${d.kind}: ${d.name}`), timeoutS: o.gateS });
-      const g = await waitReady(o.pool, gated, { timeoutMs: o.gateS * 1000, endToEnd: true });
-      emit({ type: 'wait-done', ready: g.ready, ms: g.ms, rounds: g.rounds, checks: g.checks.length, failing: g.checks.filter((c) => c.severity !== 'ok') });
-      gateMs = g.ms;
-      if (!g.ready) problem = `health gate not passed within ${o.gateS} s`;
-    }
+    if (!problem) ({ problem, gateMs } = await this.gate(batch));
     const report: BatchReport = { index: i + 1, clusters: batch.map((d) => d.name), backups: first, holders: last, ok: !problem, ms: Date.now() - t0, gateMs, ...(problem ? { problem } : {}) };
-    reports.push(report);
-    emit({ type: 'batch-done', ...report, of: batches.length });
-    if (interrupted) {
-      stopped = true;
-      break;
-    }
-    if (problem && ++failed > o.maxFail) {
-      // Resume from this batch: its hosts converge again (idempotent), then the untouched rest.
-      const rest = nodesOf(batches.slice(i).flat());
-      emit({
-        type: 'rollout-stopped', after: i + 1, of: batches.length,
-        reason: `batch ${i + 1} failed (${problem})${o.maxFail > 0 ? `, ${failed} failed batches > --max-fail ${o.maxFail}` : ''}; batches ${i + 2}..${batches.length} untouched`,
-        resume: `${o.resumeCommand} --limit ${rest.join(',')}`,
-      });
-      stopped = true;
-      break;
-    }
+    this.reports.push(report);
+    this.emit({ type: 'batch-done', ...report, of });
+    return report;
   }
-  const stats = o.pool.stats;
-  emit({ type: 'rollout-done', batches: reports.map((b) => ({ index: b.index, ok: b.ok, ms: b.ms, gateMs: b.gateMs })), ms: Date.now() - started, stopped });
-  emit({ type: 'recap', hosts: recaps, ms: Date.now() - started, connections: stats.connections, commands: Object.fromEntries(stats.commands), peakOpen: stats.peakOpen });
-  return { hosts: recaps, batches: reports, stopped, interrupted };
+
+  /** The playbooks on these hosts; what went wrong, if anything. */
+  private async converge(part: readonly string[]): Promise<string | undefined> {
+    const r = await runPlaybooks(this.inv, this.playbooks, { ...this.o, limit: part.join(','), pool: this.o.pool }, this.quiet);
+    for (const [h, x] of Object.entries(r.hosts)) {
+      const acc = (this.recaps[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 });
+      acc.ok += x.ok;
+      acc.changed += x.changed;
+      acc.failed += x.failed;
+      acc.skipped += x.skipped;
+      acc.unreachable ||= x.unreachable;
+      acc.ms += x.ms;
+    }
+    if (r.interrupted) {
+      this.interrupted = true;
+      return 'interrupted';
+    }
+    const bad = Object.entries(r.hosts).filter(([, x]) => x.failed > 0 || x.unreachable).map(([h]) => h);
+    return bad.length > 0 ? `failed on ${bad.join(', ')}` : undefined;
+  }
+
+  /** The kinds' readiness checks on the batch's clusters, requests through each VIP included. */
+  private async gate(batch: readonly Deployment[]): Promise<{ problem?: string; gateMs: number }> {
+    const gated = batch.filter((d) => d.probes.length > 0);
+    this.emit({ type: 'wait-start', deployments: gated.map((d) => `${d.kind}: ${d.name}`), timeoutS: this.o.gateS });
+    const g = await waitReady(this.o.pool, gated, { timeoutMs: this.o.gateS * 1000, endToEnd: true });
+    this.emit({ type: 'wait-done', ready: g.ready, ms: g.ms, rounds: g.rounds, checks: g.checks.length, failing: g.checks.filter((c) => c.severity !== 'ok') });
+    return { gateMs: g.ms, ...(g.ready ? {} : { problem: `health gate not passed within ${this.o.gateS} s` }) };
+  }
+
+  /** Resume from the failed batch: its hosts converge again (idempotent), then the untouched rest. */
+  private stop(i: number, batches: Deployment[][], problem: string, failed: number): void {
+    const rest = this.nodesOf(batches.slice(i).flat());
+    this.emit({
+      type: 'rollout-stopped', after: i + 1, of: batches.length,
+      reason: `batch ${i + 1} failed (${problem})${this.o.maxFail > 0 ? `, ${failed} failed batches > --max-fail ${this.o.maxFail}` : ''}; batches ${i + 2}..${batches.length} untouched`,
+      resume: `${this.o.resumeCommand} --limit ${rest.join(',')}`,
+    });
+  }
+
+  private nodesOf(ds: readonly Deployment[]): string[] {
+    return [...new Set(ds.flatMap((d) => d.nodes.map((n) => n.name)).filter((n) => this.targeted.has(n)))];
+  }
 }

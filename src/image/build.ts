@@ -7,14 +7,16 @@
  */
 import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseTarball, withBuildRoot } from '../lab/images.js';
-import { recipeFor } from '../lab/recipes.js';
-import { dockerAnswers, LabError, type Log } from '../lab/system.js';
+import { baseTarball, BuildError, DEBIAN_BASE, dockerAnswers, withBuildRoot, type Log } from './rootfs.js';
 import { packageRoot, packageVersion } from '../package-root.js';
 import { $ } from '../shell-local.js';
-import { imageTag } from '../audit/schedule.js';
 
 export const IMAGE_UID = 65532;
+
+/** The image `lbdeploy image build` tags and the audit's CronJob runs unless told another: lbdeploy:VERSION. */
+export function imageTag(version = packageVersion()): string {
+  return `lbdeploy:${version}`;
+}
 
 export interface ImageBuild {
   tag: string;
@@ -25,18 +27,18 @@ export interface ImageBuild {
 
 export async function buildImage(buildDir: string, log: Log, options: { tag?: string; save?: string } = {}): Promise<ImageBuild> {
   const started = Date.now();
-  if (!(await dockerAnswers())) throw new LabError('no Docker daemon answers', { hint: 'start Docker (or `lbdeploy lab up`, which starts its own) and run this again' });
+  if (!(await dockerAnswers())) throw new BuildError('no Docker daemon answers', { hint: 'start Docker (or `lbdeploy lab up`, which starts its own) and run this again' });
   const tag = options.tag ?? imageTag();
   const version = packageVersion();
   mkdirSync(buildDir, { recursive: true });
-  const base = await baseTarball(recipeFor('client'), buildDir, log);
+  const base = await baseTarball(DEBIAN_BASE, buildDir, log);
   const packDir = join(buildDir, `pack-${process.pid}`);
   mkdirSync(packDir, { recursive: true });
   try {
     log(`packing lbdeploy ${version} (npm pack)`);
     await $({ cwd: packageRoot() })`npm pack --ignore-scripts --pack-destination ${packDir}`.quiet();
     const tgz = readdirSync(packDir).find((f) => f.endsWith('.tgz'));
-    if (!tgz) throw new LabError('npm pack wrote no package');
+    if (!tgz) throw new BuildError('npm pack wrote no package');
     await withBuildRoot(buildDir, 'lbdeploy-image', base, async (root) => {
       const app = join(root, 'opt/lbdeploy');
       mkdirSync(app, { recursive: true });

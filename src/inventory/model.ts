@@ -1,7 +1,9 @@
 /** The resolved inventory: every host with its groups, merged vars and connection settings. */
-import type { HostKeyPolicy } from '../connection/ssh.js';
 import type { Masker, Secret } from './secret.js';
 import type { YamlSource } from './source.js';
+
+/** How a host's SSH key is checked against known_hosts (connection/ssh.ts applies it). */
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 
 export interface ConnectionSettings {
   user: string;

@@ -1,9 +1,8 @@
 /** What an inventory deployed, kind by kind: the inventory's playbooks, their kinds from the registry, their deployments. */
 import type { Inventory } from '../inventory/model.js';
 import { hostInfo, type Playbook } from '../playbook/define.js';
-import { loadPlaybook } from '../playbook/load.js';
 import { resolvePlaybookVars, targetsOf } from '../playbook/vars.js';
-import { kindOf } from './registry.js';
+import { kindOf, loadPlaybook } from './registry.js';
 import type { Deployment } from './types.js';
 
 /** The inventory's playbooks (its `playbook:` list). */

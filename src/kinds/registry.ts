@@ -3,6 +3,7 @@
  * model and checks, a `kind.ts` exporting a Kind, and one line here.
  */
 import type { Playbook } from '../playbook/define.js';
+import { loadPlaybook as loadFrom, type BundledPlaybooks } from '../playbook/load.js';
 import { baseline } from './baseline/kind.js';
 import { haproxyKeepalived } from './haproxy-keepalived/kind.js';
 import { ipvsDr } from './ipvs-dr/kind.js';
@@ -27,4 +28,15 @@ export function kindPlaybook(name: string): Playbook {
   const pb = kindNamed(name)?.playbook;
   if (!pb) throw new Error(`lbdeploy: no deployment kind named '${name}'`);
   return pb;
+}
+
+/** The kinds' playbooks by kind name, as the playbook loader asks for them. */
+export const BUNDLED_PLAYBOOKS: BundledPlaybooks = {
+  named: (name) => kindNamed(name)?.playbook,
+  names: () => KINDS.map((k) => k.name).sort(),
+};
+
+/** A playbook by kind name or by path (see playbook/load.ts), the registry handed down. */
+export function loadPlaybook(ref: string, baseDir: string, where?: string): Promise<Playbook> {
+  return loadFrom(ref, baseDir, BUNDLED_PLAYBOOKS, where);
 }

@@ -11,8 +11,11 @@ import type { FactRequest } from '../operations/types.js';
 import type { HostInfo, Playbook } from '../playbook/define.js';
 import type { Check } from '../checks/check.js';
 import type { EndToEnd } from '../checks/curl.js';
-import type { NodeProbe } from '../checks/probe.js';
+import type { BackendView, NodeProbe } from '../checks/probe.js';
+
+export type { BackendView };
 import type { Vip } from '../checks/vip.js';
+import type { VrrpSegment } from '../checks/vrrp-preflight.js';
 
 /** Audit thresholds for certificates. */
 export interface AuditThresholds {
@@ -20,23 +23,31 @@ export interface AuditThresholds {
   critDays: number;
 }
 
-/** A failover drill: stop something on the VIP holder, measure the VIP move, start it again. */
+/** A failover drill: break something on the VIP holder (or do planned work), measure the VIP and the traffic, put it back. */
 export interface DrillSpec {
-  /** The `--scenario` name, e.g. keepalived, haproxy, keepalived-container. */
+  /** The `--scenario` name, e.g. stop-keepalived, kill-haproxy, keepalived-container, reload. */
   scenario: string;
+  /** What it does, for the table: "systemctl stop haproxy", "SIGKILL keepalived"... */
+  title?: string;
+  /** Run on the holder (on the machine running lbdeploy for `local` drills). */
   stop: ShellCommand;
   start: ShellCommand;
-}
-
-/** A backend as one node sees it (haproxy's stats socket, the IPVS table): for the audit's topology picture. */
-export interface BackendView {
-  /** The haproxy backend, or the virtual service (ADDRESS:PORT). */
-  service: string;
-  /** The server as the inventory names it. */
-  server: string;
-  state: 'up' | 'down' | 'other';
-  /** What the node reported, e.g. "UP", "DOWN", "MAINT", "not in the IPVS table". */
-  detail: string;
+  /** What the VIP must do: move to another node (default), stay, or either (a process restarted faster than VRRP reacts). */
+  expect?: 'move' | 'stay' | 'any';
+  /** Planned work: one failed request fails the drill. */
+  planned?: boolean;
+  /** Stop then start on every node in turn, backups first and the holder last (a reload everywhere). */
+  everyNode?: boolean;
+  /** Two holders while the fault lasts is what this fault does (VRRP blocked, keepalived hung): named, not failed. */
+  splitBrain?: boolean;
+  /** Run stop/start on this host instead of the VIP holder (a backend taken down behind the VIP). */
+  target?: Host;
+  /** The fault cuts the holder off the network for this many seconds: it is not polled, and restored after. */
+  cutsHolder?: number;
+  /** Run only when named or with `--scenario all` (the full matrix), not by default. */
+  matrix?: boolean;
+  /** Instead of stop/start on the holder: commands for the machine running lbdeploy (power the holder off and on); the holder's connection is dropped first. */
+  local?: (holder: Host) => { stop: ShellCommand; start: ShellCommand };
 }
 
 /** One thing a kind deployed, e.g. one VRRP cluster and its VIPs. */
@@ -58,6 +69,10 @@ export interface Deployment {
   /** Services to prove through the VIPs from the client (verify, audit). */
   endToEnd: EndToEnd[];
   drills: DrillSpec[];
+  /** The cluster's VRRP as keepalived will run it: what the network pre-flight probes. */
+  vrrp?: VrrpSegment;
+  /** Move the VIPs off a node gracefully (lower its priority) and back: `lbdeploy drain` / `undrain`. */
+  drain?: { set: ShellCommand; clear: ShellCommand };
   /** Kubernetes objects to apply (YAML documents), if the deployment asks for any. */
   manifests?: string[];
   /** What only the audit reads (e.g. certificate expiry), with its thresholds. */
@@ -77,6 +92,11 @@ export interface Kind {
   playbook: Playbook;
   /** Asynchronous set-up awaited before `deployments` (a large library loaded only when the kind is used). */
   load?: () => Promise<void>;
+  /**
+   * Whether it puts something in service that verify, the audit and the drills can check (a VIP, a
+   * kubeconfig); baseline only prepares hosts.
+   */
+  serves: boolean;
   /** What the inventory deployed with this kind; [] when its vars are absent. */
   deployments(ctx: DeploymentContext): Deployment[];
   /** The starting inventory `lbdeploy init KIND` writes, if the kind has one. */

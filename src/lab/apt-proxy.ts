@@ -10,7 +10,7 @@ import { request as httpRequest, createServer } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.js';
-import { debianMirror } from './images.js';
+import { debianMirror } from '../image/rootfs.js';
 import type { LabPaths } from './paths.js';
 import { livePid, sleep, stopPidFile, type Log } from './system.js';
 import { LAB_NETWORK } from './topology.js';

@@ -189,12 +189,28 @@ export async function removeNetworks(networks: readonly string[]): Promise<void>
   }
 }
 
+/**
+ * `docker rm -f`, retried: on a loaded machine the daemon can give up on a systemd container
+ * ("tried to kill container, but did not receive an exit event") and succeed a few seconds later.
+ */
+export async function removeContainers(containers: readonly string[]): Promise<void> {
+  let left = [...containers];
+  for (let attempt = 1; ; attempt++) {
+    const r = await $`docker rm -f -v ${left}`.nothrow().quiet();
+    if (r.exitCode === 0) return;
+    left = (await labObjects()).containers.filter((c) => left.some((l) => c.startsWith(l) || l.startsWith(c)));
+    if (left.length === 0) return;
+    if (attempt >= 5) throw new LabError(`could not remove ${left.length} lab container(s): ${r.stderr.trim().split('\n')[0]}`, { hint: `look with 'docker ps -a --filter label=${LAB_LABEL}'` });
+    await new Promise((res) => setTimeout(res, 3000 * attempt));
+  }
+}
+
 /** Remove every lab container and network, then check that none is left. */
 export async function removeAll(log: Log): Promise<void> {
   const { containers, networks } = await labObjects();
   if (containers.length > 0) {
     log(`removing ${containers.length} lab container(s)`);
-    await $`docker rm -f -v ${containers}`.quiet();
+    await removeContainers(containers);
   }
   if (networks.length > 0) {
     log(`removing the lab's network(s)`);

@@ -7,7 +7,7 @@ import { assertCanRunLab, dockerAnswers, ensureDockerd, ensurePackages, sleep, s
 import { cleanBuildLeftovers, ensureImages } from './images.js';
 import { containerRunning, ensureHost, ensureKeys, ensureNetwork, removeAll, writeKnownHosts } from './hosts.js';
 import { LAB_HOSTS, LAB_VMS, containerName, scaleHosts, scalePeers, type LabHost, type LabRole } from './topology.js';
-import { raiseKernelLimits, restoreKernelLimits, scaleDown, scaleState, scaleUp } from './scale.js';
+import { raiseKernelLimits, removeBeyond, restoreKernelLimits, scaleDown, scaleState, scaleUp } from './scale.js';
 import { mapLimit } from '../util/limit.js';
 import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
@@ -46,6 +46,8 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
   const roles = [...new Set(LAB_HOSTS.map((h) => h.role)), ...(scale > 0 ? ['light' as const] : [])];
   const images = await ensureImages(roles, paths.buildDir, log);
   await ensureNetwork(log);
+  // Scale hosts this lab has no state for (an interrupted run's), before they load the machine.
+  if (scale === 0) await removeBeyond(0, log);
   const scaled = scaleHosts(scale);
   await ensureKeys(paths, [...LAB_HOSTS, ...LAB_VMS, ...scaled]);
   await new LabPki(paths.pki).ensureCa();
@@ -78,32 +80,45 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
   return statuses;
 }
 
-/** Poll until every host answers SSH and systemd has finished starting (or the time is up). */
+/**
+ * Poll until every host answers SSH and systemd has finished starting (or the time is up). A host
+ * that has settled is not asked again: with fifty scale hosts booting on two cores, a handshake
+ * more per host per second is load the slow ones wait behind.
+ */
 async function waitForHosts(paths: LabPaths, timeoutMs: number): Promise<HostStatus[]> {
   const deadline = Date.now() + timeoutMs;
+  const settled = (s: HostStatus) => s.ssh && s.system !== 'starting' && s.system !== 'initializing';
+  const done = new Map<string, HostStatus>();
   for (;;) {
-    const statuses = await labStatus(paths);
-    const settled = statuses.every((s) => s.ssh && s.system !== 'starting' && s.system !== 'initializing');
-    if (settled || Date.now() > deadline) return statuses;
+    const all = labHosts(paths);
+    // Patient handshakes here: a host still booting among fifty answers slowly, not never.
+    const asked = await mapLimit(all.filter((h) => !done.has(h.name)), 20, (h) => hostStatus(paths, h, 15_000));
+    for (const s of asked) if (settled(s) || Date.now() > deadline) done.set(s.name, s);
+    if (done.size === all.length) return all.map((h) => done.get(h.name)!);
     await sleep(1000);
   }
 }
 
-/** The containers, and the VMs that were started. */
-export async function labStatus(paths: LabPaths = labPaths()): Promise<HostStatus[]> {
+/** Every lab host: the containers, the VMs that were started, the scale hosts. */
+function labHosts(paths: LabPaths): LabHost[] {
   const vms = LAB_VMS.filter((v) => existsSync(`${paths.vms}/${v.name}.pid`));
-  // At most 20 SSH handshakes at once: the scale profile has up to a hundred more hosts.
-  return mapLimit([...LAB_HOSTS, ...vms, ...scaleHosts(scaleState(paths))], 20, (h) => hostStatus(paths, h));
+  return [...LAB_HOSTS, ...vms, ...scaleHosts(scaleState(paths))];
 }
 
-async function hostStatus(paths: LabPaths, h: LabHost): Promise<HostStatus> {
+/** The containers, and the VMs that were started. */
+export async function labStatus(paths: LabPaths = labPaths()): Promise<HostStatus[]> {
+  // At most 20 SSH handshakes at once: the scale profile has up to a hundred more hosts.
+  return mapLimit(labHosts(paths), 20, (h) => hostStatus(paths, h));
+}
+
+async function hostStatus(paths: LabPaths, h: LabHost, connectTimeoutMs = 5000): Promise<HostStatus> {
   const base = { name: h.name, role: h.role, address: h.address, container: h.role === 'vm' ? `qemu ${vmPid(paths, h) ?? '-'}` : containerName(h) };
   const running = h.role === 'vm' ? vmPid(paths, h) !== undefined : await containerRunning(h).catch(() => false);
   if (!running) return { ...base, running, ssh: false, error: 'container not running' };
   try {
     const conn = await connectSsh({
       name: h.name, address: h.address, user: 'root', privateKeyPath: paths.clientKey,
-      knownHostsPath: paths.knownHosts, hostKeyPolicy: 'strict', connectTimeoutMs: 5000,
+      knownHostsPath: paths.knownHosts, hostKeyPolicy: 'strict', connectTimeoutMs,
     });
     try {
       const r = await conn.exec(sh`systemctl is-system-running`, { timeoutMs: 10_000 });

@@ -1,6 +1,7 @@
 /** Where the lab keeps what it generates: keys, known_hosts, daemon log. Never committed. */
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../package-root.js';
+import { rootfsCacheDir } from '../image/rootfs.js';
 
 export interface LabPaths {
   dir: string;
@@ -28,6 +29,6 @@ export function labPaths(): LabPaths {
     vms: join(dir, 'vms'),
     dockerdPid: join(dir, 'dockerd.pid'),
     dockerdLog: join(dir, 'dockerd.log'),
-    buildDir: process.env.LBDEPLOY_LAB_BUILD_DIR ?? '/var/cache/lbdeploy-lab',
+    buildDir: rootfsCacheDir(),
   };
 }

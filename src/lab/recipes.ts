@@ -4,6 +4,7 @@
  * and an unchanged one is reused from Docker's image store.
  */
 import { createHash } from 'node:crypto';
+import { DEBIAN_BASE } from '../image/rootfs.js';
 import type { LabRole } from './topology.js';
 import { LAB_SUDO_USER, WEB_PORTS } from './topology.js';
 
@@ -26,10 +27,6 @@ export interface ImageRecipe {
 /** Bump when the build procedure itself (not the data) changes. */
 const BUILD_VERSION = 3;
 
-const BASE_PACKAGES = [
-  'systemd-sysv', 'dbus', 'openssh-server', 'sudo', 'iproute2', 'iputils-ping',
-  'curl', 'ca-certificates', 'procps', 'less', 'kmod',
-];
 
 // Units that fail or make no sense inside a container; masked so that
 // `systemctl is-system-running` reports "running", not "degraded".
@@ -122,8 +119,8 @@ export const LB_DOCKER_DAEMON_JSON = JSON.stringify({
 export function recipeFor(role: LabRole): ImageRecipe {
   const base = {
     role,
-    suite: 'bookworm',
-    basePackages: BASE_PACKAGES,
+    suite: DEBIAN_BASE.suite,
+    basePackages: DEBIAN_BASE.basePackages,
     mask: MASKED_UNITS,
   };
   switch (role) {
@@ -144,7 +141,8 @@ export function recipeFor(role: LabRole): ImageRecipe {
         enable: ['ssh.service', 'nginx.service'],
       };
     case 'client':
-      return { ...base, rolePackages: [], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+      // h2load (nghttp2-client): the drills' load generator, a fixed rate of requests through the VIPs.
+      return { ...base, rolePackages: ['nghttp2-client'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
     case 'light':
       // The scale profile's LB hosts: what haproxy-keepalived installs, already there (no apt run on
       // a hundred hosts), and nothing else (no Docker). The playbook enables and configures them.
@@ -171,12 +169,6 @@ export function recipeHash(recipe: ImageRecipe): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-/** The hash of the debootstrap stage alone, shared by every role. */
-export function baseHash(recipe: ImageRecipe): string {
-  const canonical = JSON.stringify({ v: BUILD_VERSION, suite: recipe.suite, packages: recipe.basePackages });
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
-}
-
-export function imageTag(recipe: ImageRecipe): string {
+export function labImageTag(recipe: ImageRecipe): string {
   return `lbdeploy-lab-${recipe.role}:${recipeHash(recipe)}`;
 }

@@ -9,7 +9,7 @@ import { $ } from '../shell-local.js';
 import { mapLimit } from '../util/limit.js';
 import { LabError } from '../errors.js';
 import type { LabPaths } from './paths.js';
-import { ensureHost, ensureNetwork, removeNetworks } from './hosts.js';
+import { ensureHost, ensureNetwork, removeContainers, removeNetworks } from './hosts.js';
 import type { Log } from './system.js';
 import { LAB_LABEL, SCALE_MAX, SCALE_NETWORK, containerName, scaleClusters, scaleHosts, scalePeers } from './topology.js';
 
@@ -57,12 +57,21 @@ export async function restoreKernelLimits(paths: LabPaths, log: Log): Promise<vo
   }
 }
 
+/**
+ * The scale hosts' haproxy check interval. Fifty LB nodes share the lab's two cores: a check every
+ * second on each (a process forked by keepalived) is fifty processes a second, and on a machine that
+ * loaded the checks outlast their 1 s timeout, the nodes flap and the flapping loads it more. The
+ * profile measures the engine over many hosts, not failover speed (the main lab and the VMs do).
+ */
+export const SCALE_CHECK_INTERVAL_S = 3;
+
 /** The fleet inventory for N scale hosts: haproxy-keepalived, one group (VIP, VRID) per cluster. */
 export function scaleInventory(n: number, paths: Pick<LabPaths, 'clientKey' | 'knownHosts'>): string {
   const hosts = scaleHosts(n);
   const peers = scalePeers();
   const lines = [
     `# The lab's scale profile: ${n} light LB hosts in ${n / 2} clusters of two (lbdeploy lab up --scale ${n}).`,
+    `# haproxy is checked every ${SCALE_CHECK_INTERVAL_S} s, not every second: ${n} nodes share the machine's cores.`,
     '# Each cluster holds its own VIP (198.18.6.K) with its own VRID K; the backends and the client',
     '# are the lab\'s web1..web3 and client, on the scale network (198.18.5.x). Written by lab up.',
     'playbook: haproxy-keepalived',
@@ -79,7 +88,7 @@ export function scaleInventory(n: number, paths: Pick<LabPaths, 'clientKey' | 'k
     ...hosts.map((h) => `      ${h.name}: { address: ${h.address} }`),
     ...scaleClusters(n).flatMap((c) => [
       `  ${c.name}:`,
-      `    vars: { keepalived: { interface: eth0, instances: [{ name: VI_${c.name}, vip: ${c.vip}/22, virtual_router_id: ${c.vrid}, auth_pass: !secret fleet${c.vrid} }] } }`,
+      `    vars: { keepalived: { interface: eth0, check_interval: ${SCALE_CHECK_INTERVAL_S}, instances: [{ name: VI_${c.name}, vip: ${c.vip}/22, virtual_router_id: ${c.vrid}, auth_pass: !secret fleet${c.vrid} }] } }`,
       `    hosts: { ${c.hosts.map((h) => `${h.name}:`).join(', ')} }`,
     ]),
     '  web:',
@@ -134,13 +143,17 @@ export async function scaleDown(paths: LabPaths, log: Log): Promise<void> {
   rmSync(scaleInventoryPath(paths), { force: true });
 }
 
-/** Remove the scale hosts beyond the first n. */
-async function removeBeyond(n: number, log: Log): Promise<void> {
+/**
+ * Remove the scale hosts beyond the first n. `lab up` without a scale state calls it with 0: an
+ * interrupted run can leave scale hosts in Docker's own store, and with `--restart unless-stopped`
+ * they start again with the daemon, fifty systemd hosts loading the machine the lab comes up on.
+ */
+export async function removeBeyond(n: number, log: Log): Promise<void> {
   const wanted = new Set(scaleHosts(n).map(containerName));
   const existing = (await $`docker ps -a --filter ${`label=${LAB_LABEL}.role=light`} --format ${'{{.Names}}'}`.quiet()).stdout.split('\n').filter(Boolean);
   const extra = existing.filter((c) => !wanted.has(c));
   if (extra.length > 0) {
     log(`removing ${extra.length} scale host(s) beyond ${n}`);
-    await $`docker rm -f -v ${extra}`.quiet();
+    await removeContainers(extra);
   }
 }

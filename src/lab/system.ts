@@ -6,8 +6,9 @@ import { LAB_DOCKERD_ARGS } from './topology.js';
 import type { LabPaths } from './paths.js';
 import { LabError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
+import { dockerAnswers, type Log } from '../image/rootfs.js';
 
-export type Log = (line: string) => void;
+export { dockerAnswers, type Log };
 
 /** Commands the lab needs on the machine, and the Debian package that brings each. */
 const REQUIRED = [
@@ -58,9 +59,6 @@ export async function ensurePackages(log: Log, extra: readonly { command: string
   }
 }
 
-export async function dockerAnswers(): Promise<boolean> {
-  return (await $`docker info --format {{.ServerVersion}}`.nothrow().quiet().timeout('20s')).exitCode === 0;
-}
 
 /** Use a running Docker daemon, or start one (and remember that we did, so `down` stops only ours). */
 export async function ensureDockerd(paths: LabPaths, log: Log): Promise<void> {

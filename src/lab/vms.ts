@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { join } from 'node:path';
 import { $ } from '../shell-local.js';
 import { LabError } from '../errors.js';
-import { baseTarball, debianMirror, withBuildRoot, writeFiles } from './images.js';
+import { baseTarball, debianMirror, withBuildRoot, writeFiles } from '../image/rootfs.js';
 import { APT_PROXY_URL } from './apt-proxy.js';
 import { recipeFor } from './recipes.js';
 import type { LabPaths } from './paths.js';

@@ -1,7 +1,7 @@
 /** Commands: run when needed (creates/removes), with changed_when; wait-for; reboot. */
 import { sh, raw, type ShellCommand } from '../connection/shell.js';
 import type { ExecResult } from '../connection/ssh.js';
-import { parsePathFact, pathFactRequest } from '../facts/file.js';
+import { parsePathFact, pathFactRequest } from './path-fact.js';
 import { common, fact, type Operation, type StepOptions } from './types.js';
 
 export interface CommandOptions extends StepOptions {
@@ -20,6 +20,7 @@ export function command(o: CommandOptions): Operation {
   const paths = [o.creates, o.removes].filter((p): p is string => p !== undefined);
   return {
     ...common('command', `run ${script.text.split('\n')[0]!.slice(0, 60)}`, o),
+    ...(o.changedWhen ? { changeKnownAfterRun: true } : {}),
     facts: () => paths.map((p) => pathFactRequest(p)),
     plan: (facts) => {
       if (o.creates && parsePathFact(fact(facts, pathFactRequest(o.creates).key)).kind !== 'absent') {

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { join, raw, sh, type ShellCommand } from '../connection/shell.js';
-import { normMode, parsePathFact, pathFactRequest } from '../facts/file.js';
+import { normMode, parsePathFact, pathFactRequest } from './path-fact.js';
 import { common, fact, type Operation, type StepOptions, type StepPlan, type FactMap, type PlanContext } from './types.js';
 
 export interface FileOptions extends StepOptions {

@@ -3,7 +3,7 @@
  * only the ipvsadm commands that differ.
  */
 import { join as joinCmd, sh } from '../connection/shell.js';
-import { holdsAddress } from '../checks/vip.js';
+import { holdsAddress } from '../util/net.js';
 import { diffIpvs, normalAddress, parseIpvsadmSave, type VirtualService } from '../render/ipvs.js';
 import { file } from './file.js';
 import { service } from './service.js';

@@ -1,6 +1,6 @@
 /** Kernel settings that must survive a reboot: sysctl (sysctl.d + apply) and modules (modules-load.d + modprobe). */
 import { join, sh, type ShellCommand } from '../connection/shell.js';
-import { pathFactRequest } from '../facts/file.js';
+import { pathFactRequest } from './path-fact.js';
 import { planWrite } from './file.js';
 import { common, fact, type FactMap, type FactRequest, type Operation, type PlanContext, type StepOptions, type StepPlan } from './types.js';
 

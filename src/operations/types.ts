@@ -64,6 +64,11 @@ export interface StepOptions {
   tags?: string[];
   /** Handler names to run at the end when this step changed something. */
   notify?: string | string[];
+  /**
+   * Its change interrupts traffic on this host (a service restarted, a package upgraded): in a play with
+   * `drain`, a VIP holder is drained before such a change and undrained after.
+   */
+  disruptive?: boolean;
 }
 
 export interface Operation {
@@ -71,9 +76,16 @@ export interface Operation {
   name: string;
   tags: string[];
   notify: string[];
+  /** See StepOptions.disruptive. */
+  disruptive?: boolean;
   /** Facts needed to plan; `diff` asks file operations for old content. */
   facts(ctx: PlanContext): FactRequest[];
   plan(facts: FactMap, ctx: PlanContext): StepPlan;
+  /**
+   * Whether it changed is known only once it ran (a command's changed_when): the handlers it
+   * notifies are then remembered after it, not in the same command.
+   */
+  changeKnownAfterRun?: boolean;
   /** How the script's result reads; default: exit 0 = changed, anything else = failed. */
   result?(r: ExecResult): { changed: boolean; error?: string };
   /** A reboot (or similar) drops the connection on purpose: the executor reconnects and waits. */
@@ -86,8 +98,8 @@ export function notifyList(n: StepOptions['notify']): string[] {
 }
 
 /** The fields every operation shares, from its options. */
-export function common(kind: string, defaultName: string, o: StepOptions): Pick<Operation, 'kind' | 'name' | 'tags' | 'notify'> {
-  return { kind, name: o.title ?? defaultName, tags: o.tags ?? [], notify: notifyList(o.notify) };
+export function common(kind: string, defaultName: string, o: StepOptions): Pick<Operation, 'kind' | 'name' | 'tags' | 'notify' | 'disruptive'> {
+  return { kind, name: o.title ?? defaultName, tags: o.tags ?? [], notify: notifyList(o.notify), ...(o.disruptive ? { disruptive: true } : {}) };
 }
 
 /** Look up a fact the operation asked for; a missing one is a bug in the operation, not user input. */

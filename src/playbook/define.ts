@@ -40,6 +40,11 @@ export interface Play {
    */
   probe?: FactRequest;
   batches?: (hosts: readonly HostInfo[], probes: ReadonlyMap<string, FactResult>) => HostInfo[][];
+  /**
+   * A VIP holder about to take a disruptive change (a step with `disruptive`) is drained first: `set`,
+   * then `moved` until it exits 0 (its VIPs are held elsewhere), the steps and handlers, then `clear`.
+   */
+  drain?: (host: HostContext) => { set: ShellCommand; clear: ShellCommand; moved: ShellCommand; holds: (probe: FactResult) => boolean };
   steps: (host: HostContext) => Operation[];
   /** Run at the end of the play on hosts where a step notified them (by name); per host when a function. */
   handlers?: Record<string, Operation> | ((host: HostContext) => Record<string, Operation>);
@@ -58,6 +63,8 @@ export interface PlaybookIssue {
 export interface PrepareContext {
   /** Every inventory host, with the playbook's resolved vars where it targets the host. */
   hosts: readonly HostInfo[];
+  /** The hosts this run changes (after --limit and a rollout's batch): what a prepare asks about its own targets. */
+  runHosts: ReadonlySet<string>;
   /** Run a read-only command on a host (through the run's one connection, with become). */
   run(host: string, command: ShellCommand): Promise<ExecResult>;
   /** Mask a value found on a host (a key, a token) in every output from now on. */

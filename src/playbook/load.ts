@@ -1,16 +1,17 @@
-/** Find a playbook by name (a deployment kind's, from the registry) or by path (a user's .ts file, loaded at run time). */
+/** Find a playbook by name (a bundled one, from the registry the caller hands down) or by path (a user's .ts file, loaded at run time). */
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LbdeployError } from '../errors.js';
-import { KINDS, kindNamed } from '../kinds/registry.js';
 import type { Playbook } from './define.js';
 
 export class PlaybookError extends LbdeployError {}
 
-export function bundledPlaybookNames(): string[] {
-  return KINDS.map((k) => k.name).sort();
+/** The playbooks known by name (the kinds' registry gives them; this layer does not know the kinds). */
+export interface BundledPlaybooks {
+  named(name: string): Playbook | undefined;
+  names(): string[];
 }
 
 let registered = false;
@@ -28,7 +29,7 @@ async function registerTypeScript(): Promise<void> {
   registered = true;
 }
 
-export async function loadPlaybook(ref: string, baseDir: string, where?: string): Promise<Playbook> {
+export async function loadPlaybook(ref: string, baseDir: string, bundled: BundledPlaybooks, where?: string): Promise<Playbook> {
   const looksLikePath = ref.endsWith('.ts') || ref.endsWith('.js') || ref.includes('/');
   let file: string | undefined;
   if (looksLikePath) {
@@ -37,9 +38,9 @@ export async function loadPlaybook(ref: string, baseDir: string, where?: string)
     file = existsSync(p) ? p : existsSync(alt) ? alt : undefined;
     if (!file) throw new PlaybookError(`playbook file ${ref} not found`, { where, hint: 'paths are relative to the inventory file (or the working folder)' });
   } else {
-    const kind = kindNamed(ref);
-    if (!kind) throw new PlaybookError(`no playbook named '${ref}'`, { where, hint: `bundled playbooks: ${bundledPlaybookNames().join(', ')}; or give a path to a .ts file` });
-    return kind.playbook;
+    const pb = bundled.named(ref);
+    if (!pb) throw new PlaybookError(`no playbook named '${ref}'`, { where, hint: `bundled playbooks: ${bundled.names().join(', ')}; or give a path to a .ts file` });
+    return pb;
   }
   if (file.endsWith('.ts')) await registerTypeScript();
   const mod = (await import(pathToFileURL(file).href)) as { default?: Playbook };

@@ -40,6 +40,8 @@ export interface HaproxyConfig {
     timeoutServer: string;
     timeoutCheck?: string;
     retries?: number;
+    /** `option redispatch`: the last retry of a refused connection goes to another server. */
+    redispatch?: boolean;
   };
   /** `monitor-uri` frontend: answers 200 while haproxy runs (for upstream checks). */
   monitor?: { bind: string; uri: string };
@@ -78,6 +80,9 @@ export function renderHaproxy(c: HaproxyConfig): string {
     `    timeout connect ${d.timeoutConnect}`, `    timeout client ${d.timeoutClient}`, `    timeout server ${d.timeoutServer}`);
   if (d.timeoutCheck) out.push(`    timeout check ${d.timeoutCheck}`);
   if (d.retries !== undefined) out.push(`    retries ${d.retries}`);
+  // A connection a server refuses is retried on another server (the last retry), not failed: a backend
+  // gone is absorbed before the health checks take it out.
+  if (d.redispatch) out.push('    option redispatch');
   if (c.monitor) {
     out.push('', 'frontend monitor', `    bind ${c.monitor.bind}`, '    mode http', '    option dontlog-normal', `    monitor-uri ${c.monitor.uri}`);
   }

@@ -15,6 +15,38 @@ export interface KeepalivedGlobal {
   vrrpVersion?: 2 | 3;
   /** The iptables chain for VIP rules (keepalived 1.x; 2.x warns and wants nftables). */
   vrrpIptables?: string;
+  /** Seconds after becoming MASTER before the second burst of gratuitous ARPs / unsolicited NAs (0: none). */
+  vrrpGarpMasterDelay?: number;
+  /** How many gratuitous ARPs / NAs each burst sends. */
+  vrrpGarpMasterRepeat?: number;
+  /** Seconds between periodic refreshes of gratuitous ARPs / NAs while MASTER (0: none). */
+  vrrpGarpMasterRefresh?: number;
+  /** Gratuitous ARPs / NAs sent again when a lower-priority advert shows a second master (split brain ending). */
+  vrrpGarpLowerPrioRepeat?: number;
+  /** A master that sees a higher-priority advert sends one of its own before it steps down, so the other re-announces the VIP last. */
+  vrrpHigherPrioSendAdvert?: boolean;
+  /** IPVS connection state synchronised between directors: master on the node where the instance is MASTER, backup elsewhere. */
+  lvsSyncDaemon?: { interface: string; instance: string; id?: number };
+}
+
+/** `vrrp_track_process`: the instance follows a process's presence (weight 0: FAULT while it is missing). */
+export interface TrackProcess {
+  name: string;
+  /** The process name as in /proc/PID/comm. */
+  process: string;
+  weight?: number;
+  quorum?: number;
+  /** Seconds to wait after the quorum is lost or gained before acting (avoids bounce on re-exec). */
+  delay?: number;
+}
+
+/** `track_file`: a number in a file, times the weight, changes the priority (drain without a reload). */
+export interface TrackFile {
+  name: string;
+  file: string;
+  weight: number;
+  /** Written at start-up when the file does not exist. */
+  initValue?: number;
 }
 
 export interface VrrpScript {
@@ -51,6 +83,12 @@ export interface VrrpInstance {
   garpMasterDelay?: number;
   /** Interfaces whose failure puts the instance in FAULT. */
   trackInterfaces?: string[];
+  trackProcesses?: string[];
+  trackFiles?: string[];
+  /** Seconds a preempting node waits past the advert timeout before it takes the VIP back. */
+  preemptDelay?: number;
+  /** A script keepalived runs on every state change (INSTANCE NAME STATE PRIORITY appended). */
+  notify?: string;
 }
 
 /** An IPVS virtual server that keepalived programs and health-checks (seed 002). */
@@ -67,6 +105,8 @@ export interface VirtualServerBlock {
 export interface KeepalivedConfig {
   global: KeepalivedGlobal;
   scripts: VrrpScript[];
+  trackProcesses?: TrackProcess[];
+  trackFiles?: TrackFile[];
   instances: VrrpInstance[];
   virtualServers?: VirtualServerBlock[];
 }
@@ -97,6 +137,13 @@ export function renderKeepalived(c: KeepalivedConfig): string {
   if (c.global.vrrpGnaInterval !== undefined) out.push(`    vrrp_gna_interval ${c.global.vrrpGnaInterval}`);
   if (c.global.vrrpVersion !== undefined) out.push(`    vrrp_version ${c.global.vrrpVersion}`);
   if (c.global.vrrpIptables !== undefined) out.push(`    vrrp_iptables ${c.global.vrrpIptables}`);
+  const g = c.global;
+  if (g.vrrpGarpMasterDelay !== undefined) out.push(`    vrrp_garp_master_delay ${g.vrrpGarpMasterDelay}`);
+  if (g.vrrpGarpMasterRepeat !== undefined) out.push(`    vrrp_garp_master_repeat ${g.vrrpGarpMasterRepeat}`);
+  if (g.vrrpGarpMasterRefresh !== undefined) out.push(`    vrrp_garp_master_refresh ${g.vrrpGarpMasterRefresh}`);
+  if (g.vrrpGarpLowerPrioRepeat !== undefined) out.push(`    vrrp_garp_lower_prio_repeat ${g.vrrpGarpLowerPrioRepeat}`);
+  if (g.vrrpHigherPrioSendAdvert) out.push('    vrrp_higher_prio_send_advert');
+  if (g.lvsSyncDaemon) out.push(`    lvs_sync_daemon ${g.lvsSyncDaemon.interface} ${g.lvsSyncDaemon.instance}${g.lvsSyncDaemon.id !== undefined ? ` id ${g.lvsSyncDaemon.id}` : ''}`);
   out.push('}');
   for (const s of c.scripts) {
     out.push('', `vrrp_script ${s.name} {`, `    script ${q(s.script)}`, `    interval ${s.interval}`);
@@ -106,10 +153,23 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     if (s.rise !== undefined) out.push(`    rise ${s.rise}`);
     out.push('}');
   }
+  for (const p of c.trackProcesses ?? []) {
+    out.push('', `vrrp_track_process ${p.name} {`, `    process ${q(p.process)}`);
+    if (p.weight !== undefined) out.push(`    weight ${p.weight}`);
+    if (p.quorum !== undefined) out.push(`    quorum ${p.quorum}`);
+    if (p.delay !== undefined) out.push(`    delay ${p.delay}`);
+    out.push('}');
+  }
+  for (const f of c.trackFiles ?? []) {
+    out.push('', `track_file ${f.name} {`, `    file ${q(f.file)}`, `    weight ${f.weight}`);
+    if (f.initValue !== undefined) out.push(`    init_file ${f.initValue}`);
+    out.push('}');
+  }
   for (const i of c.instances) {
     out.push('', `vrrp_instance ${i.name} {`, `    state ${i.state}`, `    interface ${i.interface}`,
       `    virtual_router_id ${i.virtualRouterId}`, `    priority ${i.priority}`, `    advert_int ${i.advertInt}`);
     if (i.nopreempt) out.push('    nopreempt');
+    if (i.preemptDelay !== undefined) out.push(`    preempt_delay ${i.preemptDelay}`);
     if (i.garpMasterDelay !== undefined) out.push(`    garp_master_delay ${i.garpMasterDelay}`);
     if (i.trackInterfaces && i.trackInterfaces.length > 0) out.push('    track_interface {', ...i.trackInterfaces.map((t) => `        ${t}`), '    }');
     if (i.authentication) {
@@ -123,6 +183,9 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     }
     out.push('    }');
     if (i.trackScripts && i.trackScripts.length > 0) out.push('    track_script {', ...i.trackScripts.map((t) => `        ${t}`), '    }');
+    if (i.trackProcesses && i.trackProcesses.length > 0) out.push('    track_process {', ...i.trackProcesses.map((t) => `        ${t}`), '    }');
+    if (i.trackFiles && i.trackFiles.length > 0) out.push('    track_file {', ...i.trackFiles.map((t) => `        ${t}`), '    }');
+    if (i.notify) out.push(`    notify ${q(i.notify)}`);
     out.push('}');
   }
   for (const v of c.virtualServers ?? []) {

@@ -1,5 +1,5 @@
 /** Everything a run reports, as one union type: renderers (plain, listr2, JSON lines) consume these. */
-import type { Check } from '../checks/check.js';
+import type { Check } from './check.js';
 
 export type StepStatus = 'ok' | 'changed' | 'failed' | 'skipped';
 
@@ -24,6 +24,7 @@ export type RunEvent =
   | { type: 'interrupted'; message: string }
   | { type: 'recap'; hosts: Record<string, HostRecap>; ms: number; connections: number; commands: Record<string, number>; peakOpen?: number }
   /** After converging, `up` waits until the deployments serve: what it waits for, then how it ended. */
+  | { type: 'preflight'; deployment: string; ok: boolean; ms: number; skipped?: string; issues: { host: string; where?: string; message: string; hint: string }[] }
   | { type: 'wait-start'; deployments: string[]; timeoutS: number }
   /** `commands`: the remote commands the wait ran, by host (the client's requests through the VIPs included). */
   | { type: 'wait-done'; ready: boolean; ms: number; rounds: number; checks: number; failing: Check[]; commands?: Record<string, number>; connections?: number; peakOpen?: number }

@@ -48,6 +48,11 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
         case 'wait-start':
           write(`\nWAIT until it serves (at most ${e.timeoutS} s): ${e.deployments.join('; ')}\n`);
           break;
+        case 'preflight':
+          if (e.skipped) write(`PREFLIGHT skipped ${e.deployment}: ${e.skipped}\n`);
+          else if (e.ok) write(`PREFLIGHT ok ${e.deployment}: VRRP passes between every pair, no foreign router on its VRIDs (${(e.ms / 1000).toFixed(1)} s)\n`);
+          else write(`PREFLIGHT FAILED ${e.deployment}: nothing was changed\n${e.issues.map((i) => `  ${i.where ? `${i.where}: ` : ''}${i.host}: ${i.message}\n  → ${i.hint}\n`).join('')}`);
+          break;
         case 'wait-done':
           if (e.ready) write(`READY after ${(e.ms / 1000).toFixed(1)} s: ${e.checks} check(s) ok\n`);
           else write(`NOT READY after ${(e.ms / 1000).toFixed(1)} s: ${e.failing.length} of ${e.checks} check(s) never passed:\n${e.failing.map((c) => `  ${c.severity.toUpperCase()} ${c.check} ${c.target}: ${c.detail}\n`).join('')}  → see why with \`lbdeploy verify\`; wait longer with --wait SECONDS\n`);

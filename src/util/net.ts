@@ -57,3 +57,13 @@ export function hostAddresses(h: AddressedHost): string[] {
 export function familyAddress(h: AddressedHost, v6: boolean): string | undefined {
   return hostAddresses(h).find((a) => a.includes(':') === v6);
 }
+
+/** Does `ip -o addr show` list this address? IPv6 compared as numbers: 2001:2:0::201 is 2001:2::201. */
+export function holdsAddress(ipAddrOutput: string, address: string): boolean {
+  const family = address.includes(':') ? 'inet6' : 'inet';
+  const want = parseAddress(address)?.value;
+  return ipAddrOutput.split('\n').some((l) => {
+    const m = new RegExp(`\\s${family}\\s+([^/\\s]+)/`).exec(l);
+    return m !== null && (m[1] === address || (want !== undefined && parseAddress(m[1]!)?.value === want));
+  });
+}

@@ -213,7 +213,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     };
     try {
       assert.equal((await cli(['audit', inv, '--history', history])).code, 0);
-      const drill = await cli(['failover-test', inv, '--scenario', 'keepalived', '--history', history]);
+      const drill = await cli(['failover-test', inv, '--scenario', 'stop-keepalived', '--history', history]);
       assert.equal(drill.code, 0, drill.stdout + drill.stderr);
       // A backend goes down: haproxy's health check marks web2 DOWN on every LB node.
       await onHost('web2', 'systemctl stop nginx');
@@ -226,7 +226,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     }
     try {
       const lines = readFileSync(history, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; scenario?: string });
-      assert.deepEqual(lines.map((l) => `${l.type} ${l.status ?? l.scenario}`), ['audit ok', 'drill keepalived', 'drill keepalived', 'audit warning'], 'one line per audit, one per drilled VIP');
+      assert.deepEqual(lines.map((l) => `${l.type} ${l.status ?? l.scenario}`), ['audit ok', 'drill stop-keepalived', 'drill stop-keepalived', 'audit warning'], 'one line per audit, one per drilled VIP');
 
       const dom = dumpDom(dir, html);
       const attrs = (kind: string) => [...dom.matchAll(new RegExp(`<g class="box" data-kind="${kind}" data-state="(\\w+)" data-name="([^"]+)"`, 'g'))].map((m) => [m[2]!, m[1]!]);
@@ -238,8 +238,8 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       assert.deepEqual([...dom.matchAll(/data-to="(lb\d)" data-role="(\w+)"/g)].slice(0, 3).map((m) => `${m[1]} ${m[2]}`), ['lb1 holder', 'lb2 backup', 'lb3 backup']);
       // The trends: two audits (ok, then warning), one drill per VIP, each certificate twice.
       assert.deepEqual([...dom.matchAll(/<rect [^>]*data-state="(\w+)"><title>[^<]*UTC: /g)].map((m) => m[1]), ['ok', 'warning']);
-      assert.match(dom, /data-series="keepalived 198\.18\.0\.100" data-points="1"/);
-      assert.match(dom, /data-series="keepalived 2001:2::100" data-points="1"/);
+      assert.match(dom, /data-series="stop-keepalived 198\.18\.0\.100" data-points="1"/);
+      assert.match(dom, /data-series="stop-keepalived 2001:2::100" data-points="1"/);
       assert.equal((dom.match(/data-series="lb\d kubecfg0\d\.conf" data-points="2"/g) ?? []).length, 9);
 
       // What Chromium shows: down each column of the picture, the filled boxes' colours in the DOM's order.

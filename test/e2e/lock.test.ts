@@ -92,4 +92,35 @@ describe('run lock: one lbdeploy run changes a host at a time', function () {
     const holders = await Promise.all(LBS.map((h) => onHost(h, 'cat /run/lbdeploy/run.holder 2>/dev/null || echo none')));
     assert.deepEqual(holders.map((t) => t.trim()), ['none', 'none', 'none'], 'a run that ended removes its record');
   });
+
+  it('two runs started at the same moment over the same hosts: one changes them, the other is refused holding nothing', async () => {
+    const a = background(inventory);
+    const b = background(inventory);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    const codes = [ra.code, rb.code].sort();
+    assert.deepEqual(codes, [0, 1], `exactly one run went on\n--- A\n${ra.out}\n--- B\n${rb.out}`);
+    const loser = ra.code === 1 ? ra : rb;
+    assert.match(loser.out, /another lbdeploy run holds/);
+    assert.doesNotMatch(loser.out, /changed lb\d/);
+    assert.deepEqual(await reloads(), [1, 1, 1], 'each host changed once, by one run: the locks were never split');
+  });
+
+  it('a lock whose run is gone: up names the holder, unlock frees it with a warning, then up goes on', async () => {
+    // A holder detached from any lbdeploy run (as one left by a network cut): it holds the flock until killed.
+    await onHost('lb1', `mkdir -p /run/lbdeploy && setsid sh -c 'exec 9>>/run/lbdeploy/run.lock; flock 9; echo "ghost@gone pid 1: lbdeploy up gone.yaml since=$(date +%s)" >/run/lbdeploy/run.holder; echo $$ >/run/lbdeploy/run.pid; exec sleep 300' </dev/null >/dev/null 2>&1 &`);
+    for (let i = 0; i < 50 && !(await onHost('lb1', 'cat /run/lbdeploy/run.holder 2>/dev/null || true')).includes('ghost'); i++) await sleep(100);
+    const refused = await cli(['up', inventory, '--playbook', PLAYBOOK, '--no-wait']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /FAILED lb1: run lock - another lbdeploy run holds this host: ghost@gone pid 1: lbdeploy up gone.yaml/);
+    const ghost = (await onHost('lb1', 'cat /run/lbdeploy/run.pid')).trim();
+    const unlock = await cli(['unlock', inventory, 'lb1']);
+    assert.equal(unlock.code, 0, unlock.stdout + unlock.stderr);
+    assert.match(unlock.stdout, /lb1: WARNING: freed the run lock held by ghost@gone pid 1: lbdeploy up gone.yaml since=\d+ \(ended pid \d+ on the host\); if that run is still going/);
+    assert.match(unlock.stdout, new RegExp(`ended pid ${ghost} `), 'exactly the recorded holder');
+    assert.equal((await onHost('lb1', `kill -0 ${ghost} 2>/dev/null && echo alive || echo gone`)).trim(), 'gone');
+    const again = await cli(['unlock', inventory, 'lb1']);
+    assert.match(again.stdout, /lb1: no lbdeploy run holds the lock; nothing to do/);
+    const ok = await cli(['up', inventory, '--playbook', PLAYBOOK, '--no-wait']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  });
 });

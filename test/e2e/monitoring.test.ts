@@ -112,13 +112,13 @@ scrape_configs:
     const before = await (await fetch(`http://${LISTEN}/metrics`)).text();
     assert.doesNotMatch(before, /lbdeploy_drill_/, 'no drill recorded yet');
     // Both use the inventory's default history: the same file without being told.
-    const drill = await cli(['failover-test', inv, '--scenario', 'keepalived', '--json', '--lock-wait', '30']);
+    const drill = await cli(['failover-test', inv, '--scenario', 'stop-keepalived', '--json', '--lock-wait', '30']);
     assert.equal(drill.code, 0, drill.stdout + drill.stderr);
     const moved = (JSON.parse(drill.stdout) as { vip: string; vipMovedS: number }[]).find((r) => r.vip === VIP)!.vipMovedS;
-    const series = new RegExp(`^lbdeploy_drill_vip_move_seconds\\{inventory="[^"]+",scenario="keepalived",vip="${VIP}"\\} ${moved}$`, 'm');
+    const series = new RegExp(`^lbdeploy_drill_vip_move_seconds\\{inventory="[^"]+",scenario="stop-keepalived",vip="${VIP}"\\} ${moved}$`, 'm');
     await until('the drill on /metrics', 30, async () => series.test(await (await fetch(`http://${LISTEN}/metrics`)).text()));
     const m = await (await fetch(`http://${LISTEN}/metrics`)).text();
-    assert.match(m, new RegExp(`^lbdeploy_drill_passed\\{[^}]*scenario="keepalived",vip="${VIP}"\\} 1$`, 'm'));
+    assert.match(m, new RegExp(`^lbdeploy_drill_passed\\{[^}]*scenario="stop-keepalived",vip="${VIP}"\\} 1$`, 'm'));
     await until('Prometheus has the drill', 30, async () => {
       const r = await fetch(`${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(`lbdeploy_drill_vip_move_seconds{vip="${VIP}"}`)}`);
       return ((await r.json()) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1] === String(moved);

@@ -2,4 +2,4 @@
 import type { Kind } from '../types.js';
 import playbook from './playbook.js';
 
-export const baseline: Kind = { name: 'baseline', playbook, deployments: () => [] };
+export const baseline: Kind = { name: 'baseline', playbook, serves: false, deployments: () => [] };

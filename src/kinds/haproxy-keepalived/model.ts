@@ -7,6 +7,8 @@ import { revealText, type Secret } from '../../inventory/secret.js';
 import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
 import type { HaproxyConfig, SendProxy } from '../../render/haproxy.js';
 import type { ServiceTarget } from '../../checks/curl.js';
+import type { VrrpVersion } from '../../lb-blocks/vrrp-timers.js';
+import { advertProblem, vrrpGlobals, type GarpVars } from '../../lb-blocks/vrrp-timers.js';
 import { familyAddress, hostAddresses, inSubnet, subnetOf } from '../../util/net.js';
 
 export interface HaInstanceVars { name: string; vip: string; virtual_router_id: number; auth_pass?: string | Secret; nopreempt: boolean }
@@ -18,7 +20,9 @@ export interface HaServiceVars {
 export interface HaVars {
   lb_group: string;
   keepalived: {
-    interface: string; advert_int: number; unicast: boolean; unicast_peers?: string[]; vrrp_strict: boolean;
+    interface: string; advert_int: number; vrrp_version: VrrpVersion; preempt_delay?: number; track_process: boolean;
+    garp: GarpVars;
+    unicast: boolean; unicast_peers?: string[]; vrrp_strict: boolean;
     check_interval: number; check_fall: number; check_rise: number; check_weight?: number; instances: HaInstanceVars[];
   };
   haproxy: {
@@ -35,6 +39,16 @@ export interface HaVars {
 
 export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_haproxy.sh';
 export const CHECK_SCRIPT_NAME = 'chk_haproxy';
+/** haproxy's processes, followed by keepalived through the kernel's process events: none left is FAULT at once. */
+export const TRACK_PROCESS_NAME = 'chk_haproxy_process';
+/** The drain file: 1 drops the node's priority to the floor (lbdeploy drain), 0 puts it back; keepalived reads it on change. */
+export const DRAIN_FILE = '/etc/keepalived/lbdeploy-drain';
+export const DRAIN_TRACK_NAME = 'lbdeploy_drain';
+/** keepalived's notify script: each instance's state in /run/lbdeploy/vrrp/NAME, keepalived's own view. */
+export const STATE_SCRIPT_PATH = '/etc/keepalived/vrrp_state.sh';
+export const STATE_DIR = '/run/lbdeploy/vrrp';
+/** The drain file's weight: 1 x -253 takes any priority down to keepalived's floor of 1, without FAULT (which would drop the VIP before a peer holds it). */
+export const DRAIN_WEIGHT = -253;
 export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
 
 /** The LB nodes, in inventory order. */
@@ -101,6 +115,8 @@ export function checkWeight(v: HaVars, host: HostInfo, all: readonly HostInfo[])
 
 export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[]): KeepalivedConfig {
   const k = v.keepalived;
+  // The playbook's prepare found no process events on this host (a container's network namespace).
+  const tracksProcess = k.track_process && host.vars.keepalived_process_events !== false;
   const instances: VrrpInstance[] = k.instances.map((i) => {
     const nodes = carriers(all, i);
     const prio = priorities(nodes);
@@ -111,8 +127,8 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     const peers = k.unicast ? k.unicast_peers?.filter((p) => p.includes(':') === v6) ?? nodes.filter((n) => n.name !== host.name).map((n) => own(n) ?? n.address) : undefined;
     return {
     name: i.name,
-    // With nopreempt every node starts BACKUP (keepalived ignores nopreempt on a MASTER).
-    state: !i.nopreempt && prio.get(host.name) === top ? 'MASTER' : 'BACKUP',
+    // With nopreempt or preempt_delay every node starts BACKUP (keepalived ignores both on a MASTER).
+    state: !i.nopreempt && k.preempt_delay === undefined && prio.get(host.name) === top ? 'MASTER' : 'BACKUP',
     interface: k.interface,
     virtualRouterId: i.virtual_router_id,
     priority: prio.get(host.name) ?? 150,
@@ -122,11 +138,20 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     unicastPeers: peers,
     virtualAddresses: [{ address: i.vip, dev: k.interface }],
     trackScripts: [CHECK_SCRIPT_NAME],
+    trackProcesses: tracksProcess ? [TRACK_PROCESS_NAME] : undefined,
+    trackFiles: [DRAIN_TRACK_NAME],
     nopreempt: i.nopreempt || undefined,
+    preemptDelay: i.nopreempt ? undefined : k.preempt_delay,
+    notify: STATE_SCRIPT_PATH,
     };
   });
   return {
-    global: { routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined },
+    global: {
+      routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined,
+      ...vrrpGlobals(k.vrrp_version, k.garp),
+    },
+    trackProcesses: tracksProcess ? [{ name: TRACK_PROCESS_NAME, process: 'haproxy', weight: 0, quorum: 1 }] : undefined,
+    trackFiles: [{ name: DRAIN_TRACK_NAME, file: DRAIN_FILE, weight: DRAIN_WEIGHT, initValue: 0 }],
     scripts: [{ name: CHECK_SCRIPT_NAME, script: `${CHECK_SCRIPT_PATH} ${v.haproxy.monitor.port} ${v.haproxy.monitor.uri}`, interval: k.check_interval, timeout: Math.max(1, Math.ceil(k.check_interval)), fall: k.check_fall, rise: k.check_rise, weight: checkWeight(v, host, all) }],
     instances,
   };
@@ -168,7 +193,7 @@ export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
   const h = v.haproxy;
   return {
     global: { maxconn: h.maxconn, statsSocket: HAPROXY_SOCKET, user: 'haproxy', group: 'haproxy', chroot: '/var/lib/haproxy', log: '/dev/log local0' },
-    defaults: { timeoutConnect: h.timeout_connect, timeoutClient: h.timeout_client, timeoutServer: h.timeout_server, timeoutCheck: '2s', retries: 3 },
+    defaults: { timeoutConnect: h.timeout_connect, timeoutClient: h.timeout_client, timeoutServer: h.timeout_server, timeoutCheck: '2s', retries: 3, redispatch: true },
     monitor: { bind: `*:${h.monitor.port}`, uri: h.monitor.uri },
     stats: h.stats ? { bind: `${h.stats.bind}:${h.stats.port}`, uri: '/stats', user: h.stats.user, password: h.stats.password, admin: false } : undefined,
     listens: h.services.map((s) => ({
@@ -228,6 +253,14 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
         issues.push({ host: h.name, path: ['keepalived', 'vrrp_strict'], message: `vrrp_strict cannot be combined with ${k.unicast ? 'unicast peers' : 'authentication'} (instance ${inst.name})`, hint: 'turn vrrp_strict off, or use multicast without authentication' });
       }
     });
+    const advert = advertProblem(k.advert_int, k.vrrp_version);
+    if (advert) issues.push({ host: h.name, path: ['keepalived', 'advert_int'], message: advert, hint: k.vrrp_version === 2 ? 'use a whole number of seconds, or set vrrp_version: 3 for sub-second adverts' : 'use 0.01 to 40.95 in steps of 0.01' });
+    if (k.vrrp_version === 3) k.instances.forEach((inst, i) => {
+      if (inst.auth_pass !== undefined && !vipAddress(inst.vip).includes(':')) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `${inst.name}: VRRP version 3 has no authentication (keepalived -t refuses auth_pass with vrrp_version 3)`, hint: 'remove auth_pass, or keep vrrp_version 2' });
+    });
+    if (k.preempt_delay !== undefined) k.instances.forEach((inst, i) => {
+      if (inst.nopreempt) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'nopreempt'], message: `${inst.name} sets nopreempt, so keepalived.preempt_delay would do nothing for it`, hint: 'drop preempt_delay, or nopreempt' });
+    });
     const w = checkWeight(varsOf(h), h, all);
     const [wmin, wmax] = KEEPALIVED_LIMITS.weight;
     if (w < wmin || w > wmax) {
@@ -257,6 +290,10 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
       issues.push({ host: owner.name, path: ['keepalived', 'instances', index, 'virtual_router_id'], message: `virtual_router_id ${instance.virtual_router_id} of ${instance.name} (${names}) is also used by ${other.name} (${other.nodes}) on the same segment ${instance.vip.split('/')[0]}/${instance.vip.split('/')[1]}: their VRRP adverts would mix`, hint: 'give each cluster on a segment its own virtual_router_id (1-255)' });
     }
     if (!other) segments.set(segment, { name: instance.name, nodes: names });
+    // Every node of a cluster must speak the same VRRP: a version or interval mismatch makes each discard the other's adverts.
+    const timers = new Map(nodes.map((n) => [n.name, `version ${varsOf(n).keepalived.vrrp_version}, advert_int ${varsOf(n).keepalived.advert_int}`]));
+    const odd = nodes.find((n) => timers.get(n.name) !== timers.get(nodes[0]!.name));
+    if (odd) issues.push({ host: odd.name, path: ['keepalived', 'advert_int'], message: `the nodes of ${instance.name} disagree on VRRP: ${nodes[0]!.name} has ${timers.get(nodes[0]!.name)}, ${odd.name} has ${timers.get(odd.name)}`, hint: 'set vrrp_version and advert_int once for the whole cluster (group vars), not per host' });
     const prio = priorities(nodes);
     const [pmin, pmax] = KEEPALIVED_LIMITS.priority;
     for (const [name, p] of prio) {

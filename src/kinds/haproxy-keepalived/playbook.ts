@@ -5,7 +5,7 @@
  */
 import { sh } from '../../connection/shell.js';
 import { shippedFile } from '../../files.js';
-import { holderLast } from '../../lb/rolling.js';
+import { drainWith, holderLast } from '../../lb-blocks/rolling.js';
 import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/file.js';
 import { sysctl } from '../../operations/kernel.js';
@@ -15,16 +15,35 @@ import { definePlaybook } from '../../playbook/define.js';
 import { renderHaproxy } from '../../render/haproxy.js';
 import { renderKeepalived } from '../../render/keepalived.js';
 import { nginxSnippetValidate, renderNginxProxyProtocol } from '../../render/nginx.js';
-import { CHECK_SCRIPT_PATH, haChecks, hasIpv6Vip, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
+import { CHECK_SCRIPT_PATH, DRAIN_FILE, STATE_SCRIPT_PATH, haChecks, hasIpv6Vip, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
 import { haVarsSchema } from './schema.js';
 
-const RELOAD_HAPROXY = '/usr/local/sbin/lbdeploy-reload-haproxy';
+export const RELOAD_HAPROXY = '/usr/local/sbin/lbdeploy-reload-haproxy';
+
+/** `yes` when the kernel's process connector (NETLINK_CONNECTOR, 11) has its kernel socket in this network namespace: only the initial one has. */
+export const PROCESS_EVENTS_FACT = sh`awk '$2 == 11 && $3 == 0 { found = 1 } END { print found ? "yes" : "no" }' /proc/net/netlink`;
+
+/** For a play of the operator's own over haproxy-keepalived nodes: drain the VIP holder before a step marked `disruptive`. */
+export const haproxyKeepalivedDrain = drainWith(DRAIN_FILE, (h) => vipsOf(h.vars as unknown as HaVars).map((x) => x.address));
+const HAPROXY_DROPIN = '# Managed by lbdeploy: haproxy restarted at once after a crash.\n[Service]\nRestartSec=0\n';
 
 export default definePlaybook({
   name: 'haproxy-keepalived',
   description: 'keepalived VIP + haproxy (TCP, PROXY protocol) on group `lb`; nginx PROXY-protocol site on group `ingress`',
   vars: haVarsSchema,
   check: (hosts) => haChecks(hosts, (h) => h.vars as unknown as HaVars),
+  // track_process needs the kernel's process events, which only the host's own (initial) network
+  // namespace has: in a container's namespace keepalived would hold the instance in FAULT. Each LB
+  // node is asked; where they are missing, haproxy is followed by the HTTP check alone, and said so.
+  prepare: async (ctx) => {
+    // Only the nodes this run changes (a rollout's batch, --limit): a node's own config is all the answer decides.
+    const lbs = ctx.hosts.filter((h) => ctx.runHosts.has(h.name) && h.groups.includes(lbGroupOf(h)) && (h.vars.keepalived as HaVars['keepalived'] | undefined)?.track_process === true);
+    const without = (await Promise.all(lbs.map(async (h) => ((await ctx.run(h.name, PROCESS_EVENTS_FACT)).stdout.trim() === 'no' ? h.name : undefined)))).filter((n): n is string => !!n);
+    return {
+      vars: Object.fromEntries(without.map((n) => [n, { keepalived_process_events: false }])),
+      notes: without.length > 0 ? [`${without.join(', ')}: no process events in this network namespace (a container's), so keepalived cannot follow haproxy as a process there; the HTTP check follows it (keepalived.track_process: false says so and skips this check)`] : [],
+    };
+  },
   plays: [
     {
       name: 'load balancers',
@@ -32,23 +51,29 @@ export default definePlaybook({
       hosts: (vars) => lbGroupOf({ vars }),
       // Converge the backups first and the node that holds a VIP last, so the VIP moves at most once.
       ...holderLast((h) => vipsOf(h.vars as unknown as HaVars).map((x) => x.address)),
+      // A holder about to take a disruptive change (a package installed or upgraded) is drained first.
+      drain: haproxyKeepalivedDrain,
       steps: (h) => {
         const v = h.vars as unknown as HaVars;
         const haproxy = renderHaproxy(haproxyFor(v, h.inventory));
         const keepalived = renderKeepalived(keepalivedFor(h, v, h.inventory));
         return [
-          packages({ names: ['haproxy', 'keepalived', 'socat', 'curl', 'iproute2'], tags: ['packages'] }),
+          packages({ names: ['haproxy', 'keepalived', 'socat', 'curl', 'iproute2'], tags: ['packages'], disruptive: true }),
           sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ha.conf', values: { 'net.ipv4.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind, ...(hasIpv6Vip(v) ? { 'net.ipv6.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind } : {}) }, tags: ['sysctl'] }),
           directory({ path: '/etc/keepalived', mode: '0755' }),
           file({ path: CHECK_SCRIPT_PATH, content: shippedFile('check_haproxy.sh'), mode: '0755', tags: ['keepalived'] }),
+          file({ path: STATE_SCRIPT_PATH, content: shippedFile('vrrp_state.sh'), mode: '0755', tags: ['keepalived'] }),
           file({ path: RELOAD_HAPROXY, content: shippedFile('reload_haproxy.sh'), mode: '0755', tags: ['haproxy'] }),
           file({ path: '/etc/haproxy/haproxy.cfg', content: haproxy, mode: '0640', group: 'haproxy', validate: (tmp) => sh`haproxy -c -q -f ${tmp}`, notify: 'reload haproxy', tags: ['haproxy'] }),
           file({ path: '/etc/keepalived/keepalived.conf', content: keepalived, mode: '0600', validate: (tmp) => sh`keepalived -t -f ${tmp}`, notify: 'reload keepalived', tags: ['keepalived'] }),
+          // Restarted at once after a crash (Debian waits 100 ms): every ms of the restart is refused requests on the VIP holder.
+          file({ path: '/etc/systemd/system/haproxy.service.d/lbdeploy-restart.conf', content: HAPROXY_DROPIN, mode: '0644', notify: 'daemon-reload', tags: ['haproxy'] }),
           service({ name: 'haproxy', enabled: true, state: 'started', tags: ['haproxy'] }),
           service({ name: 'keepalived', enabled: true, state: 'started', tags: ['keepalived'] }),
         ];
       },
       handlers: {
+        'daemon-reload': command({ cmd: sh`systemctl daemon-reload`, title: 'systemctl daemon-reload' }),
         // haproxy: a seamless master-worker reload (no dropped connections);
         // keepalived: SIGHUP, never a restart that would move the VIP.
         'reload haproxy': command({ cmd: sh`${RELOAD_HAPROXY}`, title: 'reload haproxy (confirmed)' }),

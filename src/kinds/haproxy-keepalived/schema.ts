@@ -1,4 +1,5 @@
 /** Vars of the haproxy-keepalived playbook (JSON Schema; ajv fills the defaults). */
+import { VRRP_VARS_SCHEMA } from '../../lb-blocks/vrrp-timers.js';
 
 const duration = { type: 'string', pattern: '^[0-9]+(us|ms|s|m|h|d)?$' } as const;
 
@@ -12,7 +13,9 @@ export const haVarsSchema = {
       required: ['interface', 'instances'],
       properties: {
         interface: { type: 'string', minLength: 1, description: 'the interface that carries the VIPs (eno1, eth0...)' },
-        advert_int: { type: 'number', minimum: 1, maximum: 255, default: 1, description: 'seconds between VRRP adverts (keepalived: 1-255)' },
+        ...VRRP_VARS_SCHEMA,
+        preempt_delay: { type: 'number', minimum: 0, maximum: 1000, description: 'seconds a recovered higher-priority node waits, past the advert timeout, before it takes the VIP back' },
+        track_process: { type: 'boolean', default: true, description: 'follow haproxy\'s processes (vrrp_track_process): none left puts the node in FAULT at once, and a backup takes over after its skew time' },
         unicast: { type: 'boolean', default: true, description: 'unicast VRRP to the other LB nodes (multicast when false)' },
         unicast_peers: { type: 'array', items: { type: 'string' }, description: 'defaults to the other LB nodes; if given, must be exactly them' },
         vrrp_strict: { type: 'boolean', default: false },

@@ -10,6 +10,7 @@ import { drKubernetesService, drServices, type DrSettings } from './model.js';
 import playbook from './playbook.js';
 
 export const ipvsDr: Kind = {
+  serves: true,
   name: 'ipvs-dr',
   // The Service manifest (seed 003) is a kubernetes-models object.
   load: async () => void (await loadKubeModels()),

@@ -4,7 +4,7 @@
  * saved for boot. Real servers that are plain hosts (group `ipvs_real_servers`) carry the VIP on lo
  * with arp_ignore/arp_announce, so only the director answers ARP for it.
  */
-import { drRealServerSteps } from '../../lb/dr-real-servers.js';
+import { drRealServerSteps } from '../../lb-blocks/dr-real-servers.js';
 import { file } from '../../operations/file.js';
 import { DEBIAN_IPVSADM_DEFAULTS, ipvsServices, persistentAddress } from '../../operations/ipvs.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';

@@ -9,6 +9,7 @@ import playbook from './playbook.js';
 import type { AliveDeployVars } from './schema.js';
 
 export const ipvsKeepalived: Kind = {
+  serves: true,
   name: 'ipvs-keepalived',
   playbook,
   deployments: ({ inventory, hosts, targeted }) => {

@@ -8,6 +8,7 @@ import type { HostInfo, PlaybookIssue } from '../../playbook/define.js';
 import type { Forward, VirtualService } from '../../render/ipvs.js';
 import type { KeepalivedConfig, VrrpInstance } from '../../render/keepalived.js';
 import { hostAddresses } from '../../util/net.js';
+import { advertProblem, vrrpGlobals, type GarpVars, type VrrpVersion } from '../../lb-blocks/vrrp-timers.js';
 
 export interface AlivePort {
   port: number;
@@ -28,6 +29,12 @@ export interface AliveInstance {
 
 export interface AliveVars {
   instances: AliveInstance[];
+  /** IPVS connection sync between the directors (keepalived's lvs_sync_daemon), on by default. */
+  sync_daemon?: boolean;
+  /** VRRP timing (schema defaults: version 2, 1 s adverts, GARP/NA tuned); absent in the seed's own alive.yaml. */
+  vrrp_version?: VrrpVersion;
+  advert_int?: number;
+  garp?: GarpVars;
 }
 
 /** The VIP with the prefix keepalived needs on the interface (/32 or /128 when none is given). */
@@ -52,15 +59,22 @@ export function aliveKeepalived(host: HostInfo, alive: AliveVars, nodes: readonl
       interface: inst.vip.interface,
       virtualRouterId: inst.vip.id,
       priority: 150 - 10 * position,
-      advertInt: 1,
+      advertInt: alive.advert_int ?? 1,
       nopreempt: true,
       unicastSrcIp: self,
       unicastPeers: inst.vip.peer.filter((p) => p !== self),
       virtualAddresses: [{ address: vipWithPrefix(inst.vip.vip), dev: inst.vip.interface }],
     };
   });
+  // Connection state follows the first instance's holder: its director sends, the others receive, so an
+  // established connection survives the move (the kernel's sync carries IPv4 and IPv6 connections).
+  const first = alive.instances[0]?.vip;
   return {
-    global: { routerId: host.name, scriptUser: 'root', enableScriptSecurity: true },
+    global: {
+      routerId: host.name, scriptUser: 'root', enableScriptSecurity: true,
+      ...(alive.garp ? vrrpGlobals(alive.vrrp_version ?? 2, alive.garp) : {}),
+      lvsSyncDaemon: alive.sync_daemon !== false && first ? { interface: first.interface, instance: first.name, id: first.id } : undefined,
+    },
     scripts: [],
     instances,
     virtualServers: alive.instances.flatMap((inst) => inst.ipvs.ports.map((p) => ({
@@ -129,6 +143,8 @@ const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed'
 /** What the schema cannot see: settings inside the raw blocks, families, uniqueness, peers versus the LB nodes. */
 export function aliveChecks(alive: AliveVars, nodes: readonly HostInfo[]): PlaybookIssue[] {
   const issues: PlaybookIssue[] = [];
+  const advert = advertProblem(alive.advert_int ?? 1, alive.vrrp_version ?? 2);
+  if (advert) issues.push({ path: ['alive', 'advert_int'], message: advert, hint: (alive.vrrp_version ?? 2) === 2 ? 'use a whole number of seconds, or set vrrp_version: 3 for sub-second adverts' : 'use 0.01 to 40.95 in steps of 0.01' });
   const seen = { vip: new Map<string, number>(), id: new Map<number, number>(), name: new Map<string, number>() };
   alive.instances.forEach((inst, i) => {
     const at = (...rest: (string | number)[]) => ['alive', 'instances', i, ...rest];

@@ -6,11 +6,11 @@
  * arp_accept (seed step 10); with lb_kind DR, group `ipvs_real_servers` carries the VIPs on lo.
  * The kubeconfigs (kubecfg01..03.conf) come from the `kubeconfig` playbook: list it first.
  */
-import { drRealServerSteps } from '../../lb/dr-real-servers.js';
-import { holderLast } from '../../lb/rolling.js';
+import { drRealServerSteps } from '../../lb-blocks/dr-real-servers.js';
+import { holderLast } from '../../lb-blocks/rolling.js';
 import { reboot } from '../../operations/command.js';
 import { containerSignal, type ImageArchive } from '../../operations/container.js';
-import { dockerHostSteps, keepalivedContainerSteps, prepareImageArchive, restartDocker } from '../../lb/keepalived-container.js';
+import { dockerHostSteps, keepalivedContainerSteps, prepareImageArchive, restartDocker } from '../../lb-blocks/keepalived-container.js';
 import { directory, file } from '../../operations/file.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';
 import type { Operation } from '../../operations/types.js';

@@ -1,12 +1,13 @@
 /** JSON Schema for the `alive` vars (seed 002, the software datacenter LB), with the seed's defaults. */
 import type { AliveVars } from './model.js';
+import { VRRP_VARS_SCHEMA } from '../../lb-blocks/vrrp-timers.js';
 
 /** Seed 002 step 1, as written; modules this kernel merged away are skipped with a note. */
-export const SEED_002_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack_ipv4', 'nf_conntrack', 'ip6t_MASQUERADE', 'nf_nat_masquerade_ipv6',
+export const IPVS_DIRECTOR_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack_ipv4', 'nf_conntrack', 'ip6t_MASQUERADE', 'nf_nat_masquerade_ipv6',
   'ip6table_nat', 'nf_conntrack_ipv6', 'nf_defrag_ipv6', 'nf_nat_ipv6', 'ip6_tables'];
 
 /** Seed 002 step 2. */
-export const SEED_002_SYSCTL = {
+export const IPVS_DIRECTOR_SYSCTL = {
   'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.arp_accept': 1, 'net.ipv4.vs.conntrack': 1, 'net.ipv4.vs.conn_reuse_mode': 0,
   'net.ipv4.vs.expire_nodest_conn': 1, 'net.ipv4.vs.expire_quiescent_template': 1, 'net.ipv6.conf.all.forwarding': 1,
 };
@@ -56,8 +57,8 @@ export const aliveVarsSchema = {
         config_dir: { type: 'string', pattern: '^/', default: '/etc/keepalived' },
         // apparmor: Debian's docker refuses to start containers when the kernel has AppArmor on but the parser is missing.
         packages: { type: 'array', items: { type: 'string' }, default: ['ipvsadm', 'docker.io', 'apparmor'] },
-        modules: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }, default: SEED_002_MODULES },
-        sysctl: { type: 'object', additionalProperties: { type: ['integer', 'string'] }, default: SEED_002_SYSCTL },
+        modules: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }, default: IPVS_DIRECTOR_MODULES },
+        sysctl: { type: 'object', additionalProperties: { type: ['integer', 'string'] }, default: IPVS_DIRECTOR_SYSCTL },
         docker_daemon: { type: 'object', description: 'written to /etc/docker/daemon.json before docker is installed (e.g. {"iptables": false})' },
         image: {
           type: 'object', additionalProperties: false, required: ['ref'],
@@ -78,6 +79,8 @@ export const aliveVarsSchema = {
           },
         },
         instances: { type: 'array', minItems: 1, items: instance },
+        ...VRRP_VARS_SCHEMA,
+        sync_daemon: { type: 'boolean', default: true, description: 'IPVS connection state synchronised between the directors (lvs_sync_daemon on the first instance\'s interface, following its VRRP state): established connections survive a failover' },
       },
     },
     verify_from: { type: 'string', description: 'the host verify and failover-test send requests from' },

@@ -78,6 +78,7 @@ function drills(v: KkvVars): DrillSpec[] {
 }
 
 export const kubeKeepalivedVip: Kind = {
+  serves: true,
   name: 'kube-keepalived-vip',
   load: async () => void (await loadKubeModels()),
   playbook,

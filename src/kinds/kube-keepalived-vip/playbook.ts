@@ -10,7 +10,7 @@
  * ConfigMap, with the endpoints from the inventory, in a keepalived container on each node.
  */
 import { sh } from '../../connection/shell.js';
-import { dockerHostSteps, keepalivedContainerSteps, prepareImageArchive, restartDocker } from '../../lb/keepalived-container.js';
+import { dockerHostSteps, keepalivedContainerSteps, prepareImageArchive, restartDocker } from '../../lb-blocks/keepalived-container.js';
 import { renderObjects } from '../../kube/objects.js';
 import { containerSignal, type ImageArchive } from '../../operations/container.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';

@@ -22,9 +22,9 @@ export function certChecks(host: string, stdout: string, t: AuditThresholds, now
       const c = certInfo(Buffer.from(certData, 'base64').toString('utf8'), now);
       const severity: Severity = c.state !== 'valid' || c.daysLeft < t.critDays ? 'critical' : c.daysLeft < t.warnDays ? 'warning' : 'ok';
       const detail = c.state === 'valid' ? `${c.daysLeft} days left (until ${c.notAfter}), ${c.subject}` : `${c.state} (notAfter ${c.notAfter})`;
-      return { check: 'kubeconfig certificate', target: `${host} ${file}`, severity, detail, value: c.daysLeft };
+      return { check: 'kubeconfig certificate', topic: 'certificate', target: `${host} ${file}`, severity, detail, value: c.daysLeft };
     } catch (e) {
-      return { check: 'kubeconfig certificate', target: `${host} ${file}`, severity: 'critical', detail: `unreadable certificate: ${(e as Error).message}` };
+      return { check: 'kubeconfig certificate', topic: 'certificate', target: `${host} ${file}`, severity: 'critical', detail: `unreadable certificate: ${(e as Error).message}` };
     }
   });
 }

@@ -5,6 +5,7 @@ import { certChecks, certProbe } from './checks.js';
 import playbook, { type KubeVars } from './playbook.js';
 
 export const kubeconfig: Kind = {
+  serves: true,
   name: 'kubeconfig',
   playbook,
   deployments: ({ inventory, hosts, targeted }) => {

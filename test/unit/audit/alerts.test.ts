@@ -29,9 +29,9 @@ describe('alert rules (promtool)', () => {
     const written = auditMetrics('inv.yaml', {
       up: true, durationS: 1,
       report: { inventory: 'inv.yaml', generatedAt: new Date().toISOString(), status: 'ok', checks: [
-        { check: 'vip holder', target: 'VI 198.18.0.100', severity: 'ok', detail: '', value: 1 },
-        { check: 'kubeconfig certificate', target: 'lb1 /k', severity: 'ok', detail: '', value: 300 },
-        { check: 'drift', target: 'lb1', severity: 'ok', detail: '', value: 0 },
+        { check: 'vip holder', topic: 'vip-holder', vip: '198.18.0.100', target: 'VI 198.18.0.100', severity: 'ok', detail: '', value: 1 },
+        { check: 'kubeconfig certificate', topic: 'certificate', target: 'lb1 /k', severity: 'ok', detail: '', value: 300 },
+        { check: 'drift', topic: 'drift', target: 'lb1', severity: 'ok', detail: '', value: 0 },
         { check: 'haproxy backends', target: 'lb1 web', severity: 'ok', detail: '', value: 3 },
       ] },
     });

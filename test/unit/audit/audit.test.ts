@@ -46,10 +46,11 @@ describe('audit: checks', () => {
   });
 
   // One table drives verify, the readiness wait and audit: they all read these checks.
-  const node = (o: { addrs?: string[]; keepalived?: string; haproxy?: string; stat?: string }) => new Map([
+  const node = (o: { addrs?: string[]; keepalived?: string; haproxy?: string; stat?: string; vrrp?: string }) => new Map([
     ['addresses', { stdout: (o.addrs ?? ['198.18.0.11']).map((a) => `2: eth0    inet ${a}/24 scope global eth0`).join('\n'), code: 0 }],
     ['keepalived', { stdout: `${o.keepalived ?? 'active'}\n`, code: 0 }], ['haproxy', { stdout: `${o.haproxy ?? 'active'}\n`, code: 0 }],
     ['haproxy-stat', { stdout: o.stat ?? '# pxname,svname,status\nsvc,a,UP\nsvc,b,UP\n', code: 0 }],
+    ['vrrp-state', { stdout: o.vrrp ?? '', code: 0 }],
   ]);
   const HA_CASES: { what: string; nodes: [string, ReturnType<typeof node> | { error: string }][]; notOk: string[] }[] = [
     { what: 'healthy: one holder, both units active, backends UP', nodes: [['lb1', node({ addrs: ['198.18.0.11', '198.18.0.100'] })], ['lb2', node({})]], notOk: [] },
@@ -58,6 +59,8 @@ describe('audit: checks', () => {
     { what: 'split brain: critical', nodes: [['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', node({ addrs: ['198.18.0.100'] })]], notOk: ['vip holder VI 198.18.0.100 critical'] },
     { what: 'a backend DOWN: warning; all DOWN: critical', nodes: [['lb1', node({ addrs: ['198.18.0.100'], stat: '# pxname,svname,status\nsvc,a,UP\nsvc,b,DOWN\n' })], ['lb2', node({ stat: '# pxname,svname,status\nsvc,a,DOWN\nsvc,b,DOWN\n' })]], notOk: ['backends lb1 svc warning', 'backends lb2 svc critical'] },
     { what: 'no stats socket yet: a warning', nodes: [['lb1', node({ addrs: ['198.18.0.100'], stat: '' })], ['lb2', node({})]], notOk: ['backends lb1 svc warning'] },
+    { what: 'a backup in FAULT (keepalived\'s own record): a warning, it cannot take the VIP over', nodes: [['lb1', node({ addrs: ['198.18.0.100'], vrrp: 'VI MASTER\n' })], ['lb2', node({ vrrp: 'VI FAULT\nVI6 BACKUP\n' })]], notOk: ['keepalived lb2 warning'] },
+    { what: 'no record yet (keepalived did not change state since the notify script came): no finding', nodes: [['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', node({ vrrp: '' })]], notOk: [] },
     { what: 'unreachable node: critical', nodes: [['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', { error: 'timed out' }]], notOk: ['node lb2 critical'] },
   ];
   for (const c of HA_CASES) {
@@ -66,6 +69,11 @@ describe('audit: checks', () => {
       assert.deepEqual(checks.filter((x) => x.severity !== 'ok').map((x) => `${x.check} ${x.target} ${x.severity}`), c.notOk);
     });
   }
+
+  it('the FAULT finding says which instance and what it means', () => {
+    const checks = evaluateHaNodes([{ name: 'VI', address: '198.18.0.100' }], [{ name: 'svc', servers: 2 }], new Map([['lb1', node({ addrs: ['198.18.0.100'] })], ['lb2', node({ vrrp: 'VI FAULT\n' })]]));
+    assert.equal(checks.find((c) => c.check === 'keepalived' && c.target === 'lb2')!.detail, 'active, FAULT in VI: a tracked check, process or interface failed there, so this node cannot take the VIP over');
+  });
 
   it('a container that must run: running ok, exited or absent critical', () => {
     const p = (out: string) => new Map([['docker-container:keepalived', { stdout: out, code: 0 }]]);
@@ -84,9 +92,9 @@ describe('audit: outputs', () => {
   const report: AuditReport = {
     inventory: 'inv.yaml', generatedAt: '2026-11-22T00:00:00.000Z', status: 'critical',
     checks: [
-      { check: 'vip holder', target: 'VI 198.18.0.100', severity: 'critical', detail: 'split brain: held by lb1, lb2', value: 2 },
-      { check: 'kubeconfig certificate', target: 'lb1 /etc/k/kubecfg01.conf', severity: 'warning', detail: '20 days left <soon> & "quoted"', value: 20 },
-      { check: 'ssh', target: 'lb1', severity: 'ok', detail: 'answered', value: 1 },
+      { check: 'vip holder', topic: 'vip-holder', vip: '198.18.0.100', target: 'VI 198.18.0.100', severity: 'critical', detail: 'split brain: held by lb1, lb2', value: 2 },
+      { check: 'kubeconfig certificate', topic: 'certificate', target: 'lb1 /etc/k/kubecfg01.conf', severity: 'warning', detail: '20 days left <soon> & "quoted"', value: 20 },
+      { check: 'ssh', topic: 'reachability', target: 'lb1', severity: 'ok', detail: 'answered', value: 1 },
     ],
   };
   it('table', () => assert.match(auditTable(report), /audit CRITICAL: 1 ok, 1 warning\(s\), 1 critical$/));

@@ -47,10 +47,10 @@ describe('history: records', () => {
   const report: AuditReport = {
     inventory: 'lab.yaml', generatedAt: '2026-11-23T10:00:00.000Z', status: 'warning',
     checks: [
-      { check: 'kubeconfig certificate', target: 'lb1 /etc/k/a.conf', severity: 'ok', detail: '300 days left', value: 300 },
-      { check: 'drift', target: 'lb1', severity: 'warning', detail: 'up would change 2', value: 2 },
-      { check: 'drift', target: 'lb2', severity: 'ok', detail: 'matches', value: 0 },
-      { check: 'drift', target: 'prepare', severity: 'warning', detail: 'REFUSED' },
+      { check: 'kubeconfig certificate', topic: 'certificate', target: 'lb1 /etc/k/a.conf', severity: 'ok', detail: '300 days left', value: 300 },
+      { check: 'drift', topic: 'drift', target: 'lb1', severity: 'warning', detail: 'up would change 2', value: 2 },
+      { check: 'drift', topic: 'drift', target: 'lb2', severity: 'ok', detail: 'matches', value: 0 },
+      { check: 'drift', topic: 'drift', target: 'prepare', severity: 'warning', detail: 'REFUSED' },
     ],
     topology: [{
       kind: 'haproxy-keepalived', name: 'c', nodes: [],
@@ -69,7 +69,7 @@ describe('history: records', () => {
     assert.equal(auditRecord({ ...report, checks: [] }, { durationS: 0, warnDays: 30, critDays: 7 }).drift, undefined, 'no drift audited: no drift figure, not 0');
   });
   it('a drill: what moved, how fast, what failed', () => {
-    const f: FailoverResult = { scenario: 'keepalived', vip: '198.18.0.100', holderBefore: 'lb1', holderAfter: 'lb2', vipMovedS: 1.5, servingS: 1.7, requests: 40, failedRequests: 2, restoredS: 3, verify: [], ok: false, problem: 'requests failed' };
+    const f: FailoverResult = { scenario: 'keepalived', title: 'systemctl stop keepalived', planned: false, vip: '198.18.0.100', holderBefore: 'lb1', holderAfter: 'lb2', vipMovedS: 1.5, servingS: 1.7, requests: 40, failedRequests: 2, restoredS: 3, verify: [], ok: false, problem: 'requests failed' };
     assert.deepEqual(drillRecord('lab.yaml', f, new Date('2026-11-23T10:00:00Z')), {
       v: 1, type: 'drill', at: '2026-11-23T10:00:00.000Z', inventory: 'lab.yaml', scenario: 'keepalived', vip: '198.18.0.100', holderBefore: 'lb1', holderAfter: 'lb2',
       moveS: 1.5, servingS: 1.7, failed: 2, total: 40, passed: false, problem: 'requests failed',
@@ -198,7 +198,7 @@ describe('topology: VIP -> holder and backups -> backends', () => {
   it('a request through the VIP that failed colours the VIP', () => {
     const probes = new Map([['lb1', node({ vip: true })], ['lb2', node({})]]);
     const dep = d(['lb1', 'lb2']);
-    const t = clusterTopology(dep, probes, [...dep.evaluate(probes), { check: 'curl via vip', target: 'web 198.18.0.100:80', severity: 'critical', detail: '0/4 answered' }]);
+    const t = clusterTopology(dep, probes, [...dep.evaluate(probes), { check: 'curl via vip', topic: 'vip-request', vip: '198.18.0.100', target: 'web 198.18.0.100:80', severity: 'critical', detail: '0/4 answered' }]);
     assert.equal(t.vips[0]!.severity, 'critical');
     assert.match(t.vips[0]!.detail, /0\/4 answered/);
   });

@@ -4,7 +4,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeHolder, holderOf, lockScript } from '../../../src/connection/lock.js';
+import { describeHolder, holderOf, lockScript, staleHolder, unlockScript } from '../../../src/connection/lock.js';
+import { execFileSync } from 'node:child_process';
 
 describe('run lock', () => {
   const cases: [string, string, string][] = [
@@ -13,6 +14,21 @@ describe('run lock', () => {
     ['a clock ahead of ours', 'a@b pid 1: lbdeploy up x since=1795000100', 'a@b pid 1: lbdeploy up x since 2026-11-18T11:08:20Z (0 s ago)'],
   ];
   for (const [what, text, shown] of cases) it(`describes ${what}`, () => assert.equal(describeHolder(text, 1795000060_000), shown));
+
+  const here = { host: 'ctl-1', alive: (pid: number) => pid === 100 };
+  const STALE: [string, boolean][] = [
+    ['ops@ctl-1 pid 4242: lbdeploy up inv.yaml since=1795000000', true],
+    ['ops@ctl-1 pid 100: lbdeploy up inv.yaml since=1795000000', false],
+    ['ops@ci-7 pid 4242: lbdeploy up inv.yaml since=1795000000', false],
+    ['unknown (no holder recorded)', false],
+  ];
+  for (const [text, stale] of STALE) {
+    it(`${stale ? 'stale' : 'not stale'}: ${text.split(':')[0]}`, () => {
+      assert.equal(staleHolder(text, here), stale);
+      assert.equal(describeHolder(text, 1795000060_000, here).includes('STALE'), stale);
+      if (stale) assert.match(describeHolder(text, 1795000060_000, here), /lbdeploy unlock INVENTORY HOST/);
+    });
+  }
 
   it('names user@machine, pid and command, printable only', () => {
     assert.match(holderOf('up inventory/lab.yaml'), new RegExp(`^\\S+@\\S+ pid ${process.pid}: lbdeploy up inventory/lab.yaml$`));
@@ -77,7 +93,13 @@ describe('run lock', () => {
       const first = start('a@b pid 1: lbdeploy up x', 0);
       await first.settled;
       const second = start('c@d pid 2: lbdeploy up x', 10);
-      setTimeout(() => first.child.stdin.end(), 300);
+      // The first run ends once the second says it waits.
+      await new Promise<void>((res) => {
+        const look = () => (second.out().includes('WAIT ') ? res() : undefined);
+        second.child.stdout.on('data', look);
+        look();
+      });
+      first.child.stdin.end();
       const out = await second.settled;
       assert.match(out, /^WAIT a@b pid 1: .*\nLOCKED\n$/);
       const since = Number(/since=(\d+)/.exec(readFileSync(join(dir, 'run.holder'), 'utf8'))?.[1]);
@@ -93,6 +115,24 @@ describe('run lock', () => {
       await first.exited;
       const second = start('c@d pid 2: lbdeploy up x', 0);
       assert.equal(await second.settled, 'LOCKED\n');
+    });
+
+    it('unlock ends exactly the holder (its recorded pid), frees the lock and the record; a free lock is left alone', () => {
+      const unlock = () => execFileSync('/bin/sh', ['-c', unlockScript(dir).text], { encoding: 'utf8' });
+      return (async () => {
+        const first = start('a@b pid 1: lbdeploy up x', 0);
+        await first.settled;
+        assert.equal(readFileSync(join(dir, 'run.pid'), 'utf8').trim(), String(first.child.pid), 'the holder records its own pid');
+        const out = unlock();
+        assert.match(out, new RegExp(`^FREED ${first.child.pid}\nWAS a@b pid 1: lbdeploy up x since=1795000000 \n$`));
+        await first.exited;
+        assert.equal(existsSync(join(dir, 'run.holder')), false);
+        const second = start('c@d pid 2: lbdeploy up x', 0);
+        assert.equal(await second.settled, 'LOCKED\n', 'the lock is free again');
+        second.child.stdin.end();
+        await second.exited;
+        assert.match(unlock(), /^FREE /);
+      })();
     });
   });
 });

@@ -69,7 +69,11 @@ async function fleetInventory(n: number): Promise<Inventory> {
 
 const LOCK = { holder: 'test', waitS: 0 };
 const sh = { text: 'true' } as ShellCommand;
-const tick = () => new Promise((r) => setTimeout(r, 5));
+/** Event-loop turns until `cond` holds (bounded): the tests wait on what happened, never on time. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 10_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(cond(), `never happened: ${what}`);
+}
 
 describe('connection pool: --forks caps the open connections', () => {
   let inv: Inventory;
@@ -138,10 +142,10 @@ describe('connection pool: --forks caps the open connections', () => {
       await new Promise<void>((r) => (release = r));
       await s.run(sh); // still the same connection: planned from facts read on it
     });
-    await tick();
+    await until(() => release !== undefined, 'h1 held');
     let second = false;
     const other = pool.session(h(2)).then(() => (second = true));
-    await tick();
+    await until(() => pool.stats.waited === 1, 'h2 waiting for room');
     assert.equal(second, false, 'h2 waits while h1 is held');
     release();
     await held;
@@ -157,10 +161,10 @@ describe('connection pool: --forks caps the open connections', () => {
     const pool = new ConnectionPool(inv, undefined, 1, f.connect);
     const s1 = await pool.session(h(1));
     const running = s1.run(sh);
-    await tick();
+    await until(() => f.pending.has('h1'), 'h1 command in flight');
     let second = false;
     const other = pool.session(h(2)).then(() => (second = true));
-    await tick();
+    await until(() => pool.stats.waited === 1, 'h2 waiting for room');
     assert.equal(second, false);
     f.pending.get('h1')!();
     assert.equal((await running).stdout, 'h1');
@@ -211,9 +215,9 @@ ${Array.from({ length: 5 }, (_, i) => `      b${i + 1}: { address: 198.18.9.${i 
     f.slow.add('h1');
     const pool = new ConnectionPool(inv, LOCK, 1, f.connect);
     const running = (await pool.session(h(1))).run(sh);
-    await tick();
+    await until(() => f.pending.has('h1'), 'h1 command in flight');
     const waiting = pool.session(h(2)).then(() => 'connected', (e: Error) => e.message);
-    await tick();
+    await until(() => pool.stats.waited === 1, 'h2 waiting for room');
     const closing = pool.closeAll();
     f.pending.get('h1')!();
     await closing;

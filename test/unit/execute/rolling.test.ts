@@ -1,7 +1,8 @@
 /** `up --serial`: the pure parts of a rolling change (batches, holder last, the resume command). */
 import { strict as assert } from 'node:assert';
-import { batchSize, holderLast, parseSerial, planBatches } from '../../../src/execute/rolling.js';
+import { batchSize, splitByHolding, parseSerial, planBatches } from '../../../src/execute/rolling.js';
 import { withoutLimit } from '../../../src/cli/up.js';
+import { DEFAULT_FORKS, parseForks } from '../../../src/cli/common.js';
 
 describe('rolling changes (--serial)', () => {
   const SERIAL: [string, ReturnType<typeof parseSerial> | RegExp][] = [
@@ -23,11 +24,18 @@ describe('rolling changes (--serial)', () => {
     assert.deepEqual(planBatches(['a'], 5), [['a']]);
   });
   it('the VIP holders converge after the backups; with no holder, all first', () => {
-    assert.deepEqual(holderLast(['lb1', 'lb2', 'lb3', 'lb4'], new Set(['lb1', 'lb3'])), { backups: ['lb2', 'lb4'], holders: ['lb1', 'lb3'] });
-    assert.deepEqual(holderLast(['lb1', 'lb2'], new Set()), { backups: ['lb1', 'lb2'], holders: [] });
+    assert.deepEqual(splitByHolding(['lb1', 'lb2', 'lb3', 'lb4'], new Set(['lb1', 'lb3'])), { backups: ['lb2', 'lb4'], holders: ['lb1', 'lb3'] });
+    assert.deepEqual(splitByHolding(['lb1', 'lb2'], new Set()), { backups: ['lb1', 'lb2'], holders: [] });
   });
   it('the resume command is the operator\'s, without its --limit', () => {
     assert.deepEqual(withoutLimit(['inv.yaml', '--serial', '5', '--limit', 'site-a', '--tags', 'haproxy']), ['inv.yaml', '--serial', '5', '--tags', 'haproxy']);
     assert.deepEqual(withoutLimit(['inv.yaml', '-l', 'x', '--limit=y', '--json']), ['inv.yaml', '--json']);
   });
+  const FORKS: [string | undefined, number | RegExp][] = [[undefined, DEFAULT_FORKS], ['1', 1], ['8', 8], ['0', /--forks/], ['-2', /--forks/], ['2.5', /--forks/], ['x', /--forks/]];
+  for (const [text, want] of FORKS) {
+    it(`--forks ${text ?? '(not given)'}`, () => {
+      if (want instanceof RegExp) assert.throws(() => parseForks(text), (e: Error & { issues?: { where: string }[] }) => e.issues?.[0]?.where === '--forks');
+      else assert.equal(parseForks(text), want);
+    });
+  }
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh } from '../../../src/connection/shell.js';
 import { batchFacts } from '../../../src/facts/batch.js';
-import { parsePathFact, pathFactRequest, normMode } from '../../../src/facts/file.js';
+import { parsePathFact, pathFactRequest, normMode } from '../../../src/operations/path-fact.js';
 import { sysctl, sysctlPath } from '../../../src/operations/kernel.js';
 import { gatherFacts, HANDLER_MARKER_DIR, pendingFact } from '../../../src/execute/host-play.js';
 import type { HostSession } from '../../../src/connection/pool.js';

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
 import { INIT_EXAMPLE, checkAnswers, parseHostList, renderInitInventory, renderOwnPlaybook } from '../../../src/init/render.js';
-import { editorSchema } from '../../../src/inventory/editor-schema.js';
+import { editorSchema } from '../../../src/kinds/editor-schema.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { KINDS, kindPlaybook } from '../../../src/kinds/registry.js';
 import type { InitAnswers } from '../../../src/kinds/types.js';

@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { baseHash, imageTag, recipeFor, recipeHash, WEB_NGINX_SITE } from '../../../src/lab/recipes.js';
+import { labImageTag, recipeFor, recipeHash, WEB_NGINX_SITE } from '../../../src/lab/recipes.js';
+import { baseHash } from '../../../src/image/rootfs.js';
 
 describe('lab image recipes', () => {
   it('hashes a recipe stably and differently per role', () => {
     const lb = recipeFor('lb');
     assert.equal(recipeHash(lb), recipeHash(recipeFor('lb')));
     assert.notEqual(recipeHash(lb), recipeHash(recipeFor('web')));
-    assert.match(imageTag(lb), /^lbdeploy-lab-lb:[0-9a-f]{16}$/);
+    assert.match(labImageTag(lb), /^lbdeploy-lab-lb:[0-9a-f]{16}$/);
   });
 
   it('changes the hash when a file or package changes, and shares the base stage', () => {

@@ -54,6 +54,20 @@ describe('seed 002: alive.yaml model -> keepalived.conf with IPVS virtual server
     assert.match(text, /        2004::192:168:128:118\/128 dev eth0\n/);
   });
 
+  it('syncs IPVS connection state between the directors on the first instance (off with sync_daemon: false)', () => {
+    assert.match(text, /^global_defs \{[\s\S]*\n {4}lvs_sync_daemon eth0 vip-1 id 20\n[\s\S]*?\n\}/m);
+    const off = renderKeepalived(aliveKeepalived(nodes[1]!, { ...SEED, sync_daemon: false }, nodes));
+    assert.doesNotMatch(off, /lvs_sync_daemon/);
+  });
+
+  it('fast mode and GARP/NA tuning (the schema\'s defaults) render and pass keepalived -t; a sub-second interval needs version 3', () => {
+    const fast = renderKeepalived(aliveKeepalived(nodes[1]!, { ...SEED, vrrp_version: 3, advert_int: 0.1, garp: { master_delay: 1, master_repeat: 3, master_refresh: 60, lower_prio_repeat: 2 } }, nodes));
+    for (const line of ['vrrp_version 3', 'vrrp_garp_master_delay 1', 'vrrp_garp_master_refresh 60', 'vrrp_higher_prio_send_advert', 'advert_int 0.1']) assert.ok(fast.includes(`    ${line}\n`), line);
+    const v = keepalivedCheck(fast);
+    assert.ok(v.ok, v.output + fast);
+    assert.deepEqual(aliveChecks({ ...SEED, advert_int: 0.5 }, nodes).map((i) => i.message), ['advert_int 0.5: VRRP version 2 counts whole seconds (sub-second adverts need vrrp_version 3)']);
+  });
+
   it('is accepted by the real keepalived -t', () => {
     const v = keepalivedCheck(text);
     assert.ok(v.ok, v.output + text);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { parseInventory, loadInventory } from '../../../src/inventory/load.js';
 import { InventoryError } from '../../../src/inventory/errors.js';
-import { loadPlaybook } from '../../../src/playbook/load.js';
+import { loadPlaybook } from '../../../src/kinds/registry.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { hostInfo, type HostInfo } from '../../../src/playbook/define.js';
 import { haproxyFor, keepalivedFor, lbNodes, serviceTargets, type HaVars } from '../../../src/kinds/haproxy-keepalived/model.js';
@@ -96,6 +96,18 @@ groups:
       expect: /inv\.yaml:\d+:\d+: .*VI_6 has an IPv6 VIP: VRRP for IPv6 is version 3, which has no authentication/ },
     { what: 'IPv6 unicast peers that are not exactly the other nodes\' IPv6 addresses', yaml: base(ka('      - { name: VI_6, vip: "2001:2::100/64", virtual_router_id: 52 }', '    unicast_peers: ["2001:2::12", "2001:2::99"]\n'), V6_HOSTS),
       expect: /unicast_peers must be exactly the other nodes of VI_6: for lb1 that is 2001:2::12, not 2001:2::12, 2001:2::99/ },
+    { what: 'a sub-second advert_int with VRRP version 2 (whole seconds only)', yaml: base(ka(one, '    advert_int: 0.5\n')),
+      expect: /inv\.yaml:\d+:\d+: .*advert_int 0\.5: VRRP version 2 counts whole seconds \(sub-second adverts need vrrp_version 3\)/ },
+    { what: 'an advert_int VRRP version 3 cannot send (centiseconds only)', yaml: base(ka(one, '    vrrp_version: 3\n    advert_int: 0.125\n')),
+      expect: /advert_int 0\.125: VRRP version 3 counts hundredths of a second/ },
+    { what: 'an advert_int over version 3\'s 40.95 s', yaml: base(ka(one, '    vrrp_version: 3\n    advert_int: 41\n')),
+      expect: /advert_int 41 is outside 0\.01-40\.95 s for VRRP version 3/ },
+    { what: 'auth_pass on an IPv4 instance with vrrp_version 3', yaml: base(ka('      - { name: VI_1, vip: 198.18.0.100/24, virtual_router_id: 51, auth_pass: abc }', '    vrrp_version: 3\n    advert_int: 0.1\n')),
+      expect: /VI_1: VRRP version 3 has no authentication/ },
+    { what: 'peers of a cluster that disagree on the advert interval', yaml: base(ka(one), 'lb1: { address: 198.18.0.11 }\n      lb2: { address: 198.18.0.12, vars: { keepalived: { interface: eth0, vrrp_version: 3, advert_int: 0.1, instances: [{ name: VI_1, vip: 198.18.0.100/24, virtual_router_id: 51 }] } } }'),
+      expect: /the nodes of VI_1 disagree on VRRP: lb1 has version 2, advert_int 1, lb2 has version 3, advert_int 0\.1/ },
+    { what: 'preempt_delay with nopreempt (it would do nothing)', yaml: base(ka('      - { name: VI_1, vip: 198.18.0.100/24, virtual_router_id: 51, nopreempt: true }', '    preempt_delay: 5\n')),
+      expect: /VI_1 sets nopreempt, so keepalived\.preempt_delay would do nothing for it/ },
     { what: 'a backend group with no hosts', yaml: base(ka(one).replace('backend_group: web', 'backend_group: webz')),
       expect: /backend_group 'webz' has no hosts/ },
   ];
@@ -155,6 +167,34 @@ groups:
     assert.ok(kv.ok, kv.output + ka);
   });
 
+  const modes: [string, string, RegExp[], RegExp[]][] = [
+    ['default (VRRP v2, 1 s adverts)', '', [/^ {4}advert_int 1$/m, /^vrrp_track_process chk_haproxy_process \{\n {4}process "haproxy"\n {4}weight 0\n {4}quorum 1\n\}/m], [/vrrp_version/, /preempt_delay/]],
+    ['fast mode (VRRP v3, 0.1 s adverts, preempt_delay)', '    vrrp_version: 3\n    advert_int: 0.1\n    preempt_delay: 2\n', [/^ {4}vrrp_version 3$/m, /^ {4}advert_int 0\.1$/m, /^ {4}preempt_delay 2$/m], []],
+    ['track_process off', '    track_process: false\n', [/^ {4}advert_int 1$/m], [/track_process/]],
+  ];
+  it('a node without process events (the playbook\'s prepare found none: a container) gets no track_process, its peers keep it', async () => {
+    const { hosts, v } = await model(yaml(true));
+    const lb1 = hosts.find((h) => h.name === 'lb1')!;
+    const without = renderKeepalived(keepalivedFor({ ...lb1, vars: { ...lb1.vars, keepalived_process_events: false } }, v, hosts));
+    assert.doesNotMatch(without, /track_process/);
+    assert.match(renderKeepalived(keepalivedFor(hosts.find((h) => h.name === 'lb2')!, v, hosts)), /vrrp_track_process chk_haproxy_process/);
+    assert.ok(keepalivedCheck(without).ok);
+  });
+  for (const [what, extra, present, absent] of modes) {
+    it(`${what}: haproxy tracked as a process (FAULT), the drain file, GARP/NA tuning; keepalived -t accepts it`, async () => {
+      const { hosts, v } = await model(yaml(true).replace('    instances:', `${extra}    instances:`));
+      const ka = renderKeepalived(keepalivedFor(hosts.find((h) => h.name === 'lb1')!, v, hosts));
+      for (const re of present) assert.match(ka, re);
+      for (const re of absent) assert.doesNotMatch(ka, re);
+      assert.match(ka, /^track_file lbdeploy_drain \{\n {4}file "\/etc\/keepalived\/lbdeploy-drain"\n {4}weight -253\n {4}init_file 0\n\}/m);
+      for (const line of ['vrrp_garp_master_delay 1', 'vrrp_garp_master_repeat 3', 'vrrp_garp_master_refresh 60', 'vrrp_garp_lower_prio_repeat 2', 'vrrp_higher_prio_send_advert']) assert.ok(ka.includes(`\n    ${line}\n`), line);
+      // Both instances (IPv4 and IPv6) follow the process and the drain file.
+      assert.equal(ka.match(/ {4}track_file \{\n {8}lbdeploy_drain\n/g)?.length, 2);
+      const kv = keepalivedCheck(ka);
+      assert.ok(kv.ok, kv.output + ka);
+    });
+  }
+
   const binds: [string, string[], string[]][] = [
     // bind vip: each VIP; verify goes through each.
     ['vip', ['    bind 198.18.0.100:80', '    bind [2001:2::100]:80'], ['198.18.0.100', '[2001:2::100]']],
@@ -171,6 +211,13 @@ groups:
     assert.deepEqual(d!.vips.map((x) => `${x.name} ${x.address}`), ['VI_4 198.18.0.100', 'VI_6 2001:2::100']);
     assert.deepEqual(d!.endToEnd.map((e) => `${e.target.name} ${e.target.vip}:${e.target.port} ${e.mode}`), [
       's 198.18.0.100:80 http', 's [2001:2::100]:80 http', 't 198.18.0.100:81 tcp', 't [2001:2::100]:81 tcp']);
+    // The drill matrix: everyday faults by default, the rest with --scenario all; the backend drill on the first HTTP service's first server.
+    assert.deepEqual(d!.drills.map((x) => `${x.scenario}${x.matrix ? '' : ' (default)'}${x.planned ? ' planned' : ''}`), [
+      'backend-down', 'stop-keepalived (default)', 'stop-haproxy (default)', 'kill-haproxy (default)', 'link-down', 'kill-keepalived', 'hang-keepalived', 'block-vrrp',
+      'reload-haproxy planned', 'restart-keepalived planned', 'drain planned']);
+    assert.equal(d!.drills[0]!.target?.name, 'web1');
+    assert.match(d!.drills[0]!.stop.text, /ip route add prohibit \$a/);
+    assert.deepEqual(d!.vrrp?.instances.map((i) => `${i.name} ${i.vrid} ${i.vip} ${i.v6 ? 'v6' : 'v4'}`), ['VI_4 51 198.18.0.100 v4', 'VI_6 52 2001:2::100 v6']);
     const probes = new Map(['lb1', 'lb2'].map((n) => [n, new Map()]));
     const backends = d!.evaluate(probes as never).filter((c) => c.check === 'backends').map((c) => c.target);
     assert.deepEqual(backends, ['lb1 s', 'lb1 t', 'lb2 s', 'lb2 t']);

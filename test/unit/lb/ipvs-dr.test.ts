@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { InventoryError } from '../../../src/inventory/errors.js';
-import { loadPlaybook } from '../../../src/playbook/load.js';
+import { loadPlaybook } from '../../../src/kinds/registry.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { drServices } from '../../../src/kinds/ipvs-dr/model.js';
 import { addressUnit } from '../../../src/operations/ipvs.js';

@@ -2,7 +2,6 @@ import { strict as assert } from 'node:assert';
 import { holdsAddress } from '../../../src/checks/vip.js';
 import { parseShowStat } from '../../../src/kinds/haproxy-keepalived/checks.js';
 import { evaluateCurl, parsePage } from '../../../src/checks/curl.js';
-import { countProbe } from '../../../src/kinds/drill.js';
 
 const IP = `1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
 109: eth0    inet 198.18.0.11/24 brd 198.18.0.255 scope global eth0\\       valid_lft forever
@@ -51,5 +50,4 @@ describe('verify: probes and parsers', () => {
   it('curl through the VIP: nothing answered is critical', () => {
     assert.deepEqual(evaluateCurl(t, 'lbdeploy-curl-failed\nlbdeploy-curl-failed\n', 2).map((x) => `${x.check}:${x.severity}`), ['curl via vip:critical']);
   });
-  it('counts the failover prober', () => assert.deepEqual(countProbe('ok\nok\nfail\nok\n\n'), { requests: 4, failed: 1 }));
 });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { InventoryError } from '../../../src/inventory/errors.js';
-import { loadPlaybook } from '../../../src/playbook/load.js';
+import { loadPlaybook } from '../../../src/kinds/registry.js';
 import { resolvePlaybookVars } from '../../../src/playbook/vars.js';
 import { hostInfo } from '../../../src/playbook/define.js';
 import { aliveKeepalived, aliveServices } from '../../../src/kinds/ipvs-keepalived/model.js';

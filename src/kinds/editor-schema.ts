@@ -4,8 +4,8 @@
  * the bundled kinds' vars, so yaml-language-server completes and checks them. A var is replaced
  * whole by a lower level (no deep merge), so each level takes a kind's var schema as it is.
  */
-import { KINDS } from '../kinds/registry.js';
-import { inventorySchema } from './schema.js';
+import { KINDS } from './registry.js';
+import { inventorySchema } from '../inventory/schema.js';
 
 type Json = Record<string, unknown>;
 

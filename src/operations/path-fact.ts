@@ -1,6 +1,6 @@
 /** File and directory facts: type, mode, owner, group, size, sha256 and (for diffs) content. */
 import { sh } from '../connection/shell.js';
-import type { FactGroup, FactRequest, FactResult } from '../operations/types.js';
+import type { FactGroup, FactRequest, FactResult } from './types.js';
 
 export type PathFact =
   | { kind: 'absent' }

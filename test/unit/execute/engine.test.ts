@@ -1,0 +1,446 @@
+/**
+ * The engine without the lab: runPlaybooks over in-memory hosts (test/helpers/memory-host.ts)
+ * behind the real connection pool, run lock and facts batch. Each case is a table row or a short
+ * story; they synchronise on the hosts' events, never on sleeps.
+ */
+import { strict as assert } from 'node:assert';
+import { ConnectionPool } from '../../../src/connection/pool.js';
+import { sh } from '../../../src/connection/shell.js';
+import { parseInventory } from '../../../src/inventory/load.js';
+import type { Inventory } from '../../../src/inventory/model.js';
+import type { Operation } from '../../../src/operations/types.js';
+import { definePlaybook, type Play, type Playbook } from '../../../src/playbook/define.js';
+import type { RunEvent } from '../../../src/report/events.js';
+import { runPlaybooks, type RunOptions } from '../../../src/execute/run.js';
+import { HANDLER_MARKER_DIR } from '../../../src/execute/host-play.js';
+import { command } from '../../../src/operations/command.js';
+import { waitReady } from '../../../src/kinds/ready.js';
+import type { Deployment } from '../../../src/kinds/types.js';
+import { runRolling } from '../../../src/execute/rolling.js';
+import { failoverTest } from '../../../src/kinds/drill.js';
+import { probeOut } from '../../../src/checks/probe.js';
+import { MemoryLab, type MemoryHost } from '../../helpers/memory-host.js';
+
+/** A key on the host: ok when it holds `value`, else one change that writes it. */
+function kv(key: string, value: string, o: { notify?: string[]; disruptive?: boolean } = {}): Operation {
+  const path = `/kv/${key}`;
+  return {
+    kind: 'kv', name: `kv ${key}`, tags: [key], notify: o.notify ?? [], disruptive: o.disruptive,
+    facts: () => [{ key: `kv:${key}`, command: sh`cat ${path}` }],
+    plan: (facts, ctx) => {
+      const now = facts.get(`kv:${key}`)!;
+      if (now.code === 0 && now.stdout === value) return { kind: 'ok', reason: `${key} is ${value}` };
+      return { kind: 'change', summary: `${key} = ${value}`, script: sh`kvset ${path} ${value}`, diff: ctx.diff ? `-${now.code === 0 ? now.stdout : ''}\n+${value}\n` : undefined };
+    },
+  };
+}
+
+/** A handler: always a change, `reload NAME` on the host. */
+function reload(name: string): Operation {
+  return { kind: 'service', name: `reload ${name}`, tags: [], notify: [], facts: () => [], plan: () => ({ kind: 'change', summary: `reload ${name}`, script: sh`reload ${name}` }) };
+}
+
+function labOf(n: number): { lab: MemoryLab; hosts: MemoryHost[] } {
+  const lab = new MemoryLab();
+  const hosts = Array.from({ length: n }, (_, i) => lab.add(`h${i + 1}`, `198.18.9.${i + 1}`)
+    .on(/^kvset /, (argv, h) => (h.files.set(argv[1]!, argv[2]!), { code: 0 }))
+    .on(/^reload /, () => ({ code: 0 })));
+  return { lab, hosts };
+}
+
+async function inventoryOf(n: number): Promise<Inventory> {
+  const hosts = Array.from({ length: n }, (_, i) => `      h${i + 1}: { address: 198.18.9.${i + 1} }`).join('\n');
+  return parseInventory('engine.yaml', `connection: { user: root, host_key_checking: off }\ngroups:\n  lb:\n    hosts:\n${hosts}\n`);
+}
+
+function playbook(steps: (host: string) => Operation[], extra: Partial<Play> = {}): Playbook {
+  return definePlaybook({
+    name: 'test', vars: {},
+    plays: [{ name: 'kv', hosts: 'lb', steps: (h: { name: string }) => steps(h.name), handlers: { app: reload('app') }, ...extra }],
+  } as unknown as Playbook);
+}
+
+interface Run { events: RunEvent[]; steps: (host: string) => string[]; recap: RunEvent & { type: 'recap' } }
+
+async function run(lab: MemoryLab, inv: Inventory, pb: Playbook, o: Partial<RunOptions> & { lockWait?: number; holder?: string } = {}): Promise<Run> {
+  const forks = o.forks ?? 20;
+  const events: RunEvent[] = [];
+  // As up.ts does: a wait for another run's lock is told as an event.
+  const onWait = (host: string, holder: string, waitS: number) => events.push({ type: 'lock-wait', host, holder, waitS });
+  const pool = new ConnectionPool(inv, o.check ? undefined : { holder: o.holder ?? 'test run', waitS: o.lockWait ?? 0, contentionGraceS: 1, onWait }, forks, lab.connect);
+  await runPlaybooks(inv, [pb], { check: false, diff: false, forks, allowReboot: false, ...o, pool }, { emit: (e) => events.push(e), close: async () => undefined })
+    .finally(() => pool.closeAll());
+  const steps = (host: string) => events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.host === host).map((e) => `${e.step}: ${e.status}`);
+  return { events, steps, recap: events.find((e) => e.type === 'recap') as Run['recap'] };
+}
+
+describe('engine: runPlaybooks over in-memory hosts', () => {
+  it('runs steps in order, facts in one round trip, handlers once at the end; a second run changes nothing', async () => {
+    const { lab, hosts } = labOf(2);
+    const inv = await inventoryOf(2);
+    const pb = playbook(() => [kv('a', '1', { notify: ['app'] }), kv('b', '2', { notify: ['app'] }), kv('c', '3')]);
+    const first = await run(lab, inv, pb);
+    for (const h of ['h1', 'h2']) assert.deepEqual(first.steps(h), ['kv a: changed', 'kv b: changed', 'kv c: changed', 'app: changed']);
+    assert.equal(hosts[0]!.count('reload app'), 1, 'the handler ran once though two steps notified it');
+    assert.equal(hosts[0]!.files.get('/kv/b'), '2');
+    const second = await run(lab, inv, pb);
+    for (const h of ['h1', 'h2']) assert.deepEqual(second.steps(h), ['kv a: ok', 'kv b: ok', 'kv c: ok']);
+    // A no-op: the lock and one facts batch per host, nothing else.
+    assert.deepEqual(second.recap.commands, { h1: 2, h2: 2 });
+    assert.equal(second.recap.connections, 2);
+  });
+
+  it('check mode changes nothing, takes no lock and shows diffs', async () => {
+    const { lab, hosts } = labOf(1);
+    const inv = await inventoryOf(1);
+    hosts[0]!.files.set('/kv/a', 'old');
+    const r = await run(lab, inv, playbook(() => [kv('a', 'new', { notify: ['app'] })]), { check: true, diff: true });
+    const step = r.events.find((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.step === 'kv a')!;
+    assert.equal(step.status, 'changed');
+    assert.match(step.message!, /^would a = new/);
+    assert.equal(step.diff, '-old\n+new\n');
+    assert.deepEqual(r.steps('h1'), ['kv a: changed', 'app: changed']);
+    assert.equal(hosts[0]!.files.get('/kv/a'), 'old');
+    assert.equal(hosts[0]!.count('flock'), 0);
+    assert.equal(hosts[0]!.count('reload '), 0);
+  });
+
+  it('a failed step stops its host; the handler it was owed stays pending and runs on the next run', async () => {
+    const { lab, hosts } = labOf(2);
+    const inv = await inventoryOf(2);
+    const pb = playbook(() => [kv('a', '1', { notify: ['app'] }), kv('b', '2'), kv('c', '3')]);
+    hosts[0]!.failOnce(/^kvset \/kv\/b/, 'disk full');
+    const first = await run(lab, inv, pb);
+    assert.deepEqual(first.steps('h1'), ['kv a: changed', 'kv b: failed']);
+    assert.deepEqual(first.steps('h2'), ['kv a: changed', 'kv b: changed', 'kv c: changed', 'app: changed'], 'the other host finished');
+    assert.match(first.events.find((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.status === 'failed')!.message!, /exit 1: disk full/);
+    assert.equal(first.recap.hosts.h1!.failed, 1);
+    assert.ok([...hosts[0]!.files.keys()].some((f) => f.startsWith(`${HANDLER_MARKER_DIR}/`)), 'the pending handler is remembered on the host');
+    assert.equal(hosts[0]!.count('reload '), 0);
+    const second = await run(lab, inv, pb);
+    assert.deepEqual(second.steps('h1'), ['kv a: ok', 'kv b: changed', 'kv c: changed', 'app: changed']);
+    assert.equal(hosts[0]!.count('reload app'), 1);
+    assert.ok(![...hosts[0]!.files.keys()].some((f) => f.startsWith(`${HANDLER_MARKER_DIR}/`)), 'the marker is gone once the handler ran');
+  });
+
+  it('a failing handler stays pending for the next run', async () => {
+    const { lab, hosts } = labOf(1);
+    const inv = await inventoryOf(1);
+    const pb = playbook(() => [kv('a', '1', { notify: ['app'] })]);
+    hosts[0]!.failOnce(/^reload app/, 'config invalid');
+    const first = await run(lab, inv, pb);
+    assert.deepEqual(first.steps('h1'), ['kv a: changed', 'app: failed']);
+    const second = await run(lab, inv, pb);
+    assert.deepEqual(second.steps('h1'), ['kv a: ok', 'app: changed']);
+  });
+
+  const CHANGED_WHEN: [stdout: string, changed: boolean][] = [['rotated', true], ['nothing to do', false]];
+  for (const [stdout, changed] of CHANGED_WHEN) {
+    it(`a command whose changed_when says ${changed ? 'changed' : 'no change'}: handler ${changed ? 'runs' : 'does not run'}, no marker left`, async () => {
+      const { lab, hosts } = labOf(1);
+      const inv = await inventoryOf(1);
+      hosts[0]!.on(/^rotate-logs/, { stdout });
+      const step = command({ cmd: 'rotate-logs', title: 'rotate', notify: 'app', changedWhen: (r) => r.stdout.includes('rotated') });
+      const r = await run(lab, inv, playbook(() => [step]));
+      assert.deepEqual(r.steps('h1'), changed ? ['rotate: changed', 'app: changed'] : ['rotate: ok']);
+      assert.equal(hosts[0]!.count('reload app'), changed ? 1 : 0);
+      assert.ok(![...hosts[0]!.files.keys()].some((f) => f.startsWith(HANDLER_MARKER_DIR)));
+      // Its marker is written only once the result said "changed": never in the same command.
+      assert.equal(hosts[0]!.count(/rotate-logs.*touch/), 0);
+    });
+  }
+
+  it('an unreachable host is reported as such; the others finish', async () => {
+    const { lab, hosts } = labOf(3);
+    const inv = await inventoryOf(3);
+    hosts[1]!.unreachable = true;
+    const r = await run(lab, inv, playbook(() => [kv('a', '1')]));
+    const un = r.events.filter((e): e is RunEvent & { type: 'host-unreachable' } => e.type === 'host-unreachable');
+    assert.deepEqual(un.map((e) => e.host), ['h2']);
+    assert.match(un[0]!.message, /ECONNREFUSED/);
+    assert.equal(r.recap.hosts.h2!.unreachable, true);
+    assert.deepEqual(r.steps('h1'), ['kv a: changed']);
+    assert.deepEqual(r.steps('h3'), ['kv a: changed']);
+  });
+
+  it('a connection dropped mid-step fails that step; the run goes on for the others', async () => {
+    const { lab, hosts } = labOf(2);
+    const inv = await inventoryOf(2);
+    const gate = hosts[0]!.gate('kvset /kv/b');
+    const started = lab.next('command', 'h1', 'kvset /kv/b');
+    const done = run(lab, inv, playbook(() => [kv('a', '1'), kv('b', '2'), kv('c', '3')]));
+    await started;
+    hosts[0]!.dropConnections();
+    gate.open();
+    const r = await done;
+    assert.deepEqual(r.steps('h1').slice(0, 2), ['kv a: changed', 'kv b: failed']);
+    assert.deepEqual(r.steps('h2'), ['kv a: changed', 'kv b: changed', 'kv c: changed']);
+    assert.equal(hosts[0]!.lockHolder, undefined, 'the dropped connection released the lock');
+  });
+
+  const CAPS: [hosts: number, forks: number][] = [[6, 2], [5, 1], [4, 4], [3, 10]];
+  for (const [n, forks] of CAPS) {
+    it(`--forks ${forks} over ${n} hosts: at most ${Math.min(n, forks)} open, every host done`, async () => {
+      const { lab, hosts } = labOf(n);
+      const inv = await inventoryOf(n);
+      let open = 0;
+      let peak = 0;
+      for (const h of hosts) {
+        const connect = h.connect.bind(h);
+        h.connect = async () => {
+          const c = await connect();
+          peak = Math.max(peak, ++open);
+          const close = c.drop.bind(c);
+          c.drop = () => {
+            if (!c.isDropped) open--;
+            close();
+          };
+          return c;
+        };
+      }
+      const r = await run(lab, inv, playbook(() => [kv('a', '1'), kv('b', '2')]), { forks });
+      assert.ok(peak <= Math.min(n, forks), `peak ${peak}`);
+      assert.equal(r.recap.peakOpen, peak);
+      for (let i = 1; i <= n; i++) assert.deepEqual(r.steps(`h${i}`), ['kv a: changed', 'kv b: changed']);
+      for (const h of hosts) assert.equal(h.connections, 1, `${h.name} connected once`);
+    });
+  }
+
+  describe('run locks: two runs over the same hosts never split them', () => {
+    /** Run A's lock on h1 and run B's on h2 answer first: both runs start with half the hosts. */
+    async function split(lockWait: number, holdA?: { open: () => void }) {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      const bOnH1 = hosts[0]!.gate('run-B');
+      const aOnH2 = hosts[1]!.gate('run-A');
+      const halves = Promise.all([lab.next('locked', 'h1'), lab.next('locked', 'h2')]);
+      const a = run(lab, inv, playbook(() => [kv('k', 'A')]), { holder: 'run-A', lockWait });
+      const b = run(lab, inv, playbook(() => [kv('k', 'B')]), { holder: 'run-B', lockWait });
+      const [[, h1], [, h2]] = await halves;
+      assert.deepEqual([String(h1).split(' ')[0], String(h2).split(' ')[0]], ['run-A', 'run-B'], 'each run took one host first');
+      bOnH1.open();
+      aOnH2.open();
+      void holdA;
+      return { hosts, a: await a, b: await b };
+    }
+    const outcome = (r: Run) => (r.recap.hosts.h1!.failed + r.recap.hosts.h2!.failed === 0 ? 'done' : 'refused');
+
+    it('without --lock-wait: they back off and take the locks in one order; the loser waits its grace, then runs after the winner', async () => {
+      const { hosts, a, b } = await split(0);
+      assert.deepEqual([outcome(a), outcome(b)], ['done', 'done']);
+      // Serialised, not interleaved: both hosts end with the same run's value.
+      assert.equal(hosts[0]!.files.get('/kv/k'), hosts[1]!.files.get('/kv/k'));
+      assert.equal(hosts[0]!.count('kvset'), 2);
+    });
+
+    it('one run holds the hosts: a second one is refused, names the holder, and changes nothing', async () => {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      const gate = hosts[1]!.gate('kvset /kv/k A');
+      const midway = lab.next('command', 'h2', 'kvset /kv/k A');
+      const a = run(lab, inv, playbook(() => [kv('k', 'A')]), { holder: 'run-A' });
+      await midway;
+      const b = await run(lab, inv, playbook(() => [kv('k', 'B'), kv('other', 'B')]), { holder: 'run-B' });
+      gate.open();
+      await a;
+      assert.equal(b.recap.hosts.h1!.failed + b.recap.hosts.h2!.failed, 2);
+      // Holding none, it is refused at once (no grace to wait), every held host named with its holder.
+      const refusals = b.events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.step === 'run lock' && /another lbdeploy run holds this host/.test(e.message ?? ''));
+      assert.deepEqual(refusals.map((e) => e.host).sort(), ['h1', 'h2']);
+      for (const e of refusals) assert.match(e.message!, /run-A since \d{4}-/);
+      assert.deepEqual(hosts.map((h) => h.count('run-B')), [1, 1], 'one try per host: no ordered pass, no grace waited');
+      assert.equal(hosts[0]!.count('kvset /kv/k B') + hosts[1]!.count('kvset /kv/k B') + hosts[0]!.count('/kv/other'), 0, 'the refused run changed nothing');
+      assert.equal(hosts[0]!.files.get('/kv/k'), 'A');
+      assert.equal(hosts[0]!.lockHolder, undefined, 'every lock released at the end');
+    });
+
+    it('with --lock-wait the second run queues behind the first, then runs', async () => {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      const gate = hosts[0]!.gate('kvset /kv/k A');
+      const midway = lab.next('command', 'h1', 'kvset /kv/k A');
+      const a = run(lab, inv, playbook(() => [kv('k', 'A')]), { holder: 'run-A' });
+      await midway;
+      const waiting = lab.next('command', 'h1', 'run-B');
+      const b = run(lab, inv, playbook(() => [kv('k', 'B')]), { holder: 'run-B', lockWait: 10 });
+      await waiting;
+      gate.open();
+      const [ra, rb] = await Promise.all([a, b]);
+      assert.deepEqual([outcome(ra), outcome(rb)], ['done', 'done']);
+      assert.ok(rb.events.some((e) => e.type === 'lock-wait' && /run-A/.test(e.holder)), 'told whom it waits for');
+      assert.deepEqual([hosts[0]!.files.get('/kv/k'), hosts[1]!.files.get('/kv/k')], ['B', 'B'], 'B ran after A everywhere');
+    });
+
+    it('the global order: a run that met contention takes its locks sorted by address', async () => {
+      const { lab, hosts } = labOf(3);
+      const inv = await inventoryOf(3);
+      // Another holder on h2 for a moment: the first try fails there, the ordered pass follows.
+      const blocker = new ConnectionPool(inv, { holder: 'blocker', waitS: 0 }, 5, lab.connect);
+      await blocker.lockAll([inv.hosts[1]!]);
+      const order: string[] = [];
+      lab.on('locked', (host: string, holder: string) => { if (holder.startsWith('run-A')) order.push(host); });
+      const releasedSoon = lab.next('command', 'h2', 'run-A').then(() => blocker.closeAll());
+      const a = await run(lab, inv, playbook(() => [kv('k', 'A')]), { holder: 'run-A' });
+      await releasedSoon;
+      assert.equal(outcome(a), 'done');
+      assert.deepEqual(order.slice(-3), ['h1', 'h2', 'h3'], 'the ordered pass, after the first try');
+      void hosts;
+    });
+  });
+
+  describe('readiness: waitReady polls the kinds\' checks until all are ok, or names those that never passed', () => {
+    /** A deployment whose one check reads `svc-state` on each node: ok when it prints "up". */
+    function service(inv: Inventory): Deployment {
+      return {
+        kind: 'test', name: 'svc', nodes: [...inv.hosts], vips: [], endToEnd: [], drills: [],
+        probes: [{ key: 'svc', command: sh`svc-state` }],
+        evaluate: (probes) => [...probes].map(([host, p]) => {
+          const state = probeOut(p, 'svc').trim();
+          return { check: 'svc serving', target: host, severity: state === 'up' ? 'ok' : 'critical', detail: state };
+        }),
+      };
+    }
+    const ROUNDS: [title: string, startingRounds: number[], ready: boolean][] = [
+      ['both up at once', [0, 0], true],
+      ['one needs three rounds', [0, 2], true],
+      ['one never comes up', [0, 1000], false],
+    ];
+    for (const [title, starting, ready] of ROUNDS) {
+      it(title, async () => {
+        const { lab, hosts } = labOf(2);
+        const inv = await inventoryOf(2);
+        hosts.forEach((h, i) => h.on(/^svc-state/, { stdout: 'up' }).on(/^svc-state/, { stdout: 'starting' }, starting[i]));
+        const pool = new ConnectionPool(inv, undefined, 20, lab.connect);
+        const r = await waitReady(pool, [service(inv)], { timeoutMs: 300, intervalMs: 10 }).finally(() => pool.closeAll());
+        assert.equal(r.ready, ready);
+        if (ready) {
+          assert.equal(r.rounds, Math.max(...starting) + 1);
+          assert.ok(r.checks.every((c) => c.severity === 'ok'));
+        } else {
+          assert.deepEqual(r.checks.filter((c) => c.severity !== 'ok').map((c) => `${c.check} ${c.target}: ${c.detail}`), ['svc serving h2: starting']);
+          assert.ok(r.rounds > 3, `kept polling until the deadline (${r.rounds} rounds)`);
+          assert.ok(r.ms >= 300, 'waited the whole time');
+        }
+        for (const h of hosts) assert.equal(h.connections, 1, 'one connection per host across the rounds');
+      });
+    }
+  });
+
+  describe('rolling (--serial): clusters in batches, backups before holders, a failed health gate stops the rollout', () => {
+    it('batch 2 fails its gate: batch 3 is untouched and the resume command names what is left', async () => {
+      const { lab, hosts } = labOf(6);
+      const inv = await inventoryOf(6);
+      // Three clusters of two; the VIP holders: h1, h4, h5. h3 never serves.
+      const holders = new Set(['h1', 'h4', 'h5']);
+      hosts.forEach((h, i) => {
+        const vip = `198.18.9.${101 + Math.floor(i / 2)}`;
+        h.on(/^ip -o addr show/, { stdout: `2: eth0    inet ${h.address}/24 scope global eth0\n${holders.has(h.name) ? `2: eth0    inet ${vip}/32 scope global eth0\n` : ''}` });
+        h.on(/^svc-state/, { stdout: h.name === 'h3' ? 'starting' : 'up' });
+      });
+      const clusters: Deployment[] = [0, 1, 2].map((c) => ({
+        kind: 'test', name: `c${c + 1}`, nodes: inv.hosts.slice(2 * c, 2 * c + 2), vips: [{ name: `c${c + 1}`, address: `198.18.9.${101 + c}` }],
+        endToEnd: [], drills: [], probes: [{ key: 'svc', command: sh`svc-state` }],
+        evaluate: (probes) => [...probes].map(([host, p]) => ({ check: 'svc', target: host, severity: probeOut(p, 'svc').trim() === 'up' ? 'ok' : 'critical', detail: probeOut(p, 'svc').trim() })),
+      }));
+      const order: string[] = [];
+      lab.on('command', (host: string, text: string) => { if (text.includes('kvset')) order.push(host); });
+      const events: RunEvent[] = [];
+      const pool = new ConnectionPool(inv, { holder: 'rollout', waitS: 0 }, 20, lab.connect);
+      const r = await runRolling(inv, [playbook(() => [kv('k', 'v')])], {
+        check: false, diff: false, forks: 20, allowReboot: false, pool, serial: { count: 1 }, maxFail: 0, gateS: 0.3,
+        deployments: clusters, resumeCommand: 'lbdeploy up inv.yaml --serial 1',
+      }, { emit: (e) => events.push(e), close: async () => undefined }).finally(() => pool.closeAll());
+      assert.equal(r.stopped, true);
+      assert.deepEqual(r.batches.map((b) => [b.index, b.ok, b.backups, b.holders]), [[1, true, ['h2'], ['h1']], [2, false, ['h3'], ['h4']]]);
+      assert.match(r.batches[1]!.problem!, /health gate not passed within 0.3 s/);
+      assert.deepEqual(order, ['h2', 'h1', 'h3', 'h4'], 'backups before holders, batch by batch; batch 3 never touched');
+      const stop = events.find((e): e is RunEvent & { type: 'rollout-stopped' } => e.type === 'rollout-stopped')!;
+      assert.equal(stop.resume, 'lbdeploy up inv.yaml --serial 1 --limit h3,h4,h5,h6');
+      const gate = events.filter((e): e is RunEvent & { type: 'wait-done' } => e.type === 'wait-done');
+      assert.deepEqual(gate[1]!.failing.map((c) => `${c.check} ${c.target}: ${c.detail}`), ['svc h3: starting']);
+      assert.equal(hosts[4]!.count('kvset'), 0);
+    });
+  });
+
+  describe('the drill\'s timing logic: VIP moves, split brain, restore, judged from polls every 50 ms', () => {
+    /** Who holds the VIP, as a function of the time since the fault (undefined before it). */
+    type World = (sinceStopMs: number | undefined, restored: boolean) => string[];
+    async function drill(world: World, o: { maxMoveS?: number; expect?: 'move' | 'stay'; evaluate?: Deployment['evaluate'] } = {}) {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      let stopAt: number | undefined;
+      let restored = false;
+      const vip = '198.18.9.100';
+      for (const h of hosts) {
+        h.on(/^ip -o addr show/, () => {
+          const held = world(stopAt === undefined ? undefined : Date.now() - stopAt, restored).includes(h.name);
+          return { stdout: `2: eth0    inet ${h.address}/24 scope global eth0\n${held ? `2: eth0    inet ${vip}/32 scope global eth0\n` : ''}` };
+        });
+        h.on(/^fault-stop/, () => ((stopAt = Date.now()), { code: 0 }));
+        h.on(/^fault-start/, () => ((restored = true), { code: 0 }));
+      }
+      const d: Deployment = {
+        kind: 'test', name: 'c1', nodes: [...inv.hosts], vips: [{ name: 'VI_1', address: vip }], endToEnd: [], probes: [],
+        evaluate: o.evaluate ?? (() => []), drills: [],
+      };
+      const pool = new ConnectionPool(inv, undefined, 20, lab.connect);
+      const [r] = await failoverTest(pool, d, { scenario: 'fault', stop: sh`fault-stop`, start: sh`fault-start`, expect: o.expect }, { maxMoveS: o.maxMoveS ?? 3, rate: 10, timeoutS: 1 })
+        .finally(() => pool.closeAll());
+      return { r: r!, hosts };
+    }
+
+    it('a clean move: measured from the fault to the first poll that sees the new holder', async () => {
+      const { r, hosts } = await drill((t) => (t === undefined ? ['h1'] : t < 300 ? [] : ['h2']));
+      assert.equal(r.ok, true, r.problem);
+      assert.equal(r.holderBefore, 'h1');
+      assert.equal(r.holderAfter, 'h2');
+      assert.ok(r.vipMovedS! >= 0.3, `not before the new holder had it (${r.vipMovedS} s)`);
+      assert.ok(r.vipMovedS! < 3, `within --max-move (${r.vipMovedS} s)`);
+      assert.equal(r.splitBrain, undefined);
+      assert.equal(hosts[0]!.count('fault-stop'), 1, 'the fault on the holder only');
+      assert.equal(hosts[1]!.count('fault-stop'), 0);
+      assert.equal(hosts[0]!.count('fault-start'), 1, 'and the holder restored');
+    });
+
+    it('two holders in one poll only (a takeover caught mid-way) is not a split brain', async () => {
+      const { r } = await drill((t) => (t === undefined ? ['h1'] : t < 300 ? ['h1'] : t < 320 ? ['h1', 'h2'] : ['h2']));
+      assert.equal(r.ok, true, r.problem);
+      assert.equal(r.splitBrain, undefined);
+    });
+
+    it('two holders poll after poll is a split brain, named, and fails the drill', async () => {
+      const { r } = await drill((t, restored) => (t === undefined ? ['h1'] : restored ? ['h2'] : ['h1', 'h2']));
+      assert.equal(r.ok, false);
+      assert.deepEqual(r.splitBrain?.sort(), ['h1', 'h2']);
+      assert.match(r.problem!, /split brain: (h1 and h2|h2 and h1) held the VIP at once/);
+    });
+
+    it('the verify after the restore finds a hand-over (a preempting node taking its VIP back) once: asked again, it passes', async () => {
+      // The checks as a kind evaluates them: ok when readiness is waited for, critical at the first
+      // verify (both nodes hold the VIP for an advert), ok a second later.
+      const calls: string[] = [];
+      const evaluate: Deployment['evaluate'] = () => {
+        const severity = calls.length === 1 ? 'critical' : 'ok';
+        calls.push(severity);
+        return [{ check: 'vip holder', target: 'VI_1', severity, detail: severity === 'ok' ? 'held by h1' : 'split brain: held by h1, h2' }];
+      };
+      const { r } = await drill((t) => (t === undefined ? ['h1'] : ['h2']), { evaluate });
+      assert.equal(r.ok, true, r.problem);
+      assert.deepEqual(calls, ['ok', 'critical', 'ok'], 'ready, then the verify twice');
+    });
+
+    it('a VIP that never moves fails a drill that expects a move, after twice --max-move', async () => {
+      const { r } = await drill(() => ['h1'], { maxMoveS: 1 });
+      assert.equal(r.ok, false);
+      assert.equal(r.vipMovedS, undefined);
+      assert.match(r.problem!, /the VIP did not move within the drill/);
+    });
+
+    it('a VIP that must stay (a restarted process) passes when it stays, fails when it moves', async () => {
+      assert.equal((await drill(() => ['h1'], { expect: 'stay' })).r.ok, true);
+      const moved = (await drill((t) => (t === undefined ? ['h1'] : ['h2']), { expect: 'stay' })).r;
+      assert.equal(moved.ok, false);
+      assert.match(moved.problem!, /the VIP moved to h2 \(it should have stayed\)/);
+    });
+  });
+});
