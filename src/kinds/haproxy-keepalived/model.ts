@@ -39,8 +39,17 @@ export interface HaVars {
 
 export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_haproxy.sh';
 export const CHECK_SCRIPT_NAME = 'chk_haproxy';
-/** haproxy's processes, followed by keepalived through the kernel's process events: none left is FAULT at once. */
-export const TRACK_PROCESS_NAME = 'chk_haproxy_process';
+/**
+ * haproxy's service, as systemd sees it: its unit writes 1 to this file the moment haproxy stops or dies
+ * (ExecStopPost) and 0 once it serves again (ExecStartPost). keepalived watches it (track_file, weight 0:
+ * non-zero is FAULT), so the holder gives the VIP up at once. Not keepalived's vrrp_track_process: it
+ * counts haproxy's master again each time a reload re-executes it (keepalived 2.2.7 on the lab's VMs:
+ * 5 counted for 2 running after one reload), and then never sees haproxy gone.
+ */
+export const HAPROXY_DOWN_FILE = '/run/lbdeploy-haproxy.down';
+export const HAPROXY_DOWN_TRACK = 'haproxy_down';
+/** The drop-in's lines that keep HAPROXY_DOWN_FILE in step with haproxy's service. */
+export const HAPROXY_DOWN_EXEC = [`ExecStartPost=/bin/sh -c 'echo 0 > ${HAPROXY_DOWN_FILE}'`, `ExecStopPost=/bin/sh -c 'echo 1 > ${HAPROXY_DOWN_FILE}'`];
 /** The drain file: 1 drops the node's priority to the floor (lbdeploy drain), 0 puts it back; keepalived reads it on change. */
 export const DRAIN_FILE = '/etc/keepalived/lbdeploy-drain';
 export const DRAIN_TRACK_NAME = 'lbdeploy_drain';
@@ -115,8 +124,7 @@ export function checkWeight(v: HaVars, host: HostInfo, all: readonly HostInfo[])
 
 export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[]): KeepalivedConfig {
   const k = v.keepalived;
-  // The playbook's prepare found no process events on this host (a container's network namespace).
-  const tracksProcess = k.track_process && host.vars.keepalived_process_events !== false;
+  const tracksService = k.track_process;
   const instances: VrrpInstance[] = k.instances.map((i) => {
     const nodes = carriers(all, i);
     const prio = priorities(nodes);
@@ -138,8 +146,7 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     unicastPeers: peers,
     virtualAddresses: [{ address: i.vip, dev: k.interface }],
     trackScripts: [CHECK_SCRIPT_NAME],
-    trackProcesses: tracksProcess ? [TRACK_PROCESS_NAME] : undefined,
-    trackFiles: [DRAIN_TRACK_NAME],
+    trackFiles: tracksService ? [DRAIN_TRACK_NAME, HAPROXY_DOWN_TRACK] : [DRAIN_TRACK_NAME],
     nopreempt: i.nopreempt || undefined,
     preemptDelay: i.nopreempt ? undefined : k.preempt_delay,
     notify: STATE_SCRIPT_PATH,
@@ -150,8 +157,8 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
       routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined,
       ...vrrpGlobals(k.vrrp_version, k.garp),
     },
-    trackProcesses: tracksProcess ? [{ name: TRACK_PROCESS_NAME, process: 'haproxy', weight: 0, quorum: 1 }] : undefined,
-    trackFiles: [{ name: DRAIN_TRACK_NAME, file: DRAIN_FILE, weight: DRAIN_WEIGHT, initValue: 0 }],
+    // No init value for haproxy_down: a missing file is read as 0 (haproxy's unit writes it at its next start or stop).
+    trackFiles: [{ name: DRAIN_TRACK_NAME, file: DRAIN_FILE, weight: DRAIN_WEIGHT, initValue: 0 }, ...(tracksService ? [{ name: HAPROXY_DOWN_TRACK, file: HAPROXY_DOWN_FILE, weight: 0 }] : [])],
     scripts: [{ name: CHECK_SCRIPT_NAME, script: `${CHECK_SCRIPT_PATH} ${v.haproxy.monitor.port} ${v.haproxy.monitor.uri}`, interval: k.check_interval, timeout: Math.max(1, Math.ceil(k.check_interval)), fall: k.check_fall, rise: k.check_rise, weight: checkWeight(v, host, all) }],
     instances,
   };

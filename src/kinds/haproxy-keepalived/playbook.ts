@@ -15,35 +15,25 @@ import { definePlaybook } from '../../playbook/define.js';
 import { renderHaproxy } from '../../render/haproxy.js';
 import { renderKeepalived } from '../../render/keepalived.js';
 import { nginxSnippetValidate, renderNginxProxyProtocol } from '../../render/nginx.js';
-import { CHECK_SCRIPT_PATH, DRAIN_FILE, STATE_SCRIPT_PATH, haChecks, hasIpv6Vip, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
+import { CHECK_SCRIPT_PATH, DRAIN_FILE, HAPROXY_DOWN_EXEC, HAPROXY_DOWN_FILE, HAPROXY_DOWN_TRACK, STATE_SCRIPT_PATH, haChecks, hasIpv6Vip, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
 import { haVarsSchema } from './schema.js';
 
 export const RELOAD_HAPROXY = '/usr/local/sbin/lbdeploy-reload-haproxy';
 
-/** `yes` when the kernel's process connector (NETLINK_CONNECTOR, 11) has its kernel socket in this network namespace: only the initial one has. */
-export const PROCESS_EVENTS_FACT = sh`awk '$2 == 11 && $3 == 0 { found = 1 } END { print found ? "yes" : "no" }' /proc/net/netlink`;
-
 /** For a play of the operator's own over haproxy-keepalived nodes: drain the VIP holder before a step marked `disruptive`. */
 export const haproxyKeepalivedDrain = drainWith(DRAIN_FILE, (h) => vipsOf(h.vars as unknown as HaVars).map((x) => x.address));
-const HAPROXY_DROPIN = '# Managed by lbdeploy: haproxy restarted at once after a crash.\n[Service]\nRestartSec=0\n';
+/** haproxy restarted at once after a crash; with keepalived.track_process, keepalived told at once that it stopped and that it serves again. */
+export const haproxyDropin = (tracked: boolean) => [
+  '# Managed by lbdeploy: haproxy restarted at once after a crash (Debian waits 100 ms)',
+  ...(tracked ? [`# and ${HAPROXY_DOWN_FILE} kept in step with it: keepalived's track_file ${HAPROXY_DOWN_TRACK} puts the node in FAULT while it is 1.`] : []),
+  '[Service]', 'RestartSec=0', ...(tracked ? HAPROXY_DOWN_EXEC : []), '',
+].join('\n');
 
 export default definePlaybook({
   name: 'haproxy-keepalived',
   description: 'keepalived VIP + haproxy (TCP, PROXY protocol) on group `lb`; nginx PROXY-protocol site on group `ingress`',
   vars: haVarsSchema,
   check: (hosts) => haChecks(hosts, (h) => h.vars as unknown as HaVars),
-  // track_process needs the kernel's process events, which only the host's own (initial) network
-  // namespace has: in a container's namespace keepalived would hold the instance in FAULT. Each LB
-  // node is asked; where they are missing, haproxy is followed by the HTTP check alone, and said so.
-  prepare: async (ctx) => {
-    // Only the nodes this run changes (a rollout's batch, --limit): a node's own config is all the answer decides.
-    const lbs = ctx.hosts.filter((h) => ctx.runHosts.has(h.name) && h.groups.includes(lbGroupOf(h)) && (h.vars.keepalived as HaVars['keepalived'] | undefined)?.track_process === true);
-    const without = (await Promise.all(lbs.map(async (h) => ((await ctx.run(h.name, PROCESS_EVENTS_FACT)).stdout.trim() === 'no' ? h.name : undefined)))).filter((n): n is string => !!n);
-    return {
-      vars: Object.fromEntries(without.map((n) => [n, { keepalived_process_events: false }])),
-      notes: without.length > 0 ? [`${without.join(', ')}: no process events in this network namespace (a container's), so keepalived cannot follow haproxy as a process there; the HTTP check follows it (keepalived.track_process: false says so and skips this check)`] : [],
-    };
-  },
   plays: [
     {
       name: 'load balancers',
@@ -66,8 +56,8 @@ export default definePlaybook({
           file({ path: RELOAD_HAPROXY, content: shippedFile('reload_haproxy.sh'), mode: '0755', tags: ['haproxy'] }),
           file({ path: '/etc/haproxy/haproxy.cfg', content: haproxy, mode: '0640', group: 'haproxy', validate: (tmp) => sh`haproxy -c -q -f ${tmp}`, notify: 'reload haproxy', tags: ['haproxy'] }),
           file({ path: '/etc/keepalived/keepalived.conf', content: keepalived, mode: '0600', validate: (tmp) => sh`keepalived -t -f ${tmp}`, notify: 'reload keepalived', tags: ['keepalived'] }),
-          // Restarted at once after a crash (Debian waits 100 ms): every ms of the restart is refused requests on the VIP holder.
-          file({ path: '/etc/systemd/system/haproxy.service.d/lbdeploy-restart.conf', content: HAPROXY_DROPIN, mode: '0644', notify: 'daemon-reload', tags: ['haproxy'] }),
+          // Restarted at once after a crash: every ms of the restart is refused requests on the VIP holder.
+          file({ path: '/etc/systemd/system/haproxy.service.d/lbdeploy-restart.conf', content: haproxyDropin(v.keepalived.track_process), mode: '0644', notify: 'daemon-reload', tags: ['haproxy'] }),
           service({ name: 'haproxy', enabled: true, state: 'started', tags: ['haproxy'] }),
           service({ name: 'keepalived', enabled: true, state: 'started', tags: ['keepalived'] }),
         ];

@@ -15,7 +15,7 @@ export const haVarsSchema = {
         interface: { type: 'string', minLength: 1, description: 'the interface that carries the VIPs (eno1, eth0...)' },
         ...VRRP_VARS_SCHEMA,
         preempt_delay: { type: 'number', minimum: 0, maximum: 1000, description: 'seconds a recovered higher-priority node waits, past the advert timeout, before it takes the VIP back' },
-        track_process: { type: 'boolean', default: true, description: 'follow haproxy\'s processes (vrrp_track_process): none left puts the node in FAULT at once, and a backup takes over after its skew time' },
+        track_process: { type: 'boolean', default: true, description: 'follow haproxy\'s service: systemd writes 1 to /run/lbdeploy-haproxy.down the moment haproxy stops or dies and 0 once it serves again, and keepalived (track_file, weight 0) puts the node in FAULT while it is 1, so a backup takes over after its skew time. The name is kept from when keepalived\'s vrrp_track_process did this; that miscounts haproxy after a reload and is no longer used' },
         unicast: { type: 'boolean', default: true, description: 'unicast VRRP to the other LB nodes (multicast when false)' },
         unicast_peers: { type: 'array', items: { type: 'string' }, description: 'defaults to the other LB nodes; if given, must be exactly them' },
         vrrp_strict: { type: 'boolean', default: false },

@@ -7,6 +7,7 @@ import { hostInfo, type HostInfo } from '../../../src/playbook/define.js';
 import { haproxyFor, keepalivedFor, lbNodes, serviceTargets, type HaVars } from '../../../src/kinds/haproxy-keepalived/model.js';
 import { renderHaproxy } from '../../../src/render/haproxy.js';
 import { renderKeepalived } from '../../../src/render/keepalived.js';
+import { haproxyDropin } from '../../../src/kinds/haproxy-keepalived/playbook.js';
 import type { Inventory } from '../../../src/inventory/model.js';
 import { haproxyCheck, keepalivedCheck } from '../../helpers/validate.js';
 
@@ -168,27 +169,30 @@ groups:
   });
 
   const modes: [string, string, RegExp[], RegExp[]][] = [
-    ['default (VRRP v2, 1 s adverts)', '', [/^ {4}advert_int 1$/m, /^vrrp_track_process chk_haproxy_process \{\n {4}process "haproxy"\n {4}weight 0\n {4}quorum 1\n\}/m], [/vrrp_version/, /preempt_delay/]],
+    ['default (VRRP v2, 1 s adverts)', '', [/^ {4}advert_int 1$/m, /^track_file haproxy_down \{\n {4}file "\/run\/lbdeploy-haproxy\.down"\n {4}weight 0\n\}/m, / {4}track_file \{\n {8}lbdeploy_drain\n {8}haproxy_down\n {4}\}/], [/vrrp_version/, /preempt_delay/, /track_process/]],
     ['fast mode (VRRP v3, 0.1 s adverts, preempt_delay)', '    vrrp_version: 3\n    advert_int: 0.1\n    preempt_delay: 2\n', [/^ {4}vrrp_version 3$/m, /^ {4}advert_int 0\.1$/m, /^ {4}preempt_delay 2$/m], []],
-    ['track_process off', '    track_process: false\n', [/^ {4}advert_int 1$/m], [/track_process/]],
+    ['track_process off', '    track_process: false\n', [/^ {4}advert_int 1$/m], [/track_process/, /haproxy_down/]],
   ];
-  it('a node without process events (the playbook\'s prepare found none: a container) gets no track_process, its peers keep it', async () => {
+  it('haproxy\'s drop-in writes the file keepalived watches: 1 when haproxy stops or dies, 0 once it serves (and nothing when track_process is off)', async () => {
     const { hosts, v } = await model(yaml(true));
-    const lb1 = hosts.find((h) => h.name === 'lb1')!;
-    const without = renderKeepalived(keepalivedFor({ ...lb1, vars: { ...lb1.vars, keepalived_process_events: false } }, v, hosts));
-    assert.doesNotMatch(without, /track_process/);
-    assert.match(renderKeepalived(keepalivedFor(hosts.find((h) => h.name === 'lb2')!, v, hosts)), /vrrp_track_process chk_haproxy_process/);
-    assert.ok(keepalivedCheck(without).ok);
+    const ka = renderKeepalived(keepalivedFor(hosts.find((h) => h.name === 'lb1')!, v, hosts));
+    const watched = /^track_file haproxy_down \{\n {4}file "([^"]+)"/m.exec(ka)?.[1];
+    assert.ok(watched, ka);
+    const dropin = haproxyDropin(true);
+    assert.match(dropin, /^\[Service\]\nRestartSec=0\n/m);
+    assert.equal(/^ExecStopPost=\/bin\/sh -c 'echo 1 > (\S+)'$/m.exec(dropin)?.[1], watched, dropin);
+    assert.equal(/^ExecStartPost=\/bin\/sh -c 'echo 0 > (\S+)'$/m.exec(dropin)?.[1], watched, dropin);
+    assert.doesNotMatch(haproxyDropin(false), /Exec|lbdeploy-haproxy\.down/);
   });
   for (const [what, extra, present, absent] of modes) {
-    it(`${what}: haproxy tracked as a process (FAULT), the drain file, GARP/NA tuning; keepalived -t accepts it`, async () => {
+    it(`${what}: haproxy's service tracked (FAULT), the drain file, GARP/NA tuning; keepalived -t accepts it`, async () => {
       const { hosts, v } = await model(yaml(true).replace('    instances:', `${extra}    instances:`));
       const ka = renderKeepalived(keepalivedFor(hosts.find((h) => h.name === 'lb1')!, v, hosts));
       for (const re of present) assert.match(ka, re);
       for (const re of absent) assert.doesNotMatch(ka, re);
       assert.match(ka, /^track_file lbdeploy_drain \{\n {4}file "\/etc\/keepalived\/lbdeploy-drain"\n {4}weight -253\n {4}init_file 0\n\}/m);
       for (const line of ['vrrp_garp_master_delay 1', 'vrrp_garp_master_repeat 3', 'vrrp_garp_master_refresh 60', 'vrrp_garp_lower_prio_repeat 2', 'vrrp_higher_prio_send_advert']) assert.ok(ka.includes(`\n    ${line}\n`), line);
-      // Both instances (IPv4 and IPv6) follow the process and the drain file.
+      // Both instances (IPv4 and IPv6) follow the drain file (and, unless turned off, haproxy_down).
       assert.equal(ka.match(/ {4}track_file \{\n {8}lbdeploy_drain\n/g)?.length, 2);
       const kv = keepalivedCheck(ka);
       assert.ok(kv.ok, kv.output + ka);
