@@ -171,7 +171,10 @@ ${DR_LEFTOVERS}`);
   });
 
   it('failover-test: both VIPs, IPv4 and IPv6, leave the holder whose keepalived container stops, each reported (the seed expects under 20 s)', async () => {
-    const r = await cli(['failover-test', inv, '--json', '--max-move', '10']);
+    // --max-move 20: the seed's own figure. The move is timed when a poll of the backup VM sees the VIP,
+    // and under software emulation with the load running those polls lag: CI saw 8.5 and 10.5 s while
+    // only 4 of 4800 requests failed (the VIP itself moved at once).
+    const r = await cli(['failover-test', inv, '--json', '--max-move', '20']);
     const results = JSON.parse(r.stdout) as { scenario: string; vip: string; ok: boolean; vipMovedS: number; servingS: number; holderBefore: string; holderAfter: string; problem?: string; requests: number; failedRequests: number }[];
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(results.map((x) => x.vip), [VIP, VIP6]);
@@ -180,8 +183,8 @@ ${DR_LEFTOVERS}`);
       assert.ok(res.ok, res.problem);
       assert.notEqual(res.holderAfter, res.holderBefore);
       assert.ok(res.vipMovedS < 20);
-      // The load ran at its fixed rate through the whole drill: 200/s x (2 x 10 + 4) s; serving again (0: nothing failed).
-      assert.equal(res.requests, 4800, JSON.stringify(res));
+      // The load ran at its fixed rate through the whole drill: 200/s x (2 x 20 + 4) s; serving again (0: nothing failed).
+      assert.equal(res.requests, 8800, JSON.stringify(res));
       assert.ok(res.servingS !== undefined && res.servingS < 20, `${res.vip}: requests through it succeeded again: ${JSON.stringify(res)}`);
       process.stderr.write(`      seed 002 failover ${res.vip}: moved in ${res.vipMovedS.toFixed(2)} s, serving again in ${res.servingS.toFixed(2)} s, ${res.failedRequests}/${res.requests} requests failed\n`);
     }
