@@ -10,6 +10,7 @@ import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { selectHosts } from '../inventory/select.js';
 import { deploymentsOf } from '../kinds/deployments.js';
+import type { Deployment } from '../kinds/types.js';
 import { waitReady } from '../kinds/ready.js';
 import { preflightBeforeChange } from '../kinds/preflight.js';
 import type { Reporter } from '../report/events.js';
@@ -53,10 +54,17 @@ async function waitUntilServing(inv: Inventory, playbooks: Playbook[], result: R
 async function runPreflightPhase(inv: Inventory, playbooks: Playbook[], pool: ConnectionPool, limit: string | undefined, reporter: Reporter): Promise<boolean> {
   const inScope = limit ? new Set(selectHosts(inv, limit).map((h) => h.name)) : undefined;
   const deployments = (await deploymentsOf(inv, playbooks)).filter((d) => d.vrrp && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
-  if (deployments.length === 0) return false;
-  const results = await preflightBeforeChange(pool, deployments, PREFLIGHT_LISTEN_S);
+  return (await preflightClusters(deployments, pool, reporter)) !== undefined;
+}
+
+/** The pre-flight over these clusters (those with VRRP), reported; what it found, if anything. */
+async function preflightClusters(deployments: readonly Deployment[], pool: ConnectionPool, reporter: Reporter): Promise<string | undefined> {
+  const vrrp = deployments.filter((d) => d.vrrp);
+  if (vrrp.length === 0) return undefined;
+  const results = await preflightBeforeChange(pool, vrrp, PREFLIGHT_LISTEN_S);
   for (const r of results) reporter.emit({ type: 'preflight', deployment: r.deployment, ok: r.issues.length === 0, ms: r.ms, skipped: r.skipped, issues: r.issues });
-  return results.some((r) => r.issues.length > 0);
+  const failed = results.filter((r) => r.issues.length > 0).map((r) => r.deployment);
+  return failed.length > 0 ? `the VRRP pre-flight failed for ${failed.join(', ')}` : undefined;
 }
 
 /** How long each node listens for VRRP in up's pre-flight. */
@@ -168,14 +176,17 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
       onWait: (host, holder, waitS) => reporter.emit({ type: 'lock-wait', host, holder, waitS }),
     }, o.forks);
     try {
-      // Before keepalived changes: VRRP must pass between the nodes, and no foreign router may hold a VRID.
-      if (!o.check && !v['no-preflight'] && (await runPreflightPhase(inv, playbooks, pool, v.limit, reporter))) return EXIT.failed;
+      // Before keepalived changes: VRRP must pass between the nodes, and no foreign router may hold a VRID
+      // (a rollout asks it itself: per batch when its hosts do not all fit under --forks).
+      const preflightOn = !o.check && !v['no-preflight'];
+      if (preflightOn && !o.serial && (await runPreflightPhase(inv, playbooks, pool, v.limit, reporter))) return EXIT.failed;
       const run = { check: o.check, diff: o.diff, limit: v.limit, tags: o.tags, skipTags: o.skipTags, forks: o.forks, allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool };
       if (o.serial) {
         const r = await runRolling(inv, playbooks, {
           ...run, serial: o.serial, maxFail: o.maxFail, gateS: o.waitS,
           deployments: await deploymentsOf(inv, playbooks),
           resumeCommand: ['lbdeploy', command, ...withoutLimit(args)].join(' '),
+          preflight: preflightOn ? (clusters) => preflightClusters(clusters, pool, reporter) : undefined,
         }, reporter);
         if (r.interrupted) return EXIT.interrupted;
         return r.stopped || r.batches.some((b) => !b.ok) ? EXIT.failed : EXIT.ok;

@@ -5,7 +5,9 @@
  * batch's clusters, with requests through each VIP from the client) must pass before the next
  * batch starts. A failed batch stops the rollout, the rest untouched, with the command that
  * resumes it (--max-fail sets how many failed batches are tolerated first). Every host's run lock
- * is taken before the first batch, over the connections the whole rollout reuses.
+ * is taken, and the pre-flight asked, before the first batch, over the connections the whole
+ * rollout reuses; with more hosts than --forks both happen per batch, before its first change, so
+ * each host is connected once, in its turn.
  */
 import type { ConnectionPool } from '../connection/pool.js';
 import { probeHosts } from '../checks/probe.js';
@@ -57,6 +59,8 @@ export interface RollingOptions extends RunOptions {
   gateS: number;
   /** For the resume hint: how the operator ran it, without --limit. */
   resumeCommand: string;
+  /** Questions asked before these clusters change (up's VRRP pre-flight): what stops the change, if anything. */
+  preflight?: (clusters: readonly Deployment[]) => Promise<string | undefined>;
 }
 
 export interface BatchReport {
@@ -102,7 +106,7 @@ class Rollout {
   async run(): Promise<RollingResult> {
     const started = Date.now();
     const { batches, others } = this.plan();
-    if (!(await this.lockEveryone(batches.length))) return { hosts: this.recaps, batches: this.reports, stopped: true, interrupted: false };
+    if (!(await this.lockEveryone(batches.length)) || !(await this.preflightEveryone(batches))) return { hosts: this.recaps, batches: this.reports, stopped: true, interrupted: false };
     const stopped = await this.runBatches(batches, others);
     const stats = this.o.pool.stats;
     this.emit({ type: 'rollout-done', batches: this.reports.map((b) => ({ index: b.index, ok: b.ok, ms: b.ms, gateMs: b.gateMs })), ms: Date.now() - started, stopped });
@@ -137,6 +141,20 @@ class Rollout {
     return false;
   }
 
+  /** Every host fits under --forks: the hosts stay connected, so the whole pre-flight is asked first. */
+  private get upFront(): boolean {
+    return this.o.pool.fits(this.targeted.size);
+  }
+
+  /** The pre-flight over every batch before the first change, when the hosts all fit under --forks; false when it stops the rollout. */
+  private async preflightEveryone(batches: Deployment[][]): Promise<boolean> {
+    if (!this.o.preflight || !this.upFront) return true;
+    const problem = await this.o.preflight(batches.flat());
+    if (!problem) return true;
+    this.emit({ type: 'rollout-stopped', after: 0, of: batches.length, reason: `${problem}: nothing was changed`, resume: this.o.resumeCommand });
+    return false;
+  }
+
   /** The batches in order; true when the rollout stopped before its end. */
   private async runBatches(batches: Deployment[][], others: string[]): Promise<boolean> {
     let failed = 0;
@@ -164,7 +182,8 @@ class Rollout {
     const { backups, holders: last } = splitByHolding(nodes, holding);
     const first = [...others, ...backups];
     this.emit({ type: 'batch-start', index: i + 1, of, clusters: batch.map((d) => d.name), backups: first, holders: last });
-    let problem: string | undefined;
+    // Over --forks, the batch's own pre-flight, over the connections it is about to use.
+    let problem = this.o.preflight && !this.upFront ? await this.o.preflight(batch) : undefined;
     for (const part of [first, last]) if (part.length > 0 && !problem) problem = await this.converge(part);
     let gateMs = 0;
     if (!problem) ({ problem, gateMs } = await this.gate(batch));

@@ -362,6 +362,69 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
     });
   });
 
+  describe('rolling over a fleet: each host connected once, the pre-flight asked before any change (or per batch over --forks)', () => {
+    /** 30 hosts in 15 clusters of two (the odd ones hold the VIPs); `preflight` reads every node it is given over the pool. */
+    async function fleet(forks: number, failAt?: number) {
+      const n = 30;
+      const lab = new MemoryLab();
+      const hosts = Array.from({ length: n }, (_, i) => lab.add(`h${i + 1}`, `198.18.9.${i + 1}`)
+        .on(/^kvset /, (argv, h) => (h.files.set(argv[1]!, argv[2]!), { code: 0 }))
+        .on(/^svc-state/, { stdout: 'up' })
+        .on(/^cat \/vrids/, { stdout: '51' })
+        .on(/^ip -o addr show/, { stdout: `2: eth0    inet 198.18.9.${i + 1}/24 scope global eth0\n${i % 2 === 0 ? `2: eth0    inet 198.18.8.${1 + i / 2}/32 scope global eth0\n` : ''}` }));
+      const inv = await inventoryOf(n);
+      const clusters: Deployment[] = Array.from({ length: n / 2 }, (_, c) => ({
+        kind: 'test', name: `c${c + 1}`, nodes: inv.hosts.slice(2 * c, 2 * c + 2), vips: [{ name: `c${c + 1}`, address: `198.18.8.${1 + c}` }],
+        endToEnd: [], drills: [], probes: [{ key: 'svc', command: sh`svc-state` }],
+        evaluate: (probes) => [...probes].map(([host, p]) => ({ check: 'svc', target: host, severity: probeOut(p, 'svc').trim() === 'up' ? 'ok' as const : 'critical' as const, detail: '' })),
+      }));
+      const asked: string[][] = [];
+      const pool = new ConnectionPool(inv, { holder: 'rollout', waitS: 0 }, forks, lab.connect);
+      const preflight = async (cs: readonly Deployment[]) => {
+        asked.push(cs.map((d) => d.name));
+        for (const d of cs) for (const node of d.nodes) await (await pool.session(node)).run(sh`cat /vrids`);
+        return asked.length === failAt ? 'the VRRP pre-flight failed for c9' : undefined;
+      };
+      const events: RunEvent[] = [];
+      const r = await runRolling(inv, [playbook(() => [kv('k', 'v')])], {
+        check: false, diff: false, forks, allowReboot: false, pool, serial: { count: 5 }, maxFail: 0, gateS: 5,
+        deployments: clusters, resumeCommand: 'lbdeploy up inv.yaml --serial 5', preflight,
+      }, { emit: (e) => events.push(e), close: async () => undefined }).finally(() => pool.closeAll());
+      const changed = hosts.filter((h) => h.count('kvset') > 0).map((h) => h.name);
+      return { r, asked, changed, connections: hosts.reduce((a, h) => a + h.connections, 0), stop: events.find((e): e is RunEvent & { type: 'rollout-stopped' } => e.type === 'rollout-stopped') };
+    }
+    const batch = (b: number) => Array.from({ length: 5 }, (_, i) => `c${5 * b + i + 1}`);
+
+    it('under --forks: one pre-flight over all 15 clusters before the first change; 30 connections for 30 hosts', async () => {
+      const { r, asked, changed, connections } = await fleet(100);
+      assert.equal(r.stopped, false);
+      assert.deepEqual(asked, [[...batch(0), ...batch(1), ...batch(2)]]);
+      assert.equal(changed.length, 30);
+      assert.equal(connections, 30);
+    });
+    it('over --forks (20 for 30 hosts): each batch pre-flighted in its turn; still 30 connections, one per host', async () => {
+      const { r, asked, changed, connections } = await fleet(20);
+      assert.equal(r.stopped, false);
+      assert.deepEqual(asked, [batch(0), batch(1), batch(2)]);
+      assert.equal(changed.length, 30);
+      assert.equal(connections, 30);
+    });
+    it('a failed pre-flight under --forks changes nothing and says so', async () => {
+      const { r, changed, stop } = await fleet(100, 1);
+      assert.equal(r.stopped, true);
+      assert.deepEqual(changed, []);
+      assert.equal(stop?.after, 0);
+      assert.match(stop!.reason, /the VRRP pre-flight failed for c9: nothing was changed/);
+    });
+    it('over --forks, a batch whose pre-flight fails stops the rollout there: the batches before it changed, it and those after untouched', async () => {
+      const { r, changed } = await fleet(20, 2);
+      assert.equal(r.stopped, true);
+      assert.deepEqual(r.batches.map((b) => [b.index, b.ok]), [[1, true], [2, false]]);
+      assert.match(r.batches[1]!.problem!, /the VRRP pre-flight failed for c9/);
+      assert.deepEqual(changed, Array.from({ length: 10 }, (_, i) => `h${i + 1}`));
+    });
+  });
+
   describe('the drill\'s timing logic: VIP moves, split brain, restore, judged from polls every 50 ms', () => {
     /** Who holds the VIP, as a function of the time since the fault (undefined before it). */
     type World = (sinceStopMs: number | undefined, restored: boolean) => string[];
