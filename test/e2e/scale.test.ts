@@ -94,8 +94,10 @@ describe(`scale profile: ${N} light LB hosts, a rolling change over ${CLUSTERS.l
       assert.ok(b.holders.every((h) => reloads.indexOf(h) > lastBackup), `batch ${b.index}: holders ${b.holders.join(',')} after ${b.backups.join(',')}`);
     }
     const recap = e.filter((x) => x.type === 'recap').pop() as { connections: number };
-    // One connection per host is the aim; over the default --forks 20 a rollout of more hosts than that
-    // still reconnects some of them between its phases (57 for 31 hosts measured): bounded here, open in issue 23.
+    // One connection per host is the aim: over the default --forks 20 each batch now locks and pre-flights
+    // its own hosts in its turn (57 for 31 hosts before that; the engine tests assert one per host). Bounded
+    // here, and printed, as the lab's figure is not yet measured on that change.
+    process.stderr.write(`      rollout connections: ${recap.connections} for ${N + 1} hosts\n`);
     assert.ok(recap.connections <= 2 * (N + 1), `${recap.connections} connections for ${N + 1} hosts: at most two per host over the rollout`);
   });
 
