@@ -29,17 +29,6 @@ export interface KeepalivedGlobal {
   lvsSyncDaemon?: { interface: string; instance: string; id?: number };
 }
 
-/** `vrrp_track_process`: the instance follows a process's presence (weight 0: FAULT while it is missing). */
-export interface TrackProcess {
-  name: string;
-  /** The process name as in /proc/PID/comm. */
-  process: string;
-  weight?: number;
-  quorum?: number;
-  /** Seconds to wait after the quorum is lost or gained before acting (avoids bounce on re-exec). */
-  delay?: number;
-}
-
 /** `track_file`: a number in a file, times the weight, changes the priority (drain without a reload). */
 export interface TrackFile {
   name: string;
@@ -83,7 +72,6 @@ export interface VrrpInstance {
   garpMasterDelay?: number;
   /** Interfaces whose failure puts the instance in FAULT. */
   trackInterfaces?: string[];
-  trackProcesses?: string[];
   trackFiles?: string[];
   /** Seconds a preempting node waits past the advert timeout before it takes the VIP back. */
   preemptDelay?: number;
@@ -105,7 +93,6 @@ export interface VirtualServerBlock {
 export interface KeepalivedConfig {
   global: KeepalivedGlobal;
   scripts: VrrpScript[];
-  trackProcesses?: TrackProcess[];
   trackFiles?: TrackFile[];
   instances: VrrpInstance[];
   virtualServers?: VirtualServerBlock[];
@@ -153,13 +140,6 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     if (s.rise !== undefined) out.push(`    rise ${s.rise}`);
     out.push('}');
   }
-  for (const p of c.trackProcesses ?? []) {
-    out.push('', `vrrp_track_process ${p.name} {`, `    process ${q(p.process)}`);
-    if (p.weight !== undefined) out.push(`    weight ${p.weight}`);
-    if (p.quorum !== undefined) out.push(`    quorum ${p.quorum}`);
-    if (p.delay !== undefined) out.push(`    delay ${p.delay}`);
-    out.push('}');
-  }
   for (const f of c.trackFiles ?? []) {
     out.push('', `track_file ${f.name} {`, `    file ${q(f.file)}`, `    weight ${f.weight}`);
     if (f.initValue !== undefined) out.push(`    init_file ${f.initValue}`);
@@ -183,7 +163,6 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     }
     out.push('    }');
     if (i.trackScripts && i.trackScripts.length > 0) out.push('    track_script {', ...i.trackScripts.map((t) => `        ${t}`), '    }');
-    if (i.trackProcesses && i.trackProcesses.length > 0) out.push('    track_process {', ...i.trackProcesses.map((t) => `        ${t}`), '    }');
     if (i.trackFiles && i.trackFiles.length > 0) out.push('    track_file {', ...i.trackFiles.map((t) => `        ${t}`), '    }');
     if (i.notify) out.push(`    notify ${q(i.notify)}`);
     out.push('}');
