@@ -1,6 +1,8 @@
 /** `lbdeploy up INVENTORY` (and `plan` = up --check --diff): converge hosts to the inventory. */
 import { runPlaybooks } from '../execute/run.js';
-import type { Inventory } from '../inventory/model.js';
+import type { Host, Inventory } from '../inventory/model.js';
+import type { FactRequest } from '../operations/types.js';
+import { probeRequests } from '../kinds/inspect.js';
 import { loadPlaybook } from '../kinds/registry.js';
 import { InventoryError } from '../inventory/errors.js';
 import { checkLimit, failure, parse, parseForks, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
@@ -37,17 +39,29 @@ export const DEFAULT_WAIT_S = 120;
  * run's own connections. True when ready (or nothing to wait for).
  */
 async function waitUntilServing(inv: Inventory, playbooks: Playbook[], result: RunResult, pool: ConnectionPool, limit: string | undefined, timeoutS: number, reporter: Reporter): Promise<boolean> {
-  const inScope = limit ? new Set(selectHosts(inv, limit).map((h) => h.name)) : undefined;
-  const deployments = (await deploymentsOf(inv, playbooks, result.vars))
-    .filter((d) => d.probes.length > 0 && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
+  const deployments = await servingDeployments(inv, playbooks, limit, result.vars);
   if (deployments.length === 0) return true;
   reporter.emit({ type: 'wait-start', deployments: deployments.map((d) => `${d.kind}: ${d.name}`), timeoutS });
   const before = new Map(pool.stats.commands);
   const connected = pool.stats.connections;
-  const r = await waitReady(pool, deployments, { timeoutMs: timeoutS * 1000 });
+  const r = await waitReady(pool, deployments, { timeoutMs: timeoutS * 1000, known: result.probed });
   const commands = Object.fromEntries([...pool.stats.commands].map(([h, n]) => [h, n - (before.get(h) ?? 0)]).filter(([, n]) => (n as number) > 0));
   reporter.emit({ type: 'wait-done', ready: r.ready, ms: r.ms, rounds: r.rounds, checks: r.checks.length, failing: r.checks.filter((c) => c.severity !== 'ok'), commands, connections: pool.stats.connections - connected, peakOpen: pool.stats.peakOpen });
   return r.ready;
+}
+
+/** The deployments the readiness wait checks: those with probes and a node in scope. */
+async function servingDeployments(inv: Inventory, playbooks: Playbook[], limit: string | undefined, vars?: RunResult['vars']): Promise<Deployment[]> {
+  const inScope = limit ? new Set(selectHosts(inv, limit).map((h) => h.name)) : undefined;
+  return (await deploymentsOf(inv, playbooks, vars)).filter((d) => d.probes.length > 0 && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
+}
+
+/** What the wait will ask each host, for a run over --forks to read on the host's last turn. */
+function readinessProbes(inv: Inventory, playbooks: Playbook[], limit: string | undefined): () => Promise<(host: Host) => readonly FactRequest[]> {
+  return async () => {
+    const deployments = await servingDeployments(inv, playbooks, limit);
+    return (host) => probeRequests(deployments, host);
+  };
 }
 
 /** The network pre-flight of the clusters in scope whose VRIDs change; true when it found a problem (nothing changed then). */
@@ -191,7 +205,8 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
         if (r.interrupted) return EXIT.interrupted;
         return r.stopped || r.batches.some((b) => !b.ok) ? EXIT.failed : EXIT.ok;
       }
-      const result = await runPlaybooks(inv, playbooks, run, reporter);
+      const waits = !o.check && !v['no-wait'];
+      const result = await runPlaybooks(inv, playbooks, { ...run, readinessProbes: waits ? readinessProbes(inv, playbooks, v.limit) : undefined }, reporter);
       // Only a run that changed what it could: a failed or unreachable host is reported as such.
       const converged = !Object.values(result.hosts).some((r) => r.failed > 0 || r.unreachable);
       const ready = o.check || v['no-wait'] || result.interrupted || !converged || (await waitUntilServing(inv, playbooks, result, pool, v.limit, o.waitS, reporter));

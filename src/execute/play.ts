@@ -12,6 +12,7 @@ import type { Host } from '../inventory/model.js';
 import { playHosts } from '../inventory/select.js';
 import { hostInfo, type HostInfo, type Play, type Playbook } from '../playbook/define.js';
 import { mapLimit } from '../util/limit.js';
+import { runFacts } from '../facts/batch.js';
 import { sleep } from '../util/sleep.js';
 import { disruptiveChange, drainHost, undrainHost } from './drain.js';
 import { gatherFacts, runHostPlay } from './host-play.js';
@@ -67,19 +68,24 @@ async function readHost(run: RunState, play: Play, vars: Vars, host: Host, sessi
   const hostCtx = run.hostContext(host, vars);
   const steps = selectSteps(play.steps(hostCtx), run.opts.tags, run.opts.skipTags);
   const handlers = typeof play.handlers === 'function' ? play.handlers(hostCtx) : play.handlers ?? {};
-  const facts = await gatherFacts(session, steps, Object.values(handlers), run.ctx, play.probe ? [play.probe] : []);
+  // Over the cap: the probes of this host's later batching plays too, so their order needs no connection.
+  const ahead = run.capped ? run.turns.aheadOf(host, play) : [];
+  const facts = await gatherFacts(session, steps, Object.values(handlers), run.ctx, [...(play.probe ? [play.probe] : []), ...ahead]);
+  if (ahead.length > 0) run.turns.keepAhead(host, play, facts);
   return { steps, handlers, facts, epoch };
 }
 
 /**
  * Every host's facts before any step, hosts in parallel. Over the connection cap this waits for
- * each host's turn instead, unless the play orders its batches by the probe: then a host whose
- * connection was closed since is read again on its turn.
+ * each host's turn instead, unless the play orders its batches by the probe: then the hosts whose
+ * probe an earlier turn did not read ahead are read now, and a host whose connection was closed
+ * since is read again on its turn.
  */
 async function gatherPlayFacts(run: RunState, play: Play, vars: Vars, hosts: readonly Host[]): Promise<Map<string, Prepared>> {
   const prepared = new Map<string, Prepared>();
   if (run.capped && !play.batches) return prepared;
-  await mapLimit(hosts, run.opts.forks, (host) => run.timed(host, async () => {
+  const unread = run.capped ? hosts.filter((h) => !run.turns.readAhead(play, h.name)) : hosts;
+  await mapLimit(run.capped ? run.pool.openFirst(unread) : unread, run.opts.forks, (host) => run.timed(host, async () => {
     const t0 = Date.now();
     if (run.stoppedBefore(host, play.name, t0)) return;
     try {
@@ -93,9 +99,10 @@ async function gatherPlayFacts(run: RunState, play: Play, vars: Vars, hosts: rea
 
 /** The play's batches: its own (from the probe, e.g. the VIP holders last), else `serial` hosts at a time. */
 function batchesOf(run: RunState, play: Play, vars: Vars, hosts: readonly Host[], prepared: ReadonlyMap<string, Prepared>): Host[][] {
-  const ready = run.capped && !play.batches ? [...hosts] : hosts.filter((h) => prepared.has(h.name));
+  const probeOf = (h: Host) => prepared.get(h.name)?.facts.get(play.probe?.key ?? '') ?? (run.capped ? run.turns.readAhead(play, h.name) : undefined);
+  const ready = run.capped && !play.batches ? [...hosts] : hosts.filter((h) => prepared.has(h.name) || (run.capped && run.turns.readAhead(play, h.name)));
   if (play.batches) {
-    const probes = new Map([...prepared].map(([n, p]) => [n, p.facts.get(play.probe?.key ?? '') ?? { stdout: '', code: -1 }]));
+    const probes = new Map(ready.map((h) => [h.name, probeOf(h) ?? { stdout: '', code: -1 }]));
     return play.batches(ready.map((h) => infoOf(h, vars)), probes).map((b) => b.map((i) => ready.find((h) => h.name === i.name)!).filter(Boolean));
   }
   const size = play.serial && play.serial > 0 ? play.serial : ready.length;
@@ -137,6 +144,19 @@ async function applyHost(run: RunState, pb: Playbook, play: Play, vars: Vars, ho
   } finally {
     // Undrained whatever happened to the steps: a node left drained would never take its VIPs back.
     if (drain) await undrainHost(session, drain, play.name, run.emit);
+  }
+  if (run.capped && !run.dead.has(host.name)) await readFinal(run, play, host, session);
+}
+
+/** Over the cap, the end of a host's last turn: the readiness probes, before its connection may go. */
+async function readFinal(run: RunState, play: Play, host: Host, session: HostSession): Promise<void> {
+  const requests = run.turns.finalOf(host, play);
+  if (requests.length === 0) return;
+  try {
+    const { facts } = await runFacts((script) => session.run(script), requests);
+    run.turns.keepFinal(host, requests, facts);
+  } catch {
+    // Not kept: the wait probes this host itself.
   }
 }
 

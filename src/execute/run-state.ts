@@ -9,7 +9,8 @@ import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { hostInfo, type HostContext, type HostInfo } from '../playbook/define.js';
 import type { HostRecap, RunEvent } from '../report/events.js';
-import type { PlanContext } from '../operations/types.js';
+import type { FactRequest, PlanContext } from '../operations/types.js';
+import type { Turns } from './turns.js';
 
 export interface RunOptions {
   check: boolean;
@@ -22,6 +23,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Reuse these connections (the caller closes them); by default the run opens and closes its own. */
   pool?: ConnectionPool;
+  /**
+   * The probes the caller's readiness wait will ask of a host. Over the --forks cap, each host's
+   * last turn reads them before its connection goes (RunResult.probed): the wait's first round
+   * needs no connection of its own. Asked only when the run is over the cap.
+   */
+  readinessProbes?: () => Promise<(host: Host) => readonly FactRequest[]>;
 }
 
 export class RunState {
@@ -42,6 +49,8 @@ export class RunState {
     readonly pool: ConnectionPool,
     readonly hosts: readonly string[],
     readonly emit: (e: RunEvent) => void,
+    /** What a host's turn reads for later needs, over the cap (turns.ts). */
+    readonly turns: Turns,
   ) {
     this.recaps = Object.fromEntries(hosts.map((h) => [h, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, ms: 0 }]));
     this.ctx = { check: opts.check, diff: opts.diff, allowReboot: opts.allowReboot };

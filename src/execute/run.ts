@@ -13,6 +13,8 @@ import { resolvePlaybookVars, targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
 import { infoOf, runPlay } from './play.js';
 import { RunState, type RunOptions } from './run-state.js';
+import { Turns } from './turns.js';
+import type { TurnAnswers } from '../kinds/inspect.js';
 
 export type { RunOptions };
 
@@ -26,6 +28,8 @@ export interface RunResult {
   interrupted: boolean;
   connections: number;
   commands: Record<string, number>;
+  /** Over the --forks cap: the readiness probes each host's last turn read (RunOptions.readinessProbes). */
+  probed: ReadonlyMap<string, TurnAnswers>;
 }
 
 type Vars = Map<string, Record<string, unknown>>;
@@ -38,7 +42,9 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const started = Date.now();
   const plan = await planRun(inv, playbooks, opts.limit);
   const pool = opts.pool ?? new ConnectionPool(inv);
-  const run = new RunState(inv, opts, pool, plan.hosts, reporter.emit.bind(reporter));
+  const capped = !pool.fits(plan.hosts.length);
+  const turns = new Turns(inv, playbooks, plan.hosts, capped && opts.readinessProbes ? await opts.readinessProbes() : undefined);
+  const run = new RunState(inv, opts, pool, plan.hosts, reporter.emit.bind(reporter), turns);
   const stopWatching = watchInterrupt(run, opts.signal);
   run.emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: plan.hosts, check: opts.check });
   try {
@@ -161,5 +167,5 @@ function report(run: RunState, vars: ReadonlyMap<Playbook, Vars>, started: numbe
   const { stats } = run.pool;
   const commands = Object.fromEntries(stats.commands);
   run.emit({ type: 'recap', hosts: run.recaps, ms: Date.now() - started, connections: stats.connections, commands, peakOpen: stats.peakOpen });
-  return { hosts: run.recaps, vars, interrupted: run.interrupted, connections: stats.connections, commands };
+  return { hosts: run.recaps, vars, interrupted: run.interrupted, connections: stats.connections, commands, probed: run.turns.final };
 }

@@ -18,6 +18,11 @@ export function dedupeFacts(requests: readonly FactRequest[]): FactRequest[] {
   return [...seen.values()];
 }
 
+/** What a set of requests asks, as one string: two sets with the same signature get the same answers. */
+export function factsSignature(requests: readonly FactRequest[]): string {
+  return dedupeFacts(requests).map((r) => `${r.key}\0${r.command.text}`).sort().join('\n');
+}
+
 /** One section of the script: a lone request, or a group's requests answered together. */
 type Section = { command: ShellCommand; keys: string[]; group?: { of: FactGroup; args: string[] } };
 

@@ -6,7 +6,8 @@
  */
 import type { ConnectionPool } from '../connection/pool.js';
 import type { Host } from '../inventory/model.js';
-import type { FactRequest } from '../operations/types.js';
+import type { FactRequest, FactResult } from '../operations/types.js';
+import { factsSignature } from '../facts/batch.js';
 import type { Check } from '../checks/check.js';
 import { endToEndChecks } from '../checks/curl.js';
 import { probeHosts, type NodeProbe } from '../checks/probe.js';
@@ -23,6 +24,23 @@ export interface InspectOptions {
   extraHosts?: readonly Host[];
   /** More probes for a host, in the same round trip (audit: its `audit_containers`). */
   extraProbes?: (h: Host) => readonly FactRequest[];
+  /**
+   * Answers already read (a run's last turn on each host, over the --forks cap): a host whose
+   * answers are to exactly the requests this inspection asks is not probed again.
+   */
+  known?: ReadonlyMap<string, TurnAnswers>;
+}
+
+/** A host's answers to a set of requests, and that set's signature (facts/batch.ts factsSignature). */
+export interface TurnAnswers {
+  signature: string;
+  facts: ReadonlyMap<string, FactResult>;
+}
+
+/** Everything an inspection asks a host: the probes of each deployment it is a node of (and the audit's, and the extra ones). */
+export function probeRequests(deployments: readonly Deployment[], h: Host, opts: Pick<InspectOptions, 'audit' | 'extraProbes'> = {}): FactRequest[] {
+  return deployments.filter((d) => d.nodes.some((n) => n.name === h.name))
+    .flatMap((d) => [...d.probes, ...(opts.audit && d.audit ? d.audit.probes : [])]).concat(opts.extraProbes?.(h) ?? []);
 }
 
 export interface Inspection {
@@ -35,9 +53,13 @@ export interface Inspection {
 export async function inspect(pool: ConnectionPool, deployments: readonly Deployment[], opts: InspectOptions): Promise<Inspection> {
   const hosts = new Map<string, Host>();
   for (const h of [...deployments.flatMap((d) => d.nodes), ...(opts.extraHosts ?? [])]) hosts.set(h.name, h);
-  const requestsOf = (h: Host) => deployments.filter((d) => d.nodes.some((n) => n.name === h.name))
-    .flatMap((d) => [...d.probes, ...(opts.audit && d.audit ? d.audit.probes : [])]).concat(opts.extraProbes?.(h) ?? []);
-  const probes = await probeHosts(pool, [...hosts.values()], requestsOf, opts.timeoutMs);
+  const requestsOf = (h: Host) => probeRequests(deployments, h, opts);
+  const answered = (h: Host) => {
+    const known = opts.known?.get(h.name);
+    return known && known.signature === factsSignature(requestsOf(h)) ? known.facts : undefined;
+  };
+  const fresh = await probeHosts(pool, [...hosts.values()].filter((h) => !answered(h)), requestsOf, opts.timeoutMs);
+  const probes = new Map([...hosts.values()].map((h): [string, NodeProbe] => [h.name, answered(h) ?? fresh.get(h.name)!]));
   const byDeployment = deployments.map((d) => {
     const mine = new Map(d.nodes.map((n) => [n.name, probes.get(n.name)!]));
     return [...d.evaluate(mine), ...(opts.audit && d.audit ? d.audit.evaluate(mine, opts.audit) : [])];

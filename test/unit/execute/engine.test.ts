@@ -506,4 +506,103 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       assert.match(moved.problem!, /the VIP moved to h2 \(it should have stayed\)/);
     });
   });
+
+  describe('over --forks: a host\'s turn reads what later needs ask, so they connect it no more', () => {
+    /** Two plays: a plain one, then one that orders its batches by a probe (the VIP holders, odd hosts, last). */
+    function twoPlays(): Playbook {
+      const holderProbe = { key: 'holder', command: sh`vip-holder` };
+      return definePlaybook({
+        name: 'test', vars: {},
+        plays: [
+          { name: 'first', hosts: 'lb', steps: () => [kv('a', '1')] },
+          {
+            name: 'ordered', hosts: 'lb', steps: () => [kv('b', '2')], probe: holderProbe,
+            batches: (hs: readonly { name: string }[], probes: ReadonlyMap<string, { stdout: string }>) => [
+              hs.filter((h) => probes.get(h.name)?.stdout.trim() !== 'yes'), hs.filter((h) => probes.get(h.name)?.stdout.trim() === 'yes'),
+            ],
+          },
+        ],
+      } as unknown as Playbook);
+    }
+    function fleetOf(n: number) {
+      const { lab, hosts } = labOf(n);
+      hosts.forEach((h, i) => h.on(/vip-holder/, { stdout: i % 2 === 0 ? 'yes' : 'no' }).on(/^svc-state/, { stdout: 'up' }));
+      return { lab, hosts };
+    }
+    const service = (inv: Inventory): Deployment => ({
+      kind: 'test', name: 'svc', nodes: [...inv.hosts], vips: [], endToEnd: [], drills: [],
+      probes: [{ key: 'svc', command: sh`svc-state` }],
+      evaluate: (probes) => [...probes].map(([host, p]) => ({ check: 'svc', target: host, severity: probeOut(p, 'svc').trim() === 'up' ? 'ok' as const : 'critical' as const, detail: probeOut(p, 'svc').trim() })),
+    });
+    async function runCapped(n: number, forks: number, readiness?: (inv: Inventory) => Deployment[]) {
+      const { lab, hosts } = fleetOf(n);
+      const inv = await inventoryOf(n);
+      const events: RunEvent[] = [];
+      const pool = new ConnectionPool(inv, { holder: 'capped', waitS: 0 }, forks, lab.connect);
+      const deployments = readiness?.(inv);
+      const result = await runPlaybooks(inv, [twoPlays()], {
+        check: false, diff: false, forks, allowReboot: false, pool,
+        readinessProbes: deployments ? async () => (h) => deployments.flatMap((d) => (d.nodes.includes(h) ? d.probes : [])) : undefined,
+      }, { emit: (e) => events.push(e), close: async () => undefined });
+      return { lab, hosts, inv, pool, result, events, deployments };
+    }
+
+    it('the batching play\'s probe is read ahead on each host\'s first turn: no host is connected more than once per play, and the holders still go last', async () => {
+      const { hosts, pool, events } = await runCapped(6, 2);
+      await pool.closeAll();
+      for (const h of hosts) {
+        assert.ok(h.connections <= 2, `${h.name}: ${h.connections} connections for two plays`);
+        assert.deepEqual(events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.host === h.name).map((e) => `${e.step}: ${e.status}`), ['kv a: changed', 'kv b: changed']);
+      }
+      const order = events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.step === 'kv b').map((e) => e.host);
+      assert.deepEqual(order.slice(3).sort(), ['h1', 'h3', 'h5'], `the holders last: ${order.join(' ')}`);
+    });
+
+    it('the readiness probes read at the end of each host\'s last turn answer the wait\'s first round: ready with no new connection', async () => {
+      const { hosts, pool, result, deployments } = await runCapped(6, 2, (inv) => [service(inv)]);
+      try {
+        assert.deepEqual([...result.probed.keys()].sort(), ['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+        const before = hosts.map((h) => h.connections);
+        const r = await waitReady(pool, deployments!, { timeoutMs: 2000, intervalMs: 10, known: result.probed });
+        assert.equal(r.ready, true);
+        assert.equal(r.rounds, 1);
+        assert.deepEqual(hosts.map((h) => h.connections), before, 'no host connected again');
+        for (const h of hosts) assert.equal(h.count('svc-state'), 1, `${h.name} probed once, on its turn`);
+      } finally {
+        await pool.closeAll();
+      }
+    });
+
+    it('a host whose turn-end answer is not ok is asked again in the next round; answers to other requests are not used', async () => {
+      const { hosts, pool, result, deployments, inv } = await runCapped(4, 2, (i) => [service(i)]);
+      try {
+        hosts[0]!.on(/^svc-state/, { stdout: 'up' });
+        const known = new Map(result.probed);
+        known.set('h1', { ...known.get('h1')!, facts: new Map([['svc', { stdout: 'starting', stderr: '', code: 0 }]]) });
+        const r = await waitReady(pool, deployments!, { timeoutMs: 2000, intervalMs: 10, known });
+        assert.equal(r.ready, true);
+        assert.equal(r.rounds, 2);
+        const other = { ...service(inv), probes: [{ key: 'svc', command: sh`svc-state --verbose` }] };
+        const before = hosts[1]!.count('svc-state');
+        await waitReady(pool, [other], { timeoutMs: 2000, intervalMs: 10, known: result.probed });
+        assert.equal(hosts[1]!.count('svc-state'), before + 1, 'a known answer to another command is not taken for this one');
+      } finally {
+        await pool.closeAll();
+      }
+    });
+
+    it('a deployment ready in one round is not probed again while another one is still coming up', async () => {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      hosts[0]!.on(/^svc-state/, { stdout: 'up' });
+      hosts[1]!.on(/^svc-state/, { stdout: 'up' }).on(/^svc-state/, { stdout: 'starting' }, 2);
+      const one = (h: number): Deployment => ({ ...service(inv), name: `svc${h}`, nodes: [inv.hosts[h]!] });
+      const pool = new ConnectionPool(inv, undefined, 20, lab.connect);
+      const r = await waitReady(pool, [one(0), one(1)], { timeoutMs: 2000, intervalMs: 10 }).finally(() => pool.closeAll());
+      assert.equal(r.ready, true);
+      assert.equal(r.rounds, 3);
+      assert.deepEqual([hosts[0]!.count('svc-state'), hosts[1]!.count('svc-state')], [1, 3]);
+      assert.equal(r.checks.length, 2, 'the last checks of both deployments are reported');
+    });
+  });
 });
