@@ -14,11 +14,12 @@ import { selectHosts } from '../inventory/select.js';
 import { deploymentsOf } from '../kinds/deployments.js';
 import type { Deployment } from '../kinds/types.js';
 import { waitReady } from '../kinds/ready.js';
-import { preflightBeforeChange } from '../kinds/preflight.js';
+import { CURRENT_VRIDS_FACT, preflightBeforeChange } from '../kinds/preflight.js';
 import type { Reporter } from '../report/events.js';
 import type { RunResult } from '../execute/run.js';
+import type { BeforeChange } from '../execute/run-state.js';
 import type { Playbook } from '../playbook/define.js';
-import { parseSerial, runRolling, type Serial } from '../execute/rolling.js';
+import { parseSerial, runRolling, type RollingOptions, type Serial } from '../execute/rolling.js';
 
 /** The command line without its --limit (the resume hint puts its own). */
 export function withoutLimit(args: readonly string[]): string[] {
@@ -64,18 +65,28 @@ function readinessProbes(inv: Inventory, playbooks: Playbook[], limit: string | 
   };
 }
 
-/** The network pre-flight of the clusters in scope whose VRIDs change; true when it found a problem (nothing changed then). */
-async function runPreflightPhase(inv: Inventory, playbooks: Playbook[], pool: ConnectionPool, limit: string | undefined, reporter: Reporter): Promise<boolean> {
+/**
+ * The network pre-flight of the clusters in scope whose VRIDs change, as the run's read before any
+ * change: each node's current VRIDs come with the run's first round trip to it.
+ */
+async function preflightBeforeRun(inv: Inventory, playbooks: Playbook[], pool: ConnectionPool, limit: string | undefined, reporter: Reporter): Promise<BeforeChange> {
   const inScope = limit ? new Set(selectHosts(inv, limit).map((h) => h.name)) : undefined;
   const deployments = (await deploymentsOf(inv, playbooks)).filter((d) => d.vrrp && (!inScope || d.nodes.some((n) => inScope.has(n.name))));
-  return (await preflightClusters(deployments, pool, reporter)) !== undefined;
+  const nodes = new Set(deployments.flatMap((d) => d.nodes.map((n) => n.name)));
+  return {
+    requests: (host) => (nodes.has(host.name) ? [CURRENT_VRIDS_FACT] : []),
+    decide: async (answers) => {
+      const known = new Map([...answers].filter(([, f]) => f.has(CURRENT_VRIDS_FACT.key)).map(([h, f]) => [h, f.get(CURRENT_VRIDS_FACT.key)!.stdout]));
+      return (await preflightClusters(deployments, pool, reporter, known)) !== undefined;
+    },
+  };
 }
 
 /** The pre-flight over these clusters (those with VRRP), reported; what it found, if anything. */
-async function preflightClusters(deployments: readonly Deployment[], pool: ConnectionPool, reporter: Reporter): Promise<string | undefined> {
+async function preflightClusters(deployments: readonly Deployment[], pool: ConnectionPool, reporter: Reporter, known?: ReadonlyMap<string, string>): Promise<string | undefined> {
   const vrrp = deployments.filter((d) => d.vrrp);
   if (vrrp.length === 0) return undefined;
-  const results = await preflightBeforeChange(pool, vrrp, PREFLIGHT_LISTEN_S);
+  const results = await preflightBeforeChange(pool, vrrp, PREFLIGHT_LISTEN_S, known);
   for (const r of results) reporter.emit({ type: 'preflight', deployment: r.deployment, ok: r.issues.length === 0, ms: r.ms, skipped: r.skipped, issues: r.issues });
   const failed = results.filter((r) => r.issues.length > 0).map((r) => r.deployment);
   return failed.length > 0 ? `the VRRP pre-flight failed for ${failed.join(', ')}` : undefined;
@@ -163,6 +174,16 @@ function exitOf(result: RunResult, ready: boolean): number {
   return ready ? EXIT.ok : EXIT.failed;
 }
 
+/** `up --serial`: the rollout, asking the pre-flight itself (per batch when its hosts do not all fit under --forks). */
+async function rollOut(inv: Inventory, playbooks: Playbook[], o: Omit<RollingOptions, 'deployments' | 'preflight'> & { pool: ConnectionPool }, preflightOn: boolean, reporter: Reporter): Promise<number> {
+  const r = await runRolling(inv, playbooks, {
+    ...o, deployments: await deploymentsOf(inv, playbooks),
+    preflight: preflightOn ? (clusters) => preflightClusters(clusters, o.pool, reporter) : undefined,
+  }, reporter);
+  if (r.interrupted) return EXIT.interrupted;
+  return r.stopped || r.batches.some((b) => !b.ok) ? EXIT.failed : EXIT.ok;
+}
+
 /** `command`: how the run names itself to another run that meets its lock (rotate-kubeconfig is up). */
 export async function runUp(args: string[], mode: 'up' | 'plan', command: string = mode): Promise<number> {
   let inv: Inventory | undefined;
@@ -193,23 +214,21 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
       // Before keepalived changes: VRRP must pass between the nodes, and no foreign router may hold a VRID
       // (a rollout asks it itself: per batch when its hosts do not all fit under --forks).
       const preflightOn = !o.check && !v['no-preflight'];
-      if (preflightOn && !o.serial && (await runPreflightPhase(inv, playbooks, pool, v.limit, reporter))) return EXIT.failed;
       const run = { check: o.check, diff: o.diff, limit: v.limit, tags: o.tags, skipTags: o.skipTags, forks: o.forks, allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool };
       if (o.serial) {
-        const r = await runRolling(inv, playbooks, {
-          ...run, serial: o.serial, maxFail: o.maxFail, gateS: o.waitS,
-          deployments: await deploymentsOf(inv, playbooks),
-          resumeCommand: ['lbdeploy', command, ...withoutLimit(args)].join(' '),
-          preflight: preflightOn ? (clusters) => preflightClusters(clusters, pool, reporter) : undefined,
-        }, reporter);
-        if (r.interrupted) return EXIT.interrupted;
-        return r.stopped || r.batches.some((b) => !b.ok) ? EXIT.failed : EXIT.ok;
+        const resumeCommand = ['lbdeploy', command, ...withoutLimit(args)].join(' ');
+        return await rollOut(inv, playbooks, { ...run, serial: o.serial, maxFail: o.maxFail, gateS: o.waitS, resumeCommand }, preflightOn, reporter);
       }
       const waits = !o.check && !v['no-wait'];
-      const result = await runPlaybooks(inv, playbooks, { ...run, readinessProbes: waits ? readinessProbes(inv, playbooks, v.limit) : undefined }, reporter);
+      const result = await runPlaybooks(inv, playbooks, {
+        ...run,
+        beforeChange: preflightOn ? await preflightBeforeRun(inv, playbooks, pool, v.limit, reporter) : undefined,
+        readinessProbes: waits ? readinessProbes(inv, playbooks, v.limit) : undefined,
+      }, reporter);
+      if (result.refused) return EXIT.failed;
       // Only a run that changed what it could: a failed or unreachable host is reported as such.
       const converged = !Object.values(result.hosts).some((r) => r.failed > 0 || r.unreachable);
-      const ready = o.check || v['no-wait'] || result.interrupted || !converged || (await waitUntilServing(inv, playbooks, result, pool, v.limit, o.waitS, reporter));
+      const ready = !waits || result.interrupted || !converged || (await waitUntilServing(inv, playbooks, result, pool, v.limit, o.waitS, reporter));
       return exitOf(result, ready);
     } finally {
       await pool.closeAll();

@@ -9,7 +9,7 @@ import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { hostInfo, type HostContext, type HostInfo } from '../playbook/define.js';
 import type { HostRecap, RunEvent } from '../report/events.js';
-import type { FactRequest, PlanContext } from '../operations/types.js';
+import type { FactRequest, FactResult, PlanContext } from '../operations/types.js';
 import type { Turns } from './turns.js';
 
 export interface RunOptions {
@@ -29,6 +29,17 @@ export interface RunOptions {
    * needs no connection of its own. Asked only when the run is over the cap.
    */
   readinessProbes?: () => Promise<(host: Host) => readonly FactRequest[]>;
+  /**
+   * Before the first change, every host locked: `requests` read from each host of the run (in one
+   * round trip with what later plays read ahead), then `decide` with the answers. A refusal (true)
+   * ends the run with nothing changed (RunResult.refused). up's VRRP pre-flight.
+   */
+  beforeChange?: BeforeChange;
+}
+
+export interface BeforeChange {
+  requests(host: Host): readonly FactRequest[];
+  decide(answers: ReadonlyMap<string, ReadonlyMap<string, FactResult>>): Promise<boolean>;
 }
 
 export class RunState {
@@ -41,6 +52,8 @@ export class RunState {
   /** Over the cap: the first host found held by another run (the run stops before its next host). */
   heldElsewhere: string | undefined;
   interrupted = false;
+  /** The caller's check before any change refused the run (RunOptions.beforeChange). */
+  refused = false;
   readonly inventoryInfo: HostInfo[];
 
   constructor(

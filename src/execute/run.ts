@@ -12,7 +12,10 @@ import type { Playbook, PrepareResult } from '../playbook/define.js';
 import { resolvePlaybookVars, targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
 import { infoOf, runPlay } from './play.js';
-import { RunState, type RunOptions } from './run-state.js';
+import { RunState, type BeforeChange, type RunOptions } from './run-state.js';
+import type { FactResult } from '../operations/types.js';
+import { runFacts } from '../facts/batch.js';
+import { mapLimit } from '../util/limit.js';
 import { Turns } from './turns.js';
 import type { TurnAnswers } from '../kinds/inspect.js';
 
@@ -28,6 +31,8 @@ export interface RunResult {
   interrupted: boolean;
   connections: number;
   commands: Record<string, number>;
+  /** RunOptions.beforeChange refused the run: nothing changed. */
+  refused: boolean;
   /** Over the --forks cap: the readiness probes each host's last turn read (RunOptions.readinessProbes). */
   probed: ReadonlyMap<string, TurnAnswers>;
 }
@@ -50,7 +55,8 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   try {
     // Over --forks, hosts cannot all stay connected (and locked): each is locked on its turn instead.
     if (pool.locking && !run.capped) await lockHosts(run, inv.hosts.filter((h) => plan.hosts.includes(h.name)));
-    for (const pb of playbooks) await runPlaybook(run, pb, plan.vars.get(pb)!);
+    if (opts.beforeChange) run.refused = await readBeforeChange(run, opts.beforeChange);
+    for (const pb of run.refused ? [] : playbooks) await runPlaybook(run, pb, plan.vars.get(pb)!);
   } finally {
     stopWatching();
     if (!opts.pool) await pool.closeAll();
@@ -101,6 +107,30 @@ function stopForHeld(run: RunState, held: readonly { host: Host; error: unknown 
   for (const h of run.hosts.filter((x) => !run.dead.has(x))) {
     run.notRun(h, 'run lock', 'run lock', `not run: another lbdeploy run holds ${names}; this run changes nothing`, t0);
   }
+}
+
+/**
+ * One read of every host before any change (the caller's requests, and over the cap what later
+ * plays read ahead), then the caller's decision over the answers: true refuses the run.
+ */
+async function readBeforeChange(run: RunState, before: BeforeChange): Promise<boolean> {
+  const answers = new Map<string, ReadonlyMap<string, FactResult>>();
+  const hosts = run.inv.hosts.filter((h) => run.hosts.includes(h.name) && !run.dead.has(h.name));
+  await mapLimit(run.capped ? run.pool.openFirst(hosts) : hosts, run.opts.forks, (host) => run.timed(host, async () => {
+    const t0 = Date.now();
+    const ahead = run.capped ? run.turns.aheadOf(host) : [];
+    const requests = [...before.requests(host), ...ahead];
+    if (requests.length === 0 || run.stoppedBefore(host, 'pre-flight', t0)) return;
+    try {
+      const session = await run.pool.session(host);
+      const { facts } = await runFacts((script) => session.run(script), requests);
+      answers.set(host.name, facts);
+      if (ahead.length > 0) run.turns.keepAhead(host, undefined, facts);
+    } catch (e) {
+      run.failHost(host, 'pre-flight', t0, e);
+    }
+  }));
+  return run.heldElsewhere || run.interrupted ? false : before.decide(answers);
 }
 
 async function runPlaybook(run: RunState, pb: Playbook, vars: Vars): Promise<void> {
@@ -167,5 +197,5 @@ function report(run: RunState, vars: ReadonlyMap<Playbook, Vars>, started: numbe
   const { stats } = run.pool;
   const commands = Object.fromEntries(stats.commands);
   run.emit({ type: 'recap', hosts: run.recaps, ms: Date.now() - started, connections: stats.connections, commands, peakOpen: stats.peakOpen });
-  return { hosts: run.recaps, vars, interrupted: run.interrupted, connections: stats.connections, commands, probed: run.turns.final };
+  return { hosts: run.recaps, vars, interrupted: run.interrupted, refused: run.refused, connections: stats.connections, commands, probed: run.turns.final };
 }

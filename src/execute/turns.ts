@@ -30,16 +30,16 @@ export class Turns {
     }
   }
 
-  /** What a turn in `play` reads ahead with its facts: the probes of the host's later plays that build their batches from one. */
-  aheadOf(host: Host, play: Play): FactRequest[] {
+  /** What a turn in `play` (or a read before the first play) reads ahead with its facts: the probes of the host's later plays that build their batches from one. */
+  aheadOf(host: Host, play?: Play): FactRequest[] {
     const mine = this.plays.get(host.name) ?? [];
-    return mine.slice(mine.indexOf(play) + 1).filter((p) => p.batches && p.probe && !this.ahead.get(p)?.has(host.name)).map((p) => p.probe!);
+    return mine.slice(play ? mine.indexOf(play) + 1 : 0).filter((p) => p.batches && p.probe && !this.ahead.get(p)?.has(host.name)).map((p) => p.probe!);
   }
 
   /** Keep what a turn read ahead. */
-  keepAhead(host: Host, play: Play, facts: ReadonlyMap<string, FactResult>): void {
+  keepAhead(host: Host, play: Play | undefined, facts: ReadonlyMap<string, FactResult>): void {
     const mine = this.plays.get(host.name) ?? [];
-    for (const later of mine.slice(mine.indexOf(play) + 1)) {
+    for (const later of mine.slice(play ? mine.indexOf(play) + 1 : 0)) {
       const r = later.probe && facts.get(later.probe.key);
       if (later.batches && r) this.ahead.set(later, (this.ahead.get(later) ?? new Map()).set(host.name, r));
     }

@@ -4,6 +4,7 @@ import type { ConnectionPool } from '../connection/pool.js';
 import { mapLimit } from '../util/limit.js';
 import { CURRENT_VRIDS, evaluatePreflight, preflightScript, vridsChange, type PreflightIssue } from '../checks/vrrp-preflight.js';
 import type { Deployment } from './types.js';
+import type { FactRequest } from '../operations/types.js';
 
 export interface PreflightResult {
   deployment: string;
@@ -40,15 +41,18 @@ export async function preflight(pool: ConnectionPool, deployments: readonly Depl
   });
 }
 
+/** The pre-flight's read of a node, as a fact: a run reads it with its first round trip to each host (`known` above). */
+export const CURRENT_VRIDS_FACT: FactRequest = { key: 'preflight:vrids', command: CURRENT_VRIDS };
+
 /**
  * Before `up` changes keepalived: the pre-flight of each cluster whose VRIDs change on some node (a new
  * cluster or node, a changed id); a cluster keepalived already runs as inventoried is skipped, after one
  * quick read of its nodes' keepalived.conf. A node without socat yet (a first install) skips the probes.
  */
-export async function preflightBeforeChange(pool: ConnectionPool, deployments: readonly Deployment[], listenS: number): Promise<(PreflightResult & { skipped?: string })[]> {
+export async function preflightBeforeChange(pool: ConnectionPool, deployments: readonly Deployment[], listenS: number, known: ReadonlyMap<string, string> = new Map()): Promise<(PreflightResult & { skipped?: string })[]> {
   const withVrrp = deployments.filter((d) => d.vrrp);
-  const nodes = [...new Map(withVrrp.flatMap((d) => d.nodes).map((n) => [n.name, n])).values()];
-  const current = new Map(await mapLimit(nodes, pool.maxOpen, async (n) => [n.name, (await (await pool.session(n)).run(CURRENT_VRIDS)).stdout] as const));
+  const nodes = [...new Map(withVrrp.flatMap((d) => d.nodes).map((n) => [n.name, n])).values()].filter((n) => !known.has(n.name));
+  const current = new Map([...known, ...await mapLimit(pool.openFirst(nodes), pool.maxOpen, async (n) => [n.name, (await (await pool.session(n)).run(CURRENT_VRIDS)).stdout] as const)]);
   const changing = withVrrp.filter((d) => vridsChange(d.vrrp!, d.nodes.map((n) => current.get(n.name) ?? '')));
   return (await preflight(pool, changing, listenS)).map((r) => {
     const noSocat = r.issues.filter((i) => i.message.includes('socat is not installed'));

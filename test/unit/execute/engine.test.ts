@@ -591,6 +591,31 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       }
     });
 
+    it('the read before any change (up\'s pre-flight) carries the batching play\'s probe: still at most one connection per host and play; a refusal changes nothing', async () => {
+      for (const refuse of [false, true]) {
+        const { lab, hosts } = fleetOf(6);
+        hosts.forEach((h) => h.on(/cat \/vrids/, { stdout: '51' }));
+        const inv = await inventoryOf(6);
+        const events: RunEvent[] = [];
+        let seen: string[] = [];
+        const pool = new ConnectionPool(inv, { holder: 'capped', waitS: 0 }, 2, lab.connect);
+        const ordered = twoPlays();
+        const result = await runPlaybooks(inv, [{ ...ordered, plays: [ordered.plays[1]!] }], {
+          check: false, diff: false, forks: 2, allowReboot: false, pool,
+          beforeChange: { requests: () => [{ key: 'vrids', command: sh`cat /vrids` }], decide: async (answers) => ((seen = [...answers].map(([h, f]) => `${h}:${f.get('vrids')?.stdout}`).sort()), refuse) },
+        }, { emit: (e) => events.push(e), close: async () => undefined }).finally(() => pool.closeAll());
+        assert.deepEqual(seen, ['h1:51', 'h2:51', 'h3:51', 'h4:51', 'h5:51', 'h6:51'], 'every host answered before the decision');
+        assert.equal(result.refused, refuse);
+        for (const h of hosts) {
+          assert.equal(h.count(/cat \/vrids/), 1, `${h.name}: one read before the change`);
+          assert.ok(h.count(/cat \/vrids/) === 1 && h.ran.some((c) => c.includes('cat /vrids') && c.includes('vip-holder')), `${h.name}: the batching play's probe went with it`);
+          assert.ok(h.connections <= 2, `${h.name}: ${h.connections} connections for the read and one play`);
+          assert.equal(h.count('kvset'), refuse ? 0 : 1);
+        }
+        assert.equal(events.filter((e) => e.type === 'step').length, refuse ? 0 : 6);
+      }
+    });
+
     it('a deployment ready in one round is not probed again while another one is still coming up', async () => {
       const { lab, hosts } = labOf(2);
       const inv = await inventoryOf(2);
