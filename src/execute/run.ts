@@ -56,6 +56,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
     // Over --forks, hosts cannot all stay connected (and locked): each is locked on its turn instead.
     if (pool.locking && !run.capped) await lockHosts(run, inv.hosts.filter((h) => plan.hosts.includes(h.name)));
     if (opts.beforeChange) run.refused = await readBeforeChange(run, opts.beforeChange);
+    if (run.refused) run.emit({ type: 'note', playbook: playbooks[0]?.name ?? '', text: 'REFUSED before any change (what was found is above): nothing changed' });
     for (const pb of run.refused ? [] : playbooks) await runPlaybook(run, pb, plan.vars.get(pb)!);
   } finally {
     stopWatching();
