@@ -27,102 +27,108 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+const AUDIT_OPTIONS = {
+  format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
+  'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' }, forks: { type: 'string', short: 'f' },
+  serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' }, history: { type: 'string' },
+  'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
+  'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type AuditValues = NonNullable<ReturnType<typeof parse<typeof AUDIT_OPTIONS>>>['values'];
+
+/** The audit's thresholds and pool, checked; an option given where it does nothing is refused. */
+function auditSettings(v: AuditValues) {
+  const formats = ['table', 'json', 'junit', 'prometheus'];
+  if (!formats.includes(v.format)) throw new UsageError(`--format must be one of ${formats.join(', ')}, not '${v.format}'`);
+  const warnDays = Number(v['warn-days']);
+  const critDays = Number(v['crit-days']);
+  const hostTimeout = Number(v['host-timeout']);
+  if (!(critDays >= 0 && warnDays >= critDays && hostTimeout > 0)) throw new UsageError('need 0 <= --crit-days <= --warn-days and --host-timeout > 0');
+  if (v.image !== undefined && !v['print-schedule']) throw new UsageError('--image names the CronJob\'s image: it goes with --print-schedule');
+  if (v.interval !== undefined && v.serve === undefined) throw new UsageError('--interval is the exporter\'s: it goes with --serve ADDRESS:PORT');
+  return { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: parseForks(v.forks) };
+}
+
+/** A usage error for what a helper refused (a bad --history, --every, --serve). */
+function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 export async function runAudit(args: string[]): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, {
-      format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
-      'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' }, forks: { type: 'string', short: 'f' },
-      serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' }, history: { type: 'string' },
-      'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
-      'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
-      help: { type: 'boolean', short: 'h' },
-    }, USAGES.audit);
+    const parsed = parse(args, AUDIT_OPTIONS, USAGES.audit);
     if (!parsed) return EXIT.ok;
     const v = parsed.values;
-    const formats = ['table', 'json', 'junit', 'prometheus'];
-    if (!formats.includes(v.format)) throw new UsageError(`--format must be one of ${formats.join(', ')}, not '${v.format}'`);
-    const warnDays = Number(v['warn-days']);
-    const critDays = Number(v['crit-days']);
-    const hostTimeout = Number(v['host-timeout']);
-    if (!(critDays >= 0 && warnDays >= critDays && hostTimeout > 0)) throw new UsageError('need 0 <= --crit-days <= --warn-days and --host-timeout > 0');
-    // An option that does nothing where it is given says so.
-    if (v.image !== undefined && !v['print-schedule']) throw new UsageError('--image names the CronJob\'s image: it goes with --print-schedule');
-    if (v.interval !== undefined && v.serve === undefined) throw new UsageError('--interval is the exporter\'s: it goes with --serve ADDRESS:PORT');
+    const options = auditSettings(v);
     inv = await requireInventory(parsed.positionals, USAGES.audit);
-    let history: string | undefined;
-    try {
-      history = historyFile(v.history, inv.file);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-
-    if (v['install-timer'] || v['print-schedule']) {
-      let every;
-      try {
-        every = parseEvery(v.every);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      const names = scheduleNames(inv.file);
-      const textfile = join(resolve(v['textfile-dir']), names.textfile);
-      const main = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
-      const image = v.image ?? imageTag();
-      // The history where the operator chose one; else the scheduled run's own default (root's, under /var/lib/lbdeploy).
-      const chosen = v.history === undefined ? undefined : history ?? 'none';
-      const keep = chosen === undefined ? [] : ['--history', chosen];
-      const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image, history: chosen };
-      if (v['print-schedule']) {
-        out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
-        return EXIT.ok;
-      }
-      const units = systemdUnits(target);
-      const dir = resolve(v['unit-dir']);
-      writeAtomic(join(dir, `${names.unit}.service`), units.service);
-      writeAtomic(join(dir, `${names.unit}.timer`), units.timer);
-      mkdirSync(resolve(v['textfile-dir']), { recursive: true });
-      out.line(`installed ${join(dir, `${names.unit}.service`)} and ${names.unit}.timer (every ${every.minutes} min, writes ${textfile})`);
-      if (existsSync('/run/systemd/system') && dir === '/etc/systemd/system') {
-        await $`systemctl daemon-reload`.quiet();
-        await $`systemctl enable --now ${`${names.unit}.timer`}`.quiet();
-        out.line(`enabled and started ${names.unit}.timer`);
-      } else {
-        out.line(`systemd is not running here (or the units went elsewhere): run \`systemctl daemon-reload && systemctl enable --now ${names.unit}.timer\` where they belong`);
-      }
-      return EXIT.ok;
-    }
-
-    const options = { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: parseForks(v.forks) };
+    const history = asUsage(() => historyFile(v.history, inv!.file));
+    if (v['install-timer'] || v['print-schedule']) return await schedule(inv, v, history);
     if (v.serve !== undefined) {
       const intervalS = Number(v.interval ?? '60');
       if (!(intervalS >= 1) || !Number.isFinite(intervalS)) throw new UsageError(`--interval takes seconds (at least 1), not '${v.interval ?? ''}'`);
-      let listen;
-      try {
-        listen = parseListen(v.serve);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      return await serve(inv, listen, intervalS, options, history);
+      return await serve(inv, asUsage(() => parseListen(v.serve!)), intervalS, options, history);
     }
-    const t0 = Date.now();
-    const report: AuditReport = await audit(inv, options);
-    const durationS = (Date.now() - t0) / 1000;
-    const mask = inv.masker.mask.bind(inv.masker);
-    const warning = recordHistory(history, [auditRecord(report, { durationS, warnDays, critDays })], mask);
-    if (warning) out.error(`lbdeploy audit: ${mask(warning)}`);
-    // The history (this audit included) feeds the drill gauges and the report's trends.
-    const past = v.html || v.format === 'prometheus' ? pastOf(history, (w) => out.error(`lbdeploy audit: ${mask(w)}`)) : [];
-    const text = v.format === 'json' ? JSON.stringify(report, null, 2) + '\n'
-      : v.format === 'junit' ? auditJunit(report)
-      : v.format === 'prometheus' ? auditPrometheus(report, durationS, lastDrills(past))
-      : auditTable(report) + '\n';
-    if (v.output) writeAtomic(resolve(v.output), mask(text));
-    else process.stdout.write(mask(text));
-    if (v.html) writeAtomic(resolve(v.html), mask(auditHtml(report, past)));
-    return EXIT_OF[report.status];
+    return await auditOnce(inv, v, options, history);
   } catch (e) {
     return failure(e, inv);
   }
+}
+
+/** --print-schedule (crontab line, CronJob) or --install-timer (systemd service and timer). */
+async function schedule(inv: Inventory, v: AuditValues, history: string | undefined): Promise<number> {
+  const every = asUsage(() => parseEvery(v.every));
+  const names = scheduleNames(inv.file);
+  const textfile = join(resolve(v['textfile-dir']), names.textfile);
+  const main = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
+  // The history where the operator chose one; else the scheduled run's own default (root's, under /var/lib/lbdeploy).
+  const chosen = v.history === undefined ? undefined : history ?? 'none';
+  const keep = chosen === undefined ? [] : ['--history', chosen];
+  const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image: v.image ?? imageTag(), history: chosen };
+  if (v['print-schedule']) {
+    out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
+    return EXIT.ok;
+  }
+  const units = systemdUnits(target);
+  const dir = resolve(v['unit-dir']);
+  writeAtomic(join(dir, `${names.unit}.service`), units.service);
+  writeAtomic(join(dir, `${names.unit}.timer`), units.timer);
+  mkdirSync(resolve(v['textfile-dir']), { recursive: true });
+  out.line(`installed ${join(dir, `${names.unit}.service`)} and ${names.unit}.timer (every ${every.minutes} min, writes ${textfile})`);
+  if (existsSync('/run/systemd/system') && dir === '/etc/systemd/system') {
+    await $`systemctl daemon-reload`.quiet();
+    await $`systemctl enable --now ${`${names.unit}.timer`}`.quiet();
+    out.line(`enabled and started ${names.unit}.timer`);
+  } else {
+    out.line(`systemd is not running here (or the units went elsewhere): run \`systemctl daemon-reload && systemctl enable --now ${names.unit}.timer\` where they belong`);
+  }
+  return EXIT.ok;
+}
+
+/** One audit: the report in the chosen format (file or stdout), the history, the HTML page. */
+async function auditOnce(inv: Inventory, v: AuditValues, options: ReturnType<typeof auditSettings>, history: string | undefined): Promise<number> {
+  const t0 = Date.now();
+  const report: AuditReport = await audit(inv, options);
+  const durationS = (Date.now() - t0) / 1000;
+  const mask = inv.masker.mask.bind(inv.masker);
+  const warning = recordHistory(history, [auditRecord(report, { durationS, warnDays: options.warnDays, critDays: options.critDays })], mask);
+  if (warning) out.error(`lbdeploy audit: ${mask(warning)}`);
+  // The history (this audit included) feeds the drill gauges and the report's trends.
+  const past = v.html || v.format === 'prometheus' ? pastOf(history, (w) => out.error(`lbdeploy audit: ${mask(w)}`)) : [];
+  const text = v.format === 'json' ? JSON.stringify(report, null, 2) + '\n'
+    : v.format === 'junit' ? auditJunit(report)
+    : v.format === 'prometheus' ? auditPrometheus(report, durationS, lastDrills(past))
+    : auditTable(report) + '\n';
+  if (v.output) writeAtomic(resolve(v.output), mask(text));
+  else process.stdout.write(mask(text));
+  if (v.html) writeAtomic(resolve(v.html), mask(auditHtml(report, past)));
+  return EXIT_OF[report.status];
 }
 
 /**

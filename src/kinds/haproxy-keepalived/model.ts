@@ -242,53 +242,64 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
     const v = varsOf(withVars[0]!);
     return [{ path: ['lb_group'], message: `no host is in the LB group '${v.lb_group}'`, hint: 'put the load balancers in that group, or set lb_group' }];
   }
-  // Per node: its own instances.
-  for (const h of lbs) {
-    const k = varsOf(h).keepalived;
-    const seen = new Map<number, number>();
-    k.instances.forEach((inst, i) => {
-      const other = seen.get(inst.virtual_router_id);
-      if (other !== undefined) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'virtual_router_id'], message: `virtual_router_id ${inst.virtual_router_id} is used twice on ${k.interface} (also by ${k.instances[other]!.name})`, hint: 'each VRRP instance on a segment needs its own id (1-255)' });
-      seen.set(inst.virtual_router_id, i);
-      const pass = inst.auth_pass !== undefined ? revealText(inst.auth_pass) : undefined;
-      if (pass !== undefined && vipAddress(inst.vip).includes(':')) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `${inst.name} has an IPv6 VIP: VRRP for IPv6 is version 3, which has no authentication (keepalived -t refuses auth_pass there)`, hint: 'remove auth_pass from the IPv6 instance' });
-      else if (pass !== undefined && pass.length > 8) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `auth_pass is ${pass.length} characters: keepalived silently uses only the first 8`, hint: 'use at most 8 characters' });
-      if (!inSubnet(h.address, inst.vip) && !hostAddresses(h).some((a) => inSubnet(a, inst.vip))) {
-        issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'vip'], message: `VIP ${inst.vip} is outside the subnet of ${h.name} (${hostAddresses(h).join(', ')}) on ${k.interface}`, hint: vipAddress(inst.vip).includes(':') ? `a VIP must be in the subnet of the interface that carries it: list ${h.name}'s IPv6 address in its \`addresses\` var` : 'a VIP must be in the subnet of the interface that carries it' });
-      }
-      if (k.vrrp_strict && (k.unicast || inst.auth_pass !== undefined)) {
-        issues.push({ host: h.name, path: ['keepalived', 'vrrp_strict'], message: `vrrp_strict cannot be combined with ${k.unicast ? 'unicast peers' : 'authentication'} (instance ${inst.name})`, hint: 'turn vrrp_strict off, or use multicast without authentication' });
-      }
-    });
-    const advert = advertProblem(k.advert_int, k.vrrp_version);
-    if (advert) issues.push({ host: h.name, path: ['keepalived', 'advert_int'], message: advert, hint: k.vrrp_version === 2 ? 'use a whole number of seconds, or set vrrp_version: 3 for sub-second adverts' : 'use 0.01 to 40.95 in steps of 0.01' });
-    if (k.vrrp_version === 3) k.instances.forEach((inst, i) => {
-      if (inst.auth_pass !== undefined && !vipAddress(inst.vip).includes(':')) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `${inst.name}: VRRP version 3 has no authentication (keepalived -t refuses auth_pass with vrrp_version 3)`, hint: 'remove auth_pass, or keep vrrp_version 2' });
-    });
-    if (k.preempt_delay !== undefined) k.instances.forEach((inst, i) => {
-      if (inst.nopreempt) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'nopreempt'], message: `${inst.name} sets nopreempt, so keepalived.preempt_delay would do nothing for it`, hint: 'drop preempt_delay, or nopreempt' });
-    });
-    const w = checkWeight(varsOf(h), h, all);
-    const [wmin, wmax] = KEEPALIVED_LIMITS.weight;
-    if (w < wmin || w > wmax) {
-      issues.push({ host: h.name, path: ['keepalived', 'check_weight'], message: `the haproxy check weight on ${h.name} is ${w}: keepalived accepts ${wmin} to ${wmax}`, hint: 'narrow the priorities of the cluster (keepalived_priority), or set keepalived.check_weight' });
+  for (const h of lbs) issues.push(...nodeIssues(h, all, varsOf));
+  issues.push(...clusterIssues(all, lbs, varsOf));
+  for (const h of lbs) issues.push(...serviceIssues(h, all, varsOf));
+  return issues;
+}
+
+/** One node's own settings: its instances, its VRRP timers, its check weight, its ports. */
+function nodeIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVars): HaIssue[] {
+  const issues: HaIssue[] = [];
+  const k = varsOf(h).keepalived;
+  const seen = new Map<number, number>();
+  k.instances.forEach((inst, i) => {
+    const other = seen.get(inst.virtual_router_id);
+    if (other !== undefined) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'virtual_router_id'], message: `virtual_router_id ${inst.virtual_router_id} is used twice on ${k.interface} (also by ${k.instances[other]!.name})`, hint: 'each VRRP instance on a segment needs its own id (1-255)' });
+    seen.set(inst.virtual_router_id, i);
+    const pass = inst.auth_pass !== undefined ? revealText(inst.auth_pass) : undefined;
+    if (pass !== undefined && vipAddress(inst.vip).includes(':')) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `${inst.name} has an IPv6 VIP: VRRP for IPv6 is version 3, which has no authentication (keepalived -t refuses auth_pass there)`, hint: 'remove auth_pass from the IPv6 instance' });
+    else if (pass !== undefined && pass.length > 8) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `auth_pass is ${pass.length} characters: keepalived silently uses only the first 8`, hint: 'use at most 8 characters' });
+    if (!inSubnet(h.address, inst.vip) && !hostAddresses(h).some((a) => inSubnet(a, inst.vip))) {
+      issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'vip'], message: `VIP ${inst.vip} is outside the subnet of ${h.name} (${hostAddresses(h).join(', ')}) on ${k.interface}`, hint: vipAddress(inst.vip).includes(':') ? `a VIP must be in the subnet of the interface that carries it: list ${h.name}'s IPv6 address in its \`addresses\` var` : 'a VIP must be in the subnet of the interface that carries it' });
     }
-    const v = varsOf(h);
-    const ports = new Map<string, string>();
-    for (const [name, port, bind] of [...v.haproxy.services.map((s) => [s.name, s.port, s.bind] as const), ['monitor', v.haproxy.monitor.port, 'any'] as const, ...(v.haproxy.stats ? [['stats', v.haproxy.stats.port, v.haproxy.stats.bind] as const] : [])]) {
-      const key = `${bind === 'any' || bind === '*' ? '*' : bind}:${port}`;
-      const clash = ports.get(`*:${port}`) ?? (bind === 'any' ? [...ports].find(([p]) => p.endsWith(`:${port}`))?.[1] : ports.get(key));
-      if (clash) issues.push({ host: h.name, path: ['haproxy'], message: `${name} and ${clash} both listen on port ${port}: haproxy cannot bind it twice`, hint: 'give each service, the monitor and the stats page their own port' });
-      ports.set(key, name);
+    if (k.vrrp_strict && (k.unicast || inst.auth_pass !== undefined)) {
+      issues.push({ host: h.name, path: ['keepalived', 'vrrp_strict'], message: `vrrp_strict cannot be combined with ${k.unicast ? 'unicast peers' : 'authentication'} (instance ${inst.name})`, hint: 'turn vrrp_strict off, or use multicast without authentication' });
     }
+  });
+  const advert = advertProblem(k.advert_int, k.vrrp_version);
+  if (advert) issues.push({ host: h.name, path: ['keepalived', 'advert_int'], message: advert, hint: k.vrrp_version === 2 ? 'use a whole number of seconds, or set vrrp_version: 3 for sub-second adverts' : 'use 0.01 to 40.95 in steps of 0.01' });
+  if (k.vrrp_version === 3) k.instances.forEach((inst, i) => {
+    if (inst.auth_pass !== undefined && !vipAddress(inst.vip).includes(':')) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'auth_pass'], message: `${inst.name}: VRRP version 3 has no authentication (keepalived -t refuses auth_pass with vrrp_version 3)`, hint: 'remove auth_pass, or keep vrrp_version 2' });
+  });
+  if (k.preempt_delay !== undefined) k.instances.forEach((inst, i) => {
+    if (inst.nopreempt) issues.push({ host: h.name, path: ['keepalived', 'instances', i, 'nopreempt'], message: `${inst.name} sets nopreempt, so keepalived.preempt_delay would do nothing for it`, hint: 'drop preempt_delay, or nopreempt' });
+  });
+  const w = checkWeight(varsOf(h), h, all);
+  const [wmin, wmax] = KEEPALIVED_LIMITS.weight;
+  if (w < wmin || w > wmax) {
+    issues.push({ host: h.name, path: ['keepalived', 'check_weight'], message: `the haproxy check weight on ${h.name} is ${w}: keepalived accepts ${wmin} to ${wmax}`, hint: 'narrow the priorities of the cluster (keepalived_priority), or set keepalived.check_weight' });
   }
-  // Per cluster (the nodes that carry an instance): priorities, peers, preemption.
+  const v = varsOf(h);
+  const ports = new Map<string, string>();
+  for (const [name, port, bind] of [...v.haproxy.services.map((s) => [s.name, s.port, s.bind] as const), ['monitor', v.haproxy.monitor.port, 'any'] as const, ...(v.haproxy.stats ? [['stats', v.haproxy.stats.port, v.haproxy.stats.bind] as const] : [])]) {
+    const key = `${bind === 'any' || bind === '*' ? '*' : bind}:${port}`;
+    const clash = ports.get(`*:${port}`) ?? (bind === 'any' ? [...ports].find(([p]) => p.endsWith(`:${port}`))?.[1] : ports.get(key));
+    if (clash) issues.push({ host: h.name, path: ['haproxy'], message: `${name} and ${clash} both listen on port ${port}: haproxy cannot bind it twice`, hint: 'give each service, the monitor and the stats page their own port' });
+    ports.set(key, name);
+  }
+  return issues;
+}
+
+/** Per cluster (the nodes that carry an instance): VRIDs on a segment, timers, priorities, peers, preemption. */
+function clusterIssues(all: readonly HostInfo[], lbs: readonly HostInfo[], varsOf: (h: HostInfo) => HaVars): HaIssue[] {
+  const issues: HaIssue[] = [];
   const byKey = new Map<string, { instance: HaInstanceVars; index: number; owner: HostInfo; iface: string }>();
   for (const h of lbs) varsOf(h).keepalived.instances.forEach((inst, index) => {
     if (!byKey.has(instanceKey(inst))) byKey.set(instanceKey(inst), { instance: inst, index, owner: h, iface: varsOf(h).keepalived.interface });
   });
   const segments = new Map<string, { name: string; nodes: string }>();
-  for (const [key, { instance, index, owner }] of byKey) {
+  for (const { instance, index, owner } of byKey.values()) {
     const nodes = carriers(all, instance);
     const names = nodes.map((n) => n.name).join(', ');
     const segment = `${subnetOf(instance.vip)}#${instance.virtual_router_id}`;
@@ -324,24 +335,27 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
         break;
       }
     }
-    void key;
   }
-  for (const h of lbs) {
-    const v = varsOf(h);
-    const k = v.keepalived;
-    const bindsVip = v.haproxy.services.some((s) => s.bind === 'vip' || k.instances.some((i) => vipAddress(i.vip) === s.bind));
-    const clusterSize = Math.max(...k.instances.map((i) => carriers(all, i).length));
-    if (bindsVip && v.ha_sysctl_nonlocal_bind !== 1 && clusterSize > 1) {
-      issues.push({ host: h.name, path: ['ha_sysctl_nonlocal_bind'], message: `haproxy binds the VIP, but backup nodes do not hold it: they need net.ipv4.ip_nonlocal_bind=1${hasIpv6Vip(v) ? ' (and net.ipv6.ip_nonlocal_bind=1)' : ''}`, hint: 'leave ha_sysctl_nonlocal_bind at 1, or bind services to `any`' });
+  return issues;
+}
+
+/** A node's services: the VIP bind needs nonlocal_bind on the backups; servers and groups exist. */
+function serviceIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVars): HaIssue[] {
+  const issues: HaIssue[] = [];
+  const v = varsOf(h);
+  const k = v.keepalived;
+  const bindsVip = v.haproxy.services.some((s) => s.bind === 'vip' || k.instances.some((i) => vipAddress(i.vip) === s.bind));
+  const clusterSize = Math.max(...k.instances.map((i) => carriers(all, i).length));
+  if (bindsVip && v.ha_sysctl_nonlocal_bind !== 1 && clusterSize > 1) {
+    issues.push({ host: h.name, path: ['ha_sysctl_nonlocal_bind'], message: `haproxy binds the VIP, but backup nodes do not hold it: they need net.ipv4.ip_nonlocal_bind=1${hasIpv6Vip(v) ? ' (and net.ipv6.ip_nonlocal_bind=1)' : ''}`, hint: 'leave ha_sysctl_nonlocal_bind at 1, or bind services to `any`' });
+  }
+  v.haproxy.services.forEach((s, i) => {
+    if (!s.servers && !s.backend_group) issues.push({ host: h.name, path: ['haproxy', 'services', i], message: `service ${s.name} has no servers`, hint: 'give backend_group (an inventory group) or servers' });
+    if (s.backend_group && !all.some((x) => x.groups.includes(s.backend_group!))) {
+      issues.push({ host: h.name, path: ['haproxy', 'services', i, 'backend_group'], message: `backend_group '${s.backend_group}' has no hosts` });
     }
-    v.haproxy.services.forEach((s, i) => {
-      if (!s.servers && !s.backend_group) issues.push({ host: h.name, path: ['haproxy', 'services', i], message: `service ${s.name} has no servers`, hint: 'give backend_group (an inventory group) or servers' });
-      if (s.backend_group && !all.some((x) => x.groups.includes(s.backend_group!))) {
-        issues.push({ host: h.name, path: ['haproxy', 'services', i, 'backend_group'], message: `backend_group '${s.backend_group}' has no hosts` });
-      }
-    });
-    if (v.verify_from && !all.some((x) => x.name === v.verify_from)) issues.push({ host: h.name, path: ['verify_from'], message: `verify_from '${v.verify_from}' is not an inventory host` });
-  }
+  });
+  if (v.verify_from && !all.some((x) => x.name === v.verify_from)) issues.push({ host: h.name, path: ['verify_from'], message: `verify_from '${v.verify_from}' is not an inventory host` });
   return issues;
 }
 
