@@ -8,6 +8,7 @@ import { acquireLock, LockError, type LockOptions } from './lock.js';
 import { mapLimit } from '../util/limit.js';
 import { sh, type ShellCommand } from './shell.js';
 import { connectSsh, type Connection, type ExecOptions, type ExecResult, type SshTarget } from './ssh.js';
+import { askPassphrase } from './passphrase.js';
 
 export interface HostSession {
   host: Host;
@@ -305,8 +306,8 @@ export class ConnectionPool {
       sock = await jumpConn.forwardOut(host.address, c.port);
     }
     const conn = await this.connectTo({
-      name: host.name, address: host.address, port: c.port, user: c.user,
-      privateKeyPath: c.privateKey, password: c.password?.reveal(),
+      name: host.name, address: c.hostName ?? host.address, port: c.port, user: c.user,
+      ...keysOf(c), password: c.password?.reveal(),
       knownHostsPath: c.knownHosts, hostKeyPolicy: c.hostKeyChecking,
       connectTimeoutMs: c.connectTimeoutMs, keepaliveIntervalMs: c.keepaliveIntervalMs, sock,
     });
@@ -362,12 +363,23 @@ export function wrap(host: Pick<Host, 'connection'>, script: ShellCommand): Shel
   return sh`sudo -n -H -u ${host.connection.becomeUser} -- sh -c ${script.text}`;
 }
 
+/** How a host authenticates: its inventory key alone, else ssh-agent and its identities (ssh config, OpenSSH's defaults). */
+function keysOf(c: Host['connection'], jumpKey?: string): Pick<SshTarget, 'privateKeyPath' | 'agent' | 'identities' | 'passphrase' | 'askPassphrase'> {
+  return {
+    privateKeyPath: jumpKey ?? c.privateKey,
+    agent: process.env.SSH_AUTH_SOCK || undefined,
+    identities: c.identities,
+    passphrase: c.passphrase?.reveal(),
+    askPassphrase,
+  };
+}
+
 function parseJump(spec: string, host: Host) {
-  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(spec);
+  const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec);
   if (!m) throw new ConnectionError(`cannot read jump host '${spec}'`, { where: host.name, hint: 'write user@address[:port] or an inventory host name' });
   return {
-    name: `${host.name} (jump ${spec})`, address: m[2]!, port: m[3] ? Number(m[3]) : 22, user: m[1] ?? host.connection.user,
-    privateKeyPath: host.connection.privateKey, knownHostsPath: host.connection.knownHosts, hostKeyPolicy: host.connection.hostKeyChecking,
+    name: `${host.name} (jump ${spec})`, address: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22, user: m[1] ?? host.connection.user,
+    ...keysOf(host.connection, host.connection.jumpIdentity), knownHostsPath: host.connection.knownHosts, hostKeyPolicy: host.connection.hostKeyChecking,
     connectTimeoutMs: host.connection.connectTimeoutMs,
   };
 }

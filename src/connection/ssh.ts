@@ -2,10 +2,12 @@
 import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import ssh2 from 'ssh2';
 import { ConnectionError } from '../errors.js';
 import { formatKnownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 import type { ShellCommand } from './shell.js';
 import type { HostKeyPolicy } from '../inventory/model.js';
+import { isEncryptedKey } from '../inventory/ssh-config.js';
 
 export type { HostKeyPolicy };
 
@@ -15,7 +17,14 @@ export interface SshTarget {
   address: string;
   port?: number;
   user: string;
+  /** The inventory's key: the only one offered. */
   privateKeyPath?: string;
+  /** Without privateKeyPath: ssh-agent first (its socket), then these key files. */
+  agent?: string;
+  identities?: readonly string[];
+  /** For encrypted keys; else `askPassphrase` (a terminal), else the key is skipped (named in the error). */
+  passphrase?: string;
+  askPassphrase?: (keyPath: string) => Promise<string | undefined>;
   password?: string;
   knownHostsPath: string;
   hostKeyPolicy?: HostKeyPolicy;
@@ -85,14 +94,14 @@ export async function connectSsh(target: SshTarget): Promise<Connection> {
     keyProblem = verdict;
     return false;
   };
+  const auth = await authMethods(target);
   const ssh = new NodeSSH();
   try {
     await ssh.connect({
       host: target.address,
       port,
       username: target.user,
-      privateKeyPath: target.privateKeyPath,
-      password: target.password,
+      authHandler: auth.methods as never,
       readyTimeout: target.connectTimeoutMs ?? 10_000,
       keepaliveInterval: target.keepaliveIntervalMs ?? 5_000,
       keepaliveCountMax: 3,
@@ -101,14 +110,67 @@ export async function connectSsh(target: SshTarget): Promise<Connection> {
     });
   } catch (e) {
     ssh.dispose();
-    throw connectError(target, port, policy, keyProblem, e as Error);
+    throw connectError(target, port, policy, keyProblem, e as Error, auth);
   }
   // A reset connection must never crash the process: errors after connect surface on the next exec.
   ssh.connection?.on('error', () => undefined);
   return new SshConnection(target.name, ssh);
 }
 
-function connectError(target: SshTarget, port: number, policy: HostKeyPolicy, keyProblem: string | undefined, e: Error): ConnectionError {
+type AuthMethod = { type: 'agent'; username: string; agent: string } | { type: 'publickey'; username: string; key: Buffer; passphrase?: string } | { type: 'password'; username: string; password: string };
+
+/** What was offered, in order, and the keys left out (encrypted, no passphrase): for the error when all fail. */
+export interface Auth {
+  methods: AuthMethod[];
+  tried: string[];
+  skipped: string[];
+}
+
+/**
+ * The ways to authenticate, in OpenSSH's order: the inventory's key alone when it names one; else
+ * ssh-agent, then the identities (ssh config, OpenSSH's defaults); then the password. An encrypted
+ * key needs its passphrase (given, or typed on a terminal); without one it is left out and named.
+ */
+export async function authMethods(t: SshTarget): Promise<Auth> {
+  const username = t.user;
+  const auth: Auth = { methods: [], tried: [], skipped: [] };
+  if (!t.privateKeyPath && t.agent) {
+    auth.methods.push({ type: 'agent', username, agent: t.agent });
+    auth.tried.push('ssh-agent');
+  }
+  for (const path of t.privateKeyPath ? [t.privateKeyPath] : t.identities ?? []) {
+    let key: Buffer;
+    try {
+      key = readFileSync(path);
+    } catch (e) {
+      throw new ConnectionError(`cannot read the private key ${path}: ${(e as Error).message}`, { where: t.name });
+    }
+    const passphrase = isEncryptedKey(key) ? t.passphrase ?? await t.askPassphrase?.(path) : undefined;
+    if (isEncryptedKey(key) && passphrase === undefined) {
+      auth.skipped.push(`${path} (encrypted, no passphrase)`);
+      continue;
+    }
+    if (passphrase !== undefined && ssh2.utils.parseKey(key, passphrase) instanceof Error) {
+      throw new ConnectionError(`the passphrase for ${path} does not decrypt it`, { where: t.name, hint: 'check private_key_passphrase (its environment variable), or what was typed' });
+    }
+    auth.methods.push({ type: 'publickey', username, key, passphrase });
+    auth.tried.push(path);
+  }
+  if (t.password !== undefined) {
+    auth.methods.push({ type: 'password', username, password: t.password });
+    auth.tried.push('password');
+  }
+  if (auth.methods.length === 0) {
+    throw new ConnectionError(`no way to authenticate as ${t.user}@${t.address}${auth.skipped.length > 0 ? `: ${auth.skipped.join(', ')}` : ''}`, {
+      where: t.name,
+      hint: auth.skipped.length > 0 ? 'give the passphrase in private_key_passphrase: !secret env:NAME (or run on a terminal to be asked)' : 'start ssh-agent (SSH_AUTH_SOCK), or give private_key (or a password from an environment variable) in the inventory',
+    });
+  }
+  return auth;
+}
+
+
+function connectError(target: SshTarget, port: number, policy: HostKeyPolicy, keyProblem: string | undefined, e: Error, auth: Auth): ConnectionError {
   const where = target.name;
   if (keyProblem === 'mismatch') {
     return new ConnectionError(`host key for ${target.address}:${port} does not match ${target.knownHostsPath}: refused before authentication`, {
@@ -125,8 +187,9 @@ function connectError(target: SshTarget, port: number, policy: HostKeyPolicy, ke
   }
   const msg = e.message || String(e);
   if (/authentication methods failed/i.test(msg)) {
-    return new ConnectionError(`SSH authentication failed as ${target.user}@${target.address}:${port}`, {
-      where, hint: 'check the user and private key (or password variable) for this host',
+    const skipped = auth.skipped.length > 0 ? `; left out: ${auth.skipped.join(', ')}` : '';
+    return new ConnectionError(`SSH authentication failed as ${target.user}@${target.address}:${port} (tried ${auth.tried.join(', ')}${skipped})`, {
+      where, hint: 'check the user and the key (inventory private_key, ssh-agent, the ssh config\'s IdentityFile) or password variable for this host',
     });
   }
   if (/timed out/i.test(msg)) {

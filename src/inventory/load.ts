@@ -14,12 +14,13 @@ import { issuesFromAjv, validateInventory } from './schema.js';
 import { Masker, Secret } from './secret.js';
 import { YamlSource, type PathSegment } from './source.js';
 import { closest } from './suggest.js';
+import { DEFAULT_SSH_CONFIG, defaultIdentities, isEncryptedKey, readSshConfig, SshConfigError, sshConfigFor, type SshConfigHost } from './ssh-config.js';
 
 type Raw = Record<string, unknown>;
 interface RawConnection {
-  user?: string; port?: number; private_key?: string; password?: Secret; known_hosts?: string;
+  user?: string; port?: number; private_key?: string; private_key_passphrase?: Secret; password?: Secret; known_hosts?: string;
   host_key_checking?: ConnectionSettings['hostKeyChecking']; jump?: string; become?: boolean; become_user?: string;
-  connect_timeout?: number; command_timeout?: number; keepalive_interval?: number;
+  connect_timeout?: number; command_timeout?: number; keepalive_interval?: number; ssh_config?: string;
 }
 interface RawHost { address?: string; connection?: RawConnection; vars?: Raw }
 interface RawGroup { vars?: Raw; connection?: RawConnection; hosts?: Record<string, RawHost | null> }
@@ -144,7 +145,8 @@ function build(path: string, source: YamlSource, inv: RawInventory, masker: Mask
       }
       conn = { ...conn, ...(l.connection ?? {}) };
     }
-    hosts.push({ name, address: a.address, groups: a.groups, vars, varPaths, where: a.where, connection: connectionSettings(conn, dir) });
+    const connection = withSshConfig(connectionSettings(conn, dir), conn, dir, name, a.address, offline, (message, hint, where) => issues.push({ where: where ?? locateConn(source, inv, { name, groups: a.groups }, 'ssh_config'), message, hint }));
+    hosts.push({ name, address: a.address, groups: a.groups, vars, varPaths, where: a.where, connection });
   }
 
   // Semantic checks that a schema cannot express.
@@ -160,8 +162,15 @@ function build(path: string, source: YamlSource, inv: RawInventory, masker: Mask
     if (pw && !pw.source.startsWith('env:')) {
       issues.push({ where: locateConn(source, inv, h, 'password'), message: 'an SSH password must come from an environment variable', hint: 'write `password: !secret env:NAME` and export NAME' });
     }
-    if (!offline && h.connection.privateKey && !existsSync(h.connection.privateKey)) {
-      issues.push({ where: locateConn(source, inv, h, 'private_key'), message: `private key ${h.connection.privateKey} does not exist`, hint: 'paths are relative to the inventory file' });
+    const phrase = h.connection.passphrase;
+    if (phrase && !phrase.source.startsWith('env:')) {
+      issues.push({ where: locateConn(source, inv, h, 'private_key_passphrase'), message: 'a key passphrase must come from an environment variable (or be typed when asked)', hint: 'write `private_key_passphrase: !secret env:NAME` and export NAME' });
+    }
+    const key = h.connection.privateKey;
+    if (!offline && key && !existsSync(key)) {
+      issues.push({ where: locateConn(source, inv, h, 'private_key'), message: `private key ${key} does not exist`, hint: 'paths are relative to the inventory file' });
+    } else if (!offline && key && !phrase && !process.stdin.isTTY && isEncryptedKey(readFileSync(key))) {
+      issues.push({ where: locateConn(source, inv, h, 'private_key'), message: `private key ${key} is encrypted, and there is no terminal to ask its passphrase on`, hint: 'give it in private_key_passphrase: !secret env:NAME, or load the key into ssh-agent and leave private_key out' });
     }
   }
   const playbooks = inv.playbook === undefined ? [] : Array.isArray(inv.playbook) ? inv.playbook : [inv.playbook];
@@ -178,7 +187,7 @@ function dedupe(issues: InventoryIssue[]): InventoryIssue[] {
 }
 
 /** Where a connection key that applies to host h is written (host, then groups, then top level). */
-function locateConn(source: YamlSource, inv: RawInventory, h: Host, key: keyof RawConnection): string {
+function locateConn(source: YamlSource, inv: RawInventory, h: Pick<Host, 'name' | 'groups'>, key: keyof RawConnection): string {
   for (const [gname, g] of Object.entries(inv.groups ?? {}).reverse()) {
     const def = g.hosts?.[h.name];
     if (def?.connection?.[key] !== undefined) return source.locate(['groups', gname, 'hosts', h.name, 'connection', key]);
@@ -190,12 +199,52 @@ function locateConn(source: YamlSource, inv: RawInventory, h: Host, key: keyof R
   return source.locate(['connection', key]);
 }
 
+const relativeTo = (dir: string) => (p: string) => (p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(dir, p));
+
+/**
+ * What the operator's ssh config (~/.ssh/config, or `ssh_config: FILE`; `none` for nothing) adds
+ * where the inventory says nothing: the address to dial, user, port, identities, jump host,
+ * known_hosts and host key checking. Without a key anywhere, OpenSSH's default identities.
+ */
+function withSshConfig(base: ConnectionSettings, c: RawConnection, dir: string, name: string, address: string, offline: boolean, issue: (message: string, hint?: string, where?: string) => void): ConnectionSettings {
+  const file = c.ssh_config === 'none' ? undefined : relativeTo(dir)(c.ssh_config ?? DEFAULT_SSH_CONFIG);
+  let config;
+  try {
+    config = file ? readSshConfig(file) : undefined;
+  } catch (e) {
+    issue(`cannot read this ssh config: ${(e as Error).message}`, undefined, file);
+  }
+  if (file && !config && c.ssh_config !== undefined && !offline) issue(`ssh config ${file} does not exist`, 'give the path to an OpenSSH client config, or `ssh_config: none`');
+  let found: SshConfigHost = { identityFiles: [] };
+  try {
+    if (config) found = sshConfigFor(config, address, name);
+  } catch (e) {
+    if (!(e instanceof SshConfigError)) throw e;
+    issue(`${e.message} (for ${name})`, 'write the jump host in the inventory (connection.jump), or reach the first hop directly', file);
+  }
+  const known = (found.knownHosts ? relativeTo(dir)(found.knownHosts) : undefined);
+  return {
+    ...base,
+    hostName: found.hostName,
+    user: c.user ?? found.user ?? base.user,
+    port: c.port ?? found.port ?? base.port,
+    identities: base.privateKey ? [] : found.identityFiles.length > 0 ? found.identityFiles : defaultIdentities(),
+    knownHosts: c.known_hosts === undefined && known ? known : base.knownHosts,
+    hostKeyChecking: c.host_key_checking ?? found.hostKeyChecking ?? base.hostKeyChecking,
+    jump: c.jump ?? found.jump?.spec,
+    jumpIdentity: c.jump === undefined ? found.jump?.identityFile : undefined,
+    sshConfig: config ? file : undefined,
+  };
+}
+
 function connectionSettings(c: RawConnection, dir: string): ConnectionSettings {
-  const rel = (p: string) => (p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(dir, p));
+  const rel = relativeTo(dir);
   return {
     user: c.user ?? CONNECTION_DEFAULTS.user,
     port: c.port ?? CONNECTION_DEFAULTS.port,
     privateKey: c.private_key ? rel(c.private_key) : undefined,
+    identities: [],
+    passphrase: c.private_key_passphrase,
     password: c.password,
     knownHosts: rel(c.known_hosts ?? '~/.ssh/known_hosts'),
     hostKeyChecking: c.host_key_checking ?? CONNECTION_DEFAULTS.hostKeyChecking,

@@ -8,12 +8,23 @@ export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 export interface ConnectionSettings {
   user: string;
   port: number;
+  /** The address to dial, when the operator's ssh config renames the host (HostName); else `address`. */
+  hostName?: string;
+  /** The inventory's own key: the only one offered (besides the password). */
   privateKey?: string;
+  /** Without one: the ssh config's IdentityFile entries, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa; tried after ssh-agent. */
+  identities: string[];
+  /** The passphrase of encrypted keys, from an environment variable; else asked on a terminal. */
+  passphrase?: Secret;
   password?: Secret;
   knownHosts: string;
   hostKeyChecking: HostKeyPolicy;
   /** Inventory host name or user@address[:port]. */
   jump?: string;
+  /** The jump host's key, when the ssh config's ProxyJump names a host with its own IdentityFile. */
+  jumpIdentity?: string;
+  /** The ssh config file read for this host, if any (for messages). */
+  sshConfig?: string;
   become: boolean;
   becomeUser: string;
   connectTimeoutMs: number;

@@ -22,7 +22,9 @@ export const connectionSchema = {
   properties: {
     user: { type: 'string', minLength: 1, description: 'SSH login user (default: root)' },
     port: { type: 'integer', minimum: 1, maximum: 65535, description: 'SSH port (default: 22)' },
-    private_key: { type: 'string', description: 'path to the private key, relative to the inventory file' },
+    private_key: { type: 'string', description: 'path to the private key, relative to the inventory file (without it: ssh-agent, the ssh config\'s IdentityFile, ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' },
+    private_key_passphrase: { ...secretRef, description: 'passphrase of an encrypted key, from an environment variable only: `!secret env:NAME` (else asked on a terminal)' },
+    ssh_config: { type: 'string', minLength: 1, description: 'OpenSSH client config to read (default: ~/.ssh/config when it exists; `none`: do not read one). The inventory\'s own settings win over it' },
     password: { ...secretRef, description: 'SSH password, from an environment variable only: `!secret env:NAME`' },
     known_hosts: { type: 'string', description: 'known_hosts file (default: ~/.ssh/known_hosts)' },
     host_key_checking: { enum: ['strict', 'accept-new', 'off'], description: 'default: accept-new' },
