@@ -25,10 +25,17 @@ export function parseEvery(text: string): Every {
   return { minutes };
 }
 
+/**
+ * The cron schedule that runs exactly every `e.minutes`. Cron steps restart each hour (minutes) and
+ * each day (hours), so only periods that divide an hour or a day are regular; any other period
+ * (7m, 90m, 5h) is refused rather than turned into something else. The systemd timer takes any.
+ */
 export function cronSpec(e: Every): string {
-  if (e.minutes < 60) return `*/${e.minutes} * * * *`;
-  if (e.minutes % 60 === 0 && e.minutes < 24 * 60) return `0 */${e.minutes / 60} * * *`;
-  return '0 0 * * *';
+  const m = e.minutes;
+  if (m < 60 && 60 % m === 0) return m === 1 ? '* * * * *' : `*/${m} * * * *`;
+  if (m % 60 === 0 && (24 * 60) % m === 0) return m === 60 ? '0 * * * *' : m === 24 * 60 ? '0 0 * * *' : `0 */${m / 60} * * *`;
+  throw new Error(`cron cannot run something every ${m} min: its steps restart each hour and each day`
+    + ' (use a period that divides an hour, 1-30m, or a day, 1h-24h; --install-timer\'s systemd timer takes any period)');
 }
 
 export interface ScheduleTarget {

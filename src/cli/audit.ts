@@ -8,7 +8,7 @@ import { auditJunit, auditPrometheus, auditTable, type AuditReport } from '../au
 import { auditHtml } from '../audit/html.js';
 import { auditRecord, historyFile, lastDrills, readHistory, recordHistory, type HistoryRecord } from '../audit/history.js';
 import { imageTag } from '../image/build.js';
-import { cronJob, crontabLine, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
+import { cronJob, cronSpec, crontabLine, parseEvery, scheduleNames, systemdUnits, type ScheduleTarget } from '../audit/schedule.js';
 import { parseListen, startExporter } from '../audit/exporter.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/model.js';
@@ -92,6 +92,7 @@ async function schedule(inv: Inventory, v: AuditValues, history: string | undefi
   const keep = chosen === undefined ? [] : ['--history', chosen];
   const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image: v.image ?? imageTag(), history: chosen };
   if (v['print-schedule']) {
+    asUsage(() => cronSpec(every));
     out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
     return EXIT.ok;
   }

@@ -266,8 +266,15 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       assert.ok(existsSync(join(dir, `${names.unit}.service`)) && existsSync(join(dir, `${names.unit}.timer`)), readdirSync(dir).join(' '));
       assert.match(readFileSync(join(dir, `${names.unit}.service`), 'utf8'), new RegExp(`ExecStart=\\S+node \\S+main\\.js audit ${inv.replace(/[/.]/g, '\\$&')} --format prometheus --output ${join(dir, 'textfile', names.textfile).replace(/[/.]/g, '\\$&')}`));
       const p = await cli(['audit', inv, '--print-schedule', '--every', '1h']);
-      assert.match(p.stdout, /^0 \*\/1 \* \* \* root .* audit .* --format prometheus/m);
+      assert.match(p.stdout, /^0 \* \* \* \* root .* audit .* --format prometheus/m);
       assert.match(p.stdout, /kind: CronJob/);
+      // A period cron cannot keep is refused for cron, and kept by the systemd timer.
+      const odd = await cli(['audit', inv, '--print-schedule', '--every', '90m']);
+      assert.equal(odd.code, 3, odd.stdout + odd.stderr);
+      assert.match(odd.stderr, /cron cannot run something every 90 min/);
+      const timer = await cli(['audit', inv, '--install-timer', '--every', '90m', '--unit-dir', dir, '--textfile-dir', join(dir, 'textfile')]);
+      assert.equal(timer.code, 0, timer.stderr);
+      assert.match(readFileSync(join(dir, `${names.unit}.timer`), 'utf8'), /^OnUnitActiveSec=90min$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

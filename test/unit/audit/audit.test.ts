@@ -125,13 +125,19 @@ describe('audit: outputs', () => {
 });
 
 describe('audit: scheduling', () => {
-  const cases: [string, number, string][] = [['15m', 15, '*/15 * * * *'], ['1h', 60, '0 */1 * * *'], ['5min', 5, '*/5 * * * *'], ['6h', 360, '0 */6 * * *']];
+  const cases: [string, number, string][] = [
+    ['15m', 15, '*/15 * * * *'], ['1m', 1, '* * * * *'], ['1h', 60, '0 * * * *'], ['60m', 60, '0 * * * *'], ['5min', 5, '*/5 * * * *'],
+    ['6h', 360, '0 */6 * * *'], ['8h', 480, '0 */8 * * *'], ['24h', 1440, '0 0 * * *'],
+  ];
   for (const [text, minutes, cron] of cases) {
     it(`--every ${text}`, () => {
       assert.deepEqual(parseEvery(text), { minutes });
       assert.equal(cronSpec(parseEvery(text)), cron);
     });
   }
+  it('refuses a period cron cannot keep (its steps restart each hour and day) instead of scheduling another one', () => {
+    for (const text of ['7m', '90m', '45m', '5h', '7h']) assert.throws(() => cronSpec(parseEvery(text)), /cron cannot run something every \d+ min/, text);
+  });
   it('rejects a bad --every', () => {
     for (const bad of ['15', '0m', '2d', 'soon']) assert.throws(() => parseEvery(bad));
   });
