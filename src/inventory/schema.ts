@@ -72,7 +72,8 @@ export const inventorySchema = {
           connection: connectionSchema,
           hosts: {
             type: 'object',
-            additionalProperties: { anyOf: [{ type: 'null' }, hostSchema] },
+            // One schema, not anyOf [null, host]: an editor then reports only what is wrong in the entry.
+            additionalProperties: { ...hostSchema, type: ['object', 'null'] },
             description: 'members: name -> definition (or null when defined elsewhere)',
           },
         },

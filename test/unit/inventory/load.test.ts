@@ -151,3 +151,12 @@ groups:
     assert.equal(s.masker.mask(text), 'password ******** and ********, base64 ********');
   });
 });
+
+describe('inventory schema: a group member is null or a host, as one schema', () => {
+  it('a misspelt key in a member gives one error, about that key (no "must be null", no anyOf), and a bare member is valid', async () => {
+    const { validateInventory } = await import('../../../src/inventory/schema.js');
+    const errors = await validateInventory({ groups: { lb: { hosts: { lb1: { adress: '198.18.0.11' }, lb2: null } } } });
+    assert.deepEqual(errors.map((e) => `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)}`), ['/groups/lb/hosts/lb1 additionalProperties {"additionalProperty":"adress"}']);
+    assert.deepEqual(await validateInventory({ groups: { lb: { hosts: { lb1: null } } }, hosts: { lb1: { address: '198.18.0.11' } } }), []);
+  });
+});
