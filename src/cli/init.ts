@@ -1,6 +1,6 @@
 /** `lbdeploy init KIND [DIR]`: a commented, valid starting inventory and an own-playbook example. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { INIT_EXAMPLE, OWN_PLAYBOOK, checkAnswers, parseHostList, renderInitInventory, renderOwnPlaybook } from '../init/render.js';
 import { KINDS, kindNamed } from '../kinds/registry.js';
 import type { InitAnswers } from '../kinds/types.js';
@@ -21,10 +21,30 @@ function answer<T>(fn: () => T): T {
 
 const posix = (p: string) => p.split(sep).join('/');
 
-/** The schema as the inventory's folder sees it: relative when lbdeploy is installed in the project (node_modules), else absolute. */
-function schemaRef(dir: string): string {
-  const file = join(packageRoot(), 'dist', 'inventory.schema.json');
-  return packageRoot().includes(`${sep}node_modules${sep}`) ? posix(relative(dir, file)) : posix(file);
+/** Where the editor's schema comes from, and whether init must write a copy of it beside the inventory. */
+export interface SchemaRef {
+  ref: string;
+  /** The schema file to copy to `ref` (inside the inventory's folder), when lbdeploy runs from a place that will not last. */
+  copyFrom?: string;
+}
+
+const SCHEMA_COPY = 'lbdeploy-inventory.schema.json';
+
+/**
+ * The schema as the inventory's folder sees it. lbdeploy installed in the project (a
+ * node_modules/lbdeploy above the folder): relative to that, so it follows upgrades. Run through
+ * npx without an install (npx's cache, which npm may clear): a copy beside the inventory. Else (a
+ * checkout, a global install): its absolute path.
+ */
+export function schemaRefFor(dir: string, root: string, exists: (path: string) => boolean): SchemaRef {
+  for (let d = dir; ; d = dirname(d)) {
+    const installed = join(d, 'node_modules', 'lbdeploy', 'dist', 'inventory.schema.json');
+    if (exists(installed)) return { ref: posix(relative(dir, installed)) };
+    if (dirname(d) === d) break;
+  }
+  const file = join(root, 'dist', 'inventory.schema.json');
+  if (root.split(sep).includes('_npx')) return { ref: `./${SCHEMA_COPY}`, copyFrom: file };
+  return { ref: posix(file) };
 }
 
 export async function runInit(args: string[]): Promise<number> {
@@ -66,12 +86,16 @@ export async function runInit(args: string[]): Promise<number> {
     const playbookFile = join(dir, OWN_PLAYBOOK);
     const existing = [inventoryFile, playbookFile].filter((f) => existsSync(f));
     if (existing.length > 0 && !v.force) throw new UsageError(`${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}: nothing written`, { hint: '--force replaces them' });
-    const inventory = renderInitInventory(kindName, kind.init, answers, { user: v.user, privateKey: fromDir(v['private-key']), knownHosts: fromDir(v['known-hosts']) }, schemaRef(dir), examples);
+    const schema = schemaRefFor(dir, packageRoot(), existsSync);
+    const inventory = renderInitInventory(kindName, kind.init, answers, { user: v.user, privateKey: fromDir(v['private-key']), knownHosts: fromDir(v['known-hosts']) }, schema.ref, examples);
     mkdirSync(join(dir, 'playbooks'), { recursive: true });
+    if (schema.copyFrom) copyFileSync(schema.copyFrom, join(dir, SCHEMA_COPY));
     writeFileSync(inventoryFile, inventory);
     writeFileSync(playbookFile, renderOwnPlaybook(kind.init));
     const shown = posix(relative(process.cwd(), inventoryFile)) || inventoryFile;
-    out.line(`wrote ${shown} and ${posix(relative(process.cwd(), playbookFile))}${examples ? ' (example addresses: edit them)' : ''}\nnext: npx lbdeploy plan ${shown}`);
+    out.line(`wrote ${shown} and ${posix(relative(process.cwd(), playbookFile))}${examples ? ' (example addresses: edit them)' : ''}`
+      + (schema.copyFrom ? `\nand ${SCHEMA_COPY} for your editor (lbdeploy runs from npx's cache here; \`npm install --save-dev lbdeploy\` and init again to follow upgrades)` : '')
+      + `\nnext: npx lbdeploy plan ${shown}`);
     return EXIT.ok;
   } catch (e) {
     return failure(e);

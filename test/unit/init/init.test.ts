@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
 import { INIT_EXAMPLE, checkAnswers, parseHostList, renderInitInventory, renderOwnPlaybook } from '../../../src/init/render.js';
 import { editorSchema } from '../../../src/kinds/editor-schema.js';
+import { schemaRefFor } from '../../../src/cli/init.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { KINDS, kindPlaybook } from '../../../src/kinds/registry.js';
 import type { InitAnswers } from '../../../src/kinds/types.js';
@@ -85,5 +86,23 @@ describe('schema: the inventory schema editors use', () => {
       assert.equal(validate(data), false);
       assert.ok(JSON.stringify(validate.errors).includes(where), JSON.stringify(validate.errors));
     });
+  }
+});
+
+describe('init: the schema modeline points at a file that lasts', () => {
+  const CASES: [title: string, dir: string, root: string, installed: string[], want: { ref: string; copyFrom?: string }][] = [
+    ['installed in the project (node_modules above the folder): relative, so it follows upgrades',
+      '/work/ops/lb', '/work/ops/node_modules/lbdeploy', ['/work/ops/node_modules/lbdeploy/dist/inventory.schema.json'],
+      { ref: '../node_modules/lbdeploy/dist/inventory.schema.json' }],
+    ['run through npx without an install: a copy beside the inventory, never a path into npx\'s cache',
+      '/work/ops/lb', '/root/.npm/_npx/3f2a/node_modules/lbdeploy', [],
+      { ref: './lbdeploy-inventory.schema.json', copyFrom: '/root/.npm/_npx/3f2a/node_modules/lbdeploy/dist/inventory.schema.json' }],
+    ['through npx, but installed in the project too: the project\'s',
+      '/work/ops', '/root/.npm/_npx/3f2a/node_modules/lbdeploy', ['/work/ops/node_modules/lbdeploy/dist/inventory.schema.json'],
+      { ref: 'node_modules/lbdeploy/dist/inventory.schema.json' }],
+    ['a checkout or a global install: its absolute path', '/work/ops', '/opt/lbdeploy', [], { ref: '/opt/lbdeploy/dist/inventory.schema.json' }],
+  ];
+  for (const [title, dir, root, installed, want] of CASES) {
+    it(title, () => assert.deepEqual(schemaRefFor(dir, root, (p) => installed.includes(p)), want));
   }
 });
