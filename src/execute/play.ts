@@ -7,7 +7,9 @@ import type { HostSession } from '../connection/pool.js';
 import { BOOT_FACT } from '../operations/command.js';
 import type { Operation } from '../operations/types.js';
 import type { FactMap } from '../operations/types.js';
-import { ConnectionError } from '../errors.js';
+import { ConnectionError, LbdeployError } from '../errors.js';
+import type { Inventory } from '../inventory/model.js';
+import { closest } from '../inventory/suggest.js';
 import type { Host } from '../inventory/model.js';
 import { playHosts } from '../inventory/select.js';
 import { hostInfo, type HostInfo, type Play, type Playbook } from '../playbook/define.js';
@@ -46,6 +48,33 @@ export async function runPlay(run: RunState, pb: Playbook, play: Play, vars: Var
     if (run.interrupted) break;
     await applyBatch(run, pb, play, vars, batch, prepared);
   }
+}
+
+/**
+ * Before anything changes: every host's steps of the play can be built (an operation refusing its
+ * arguments, e.g. packages() with no names, says so here), and every handler a step notifies exists
+ * (a misspelt name would otherwise never run). Problems as `host: play: message` lines.
+ */
+export function checkPlay(inv: Inventory, pb: Playbook, play: Play, vars: Vars, hosts: readonly Host[]): string[] {
+  const inventory = inv.hosts.map(hostInfo);
+  const problems: string[] = [];
+  for (const h of hosts) {
+    const ctx = { ...hostInfo(h), vars: vars.get(h.name) ?? {}, inventory };
+    try {
+      const handlers = typeof play.handlers === 'function' ? play.handlers(ctx) : play.handlers ?? {};
+      const names = Object.keys(handlers);
+      for (const op of play.steps(ctx)) {
+        for (const n of op.notify.filter((x) => !names.includes(x))) {
+          const guess = closest(n, names);
+          problems.push(`${h.name}: ${pb.name} / ${play.name}: step '${op.name}' notifies '${n}', and the play has no handler of that name`
+            + (guess ? ` (did you mean '${guess}'?)` : names.length > 0 ? ` (its handlers: ${names.join(', ')})` : ' (it has no handlers)'));
+        }
+      }
+    } catch (e) {
+      problems.push(`${h.name}: ${pb.name} / ${play.name}: ${e instanceof LbdeployError ? e.format() : (e as Error).message}`);
+    }
+  }
+  return [...new Set(problems)];
 }
 
 /** The play's hosts in scope, in the play's order, without those already out of the run. */

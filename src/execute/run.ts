@@ -9,9 +9,10 @@ import { LockError } from '../connection/lock.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { playHosts, selectHosts } from '../inventory/select.js';
 import type { Playbook, PrepareResult } from '../playbook/define.js';
+import { PlaybookError } from '../playbook/load.js';
 import { resolvePlaybookVars, targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
-import { infoOf, runPlay } from './play.js';
+import { checkPlay, infoOf, runPlay } from './play.js';
 import { RunState, type BeforeChange, type RunOptions } from './run-state.js';
 import type { FactResult } from '../operations/types.js';
 import { runFacts } from '../facts/batch.js';
@@ -74,7 +75,22 @@ async function planRun(inv: Inventory, playbooks: readonly Playbook[], limit: st
     vars.set(pb, await resolvePlaybookVars(pb, inv, inv.hosts.filter((h) => targeted.has(h.name))));
   }
   const hosts = [...new Set(playbooks.flatMap((pb) => pb.plays.flatMap((p) => playHosts(inv, p).map((h) => h.name))))].filter((h) => !limited || limited.has(h));
+  // A playbook with a prepare adds vars on the hosts first: its plays are checked after it.
+  const problems = playbooks.filter((pb) => !pb.prepare).flatMap((pb) => checkPlays(inv, pb, vars.get(pb)!, hosts));
+  if (problems.length > 0) throw new PlanError(problems);
   return { vars, hosts };
+}
+
+/** checkPlay over a playbook's plays and the run's hosts. */
+function checkPlays(inv: Inventory, pb: Playbook, vars: Vars, inRun: readonly string[]): string[] {
+  return pb.plays.flatMap((play) => checkPlay(inv, pb, play, vars, playHosts(inv, play).filter((h) => inRun.includes(h.name))));
+}
+
+/** What the plays cannot do as written, found before anything connects (or, after a prepare, before any change). */
+export class PlanError extends PlaybookError {
+  constructor(readonly problems: readonly string[]) {
+    super(`the playbooks cannot run as written:\n${problems.map((p) => `  ${p}`).join('\n')}`, { hint: 'fix the playbook (or its vars); nothing was changed' });
+  }
 }
 
 /** Ctrl-C: connections closed (files being written stay old or new), no new step starts. */
@@ -157,7 +173,9 @@ async function prepare(run: RunState, pb: Playbook, vars: Vars): Promise<boolean
   }
   if (!result.errors || result.errors.length === 0) {
     for (const [host, extra] of Object.entries(result.vars ?? {})) vars.set(host, { ...(vars.get(host) ?? {}), ...extra });
-    return true;
+    const problems = checkPlays(run.inv, pb, vars, run.hosts);
+    if (problems.length === 0) return true;
+    result.errors = problems.map((message) => ({ message }));
   }
   for (const err of result.errors) {
     run.emit({ type: 'note', playbook: pb.name, text: `REFUSED ${err.host ? `${err.host}: ` : ''}${err.message}${err.hint ? `\n  → ${err.hint}` : ''}` });

@@ -1,4 +1,5 @@
 /** Packages through the host's own manager: apt-get, dnf or yum (detected). */
+import { LbdeployError } from '../errors.js';
 import { sh } from '../connection/shell.js';
 import { common, fact, type FactRequest, type Operation, type StepOptions } from './types.js';
 
@@ -33,11 +34,11 @@ export function parseInstalled(stdout: string): Set<string> {
 export function packages(o: PackageOptions): Operation {
   const state = o.state ?? 'present';
   const names = [...new Set(o.names)];
+  if (names.length === 0) throw new LbdeployError('packages() names no package', { hint: 'leave the step out when the list is empty' });
   return {
     ...common('package', `packages ${state === 'present' ? '+' : '-'}${names.join(' ')}`, o),
     facts: () => [PACKAGE_MANAGER_FACT, statusRequest(names)],
     plan: (facts) => {
-      if (names.length === 0) return { kind: 'ok', reason: 'no packages listed' };
       const manager = fact(facts, PACKAGE_MANAGER_FACT.key).stdout.trim();
       const installed = parseInstalled(fact(facts, statusRequest(names).key).stdout);
       const todo = state === 'present' ? names.filter((n) => !installed.has(n)) : names.filter((n) => installed.has(n));

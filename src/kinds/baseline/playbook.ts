@@ -49,7 +49,7 @@ export default definePlaybook({
           baseline_log_file: string; baseline_rsyslog_extra: string;
         };
         return [
-          packages({ names: v.baseline_packages, tags: ['packages'] }),
+          ...(v.baseline_packages.length > 0 ? [packages({ names: v.baseline_packages, tags: ['packages'] })] : []),
           sysctl({ file: BASELINE_SYSCTL_FILE, values: v.baseline_sysctl, tags: ['sysctl'] }),
           kernelModules({ file: BASELINE_MODULES_FILE, modules: v.baseline_modules, tags: ['modules'] }),
           file({

@@ -11,7 +11,8 @@ import type { Inventory } from '../../../src/inventory/model.js';
 import type { Operation } from '../../../src/operations/types.js';
 import { definePlaybook, type Play, type Playbook } from '../../../src/playbook/define.js';
 import type { RunEvent } from '../../../src/report/events.js';
-import { runPlaybooks, type RunOptions } from '../../../src/execute/run.js';
+import { PlanError, runPlaybooks, type RunOptions } from '../../../src/execute/run.js';
+import { packages } from '../../../src/operations/package.js';
 import { HANDLER_MARKER_DIR } from '../../../src/execute/host-play.js';
 import { command } from '../../../src/operations/command.js';
 import { waitReady } from '../../../src/kinds/ready.js';
@@ -88,6 +89,24 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
     // A no-op: the lock and one facts batch per host, nothing else.
     assert.deepEqual(second.recap.commands, { h1: 2, h2: 2 });
     assert.equal(second.recap.connections, 2);
+  });
+
+  it('a misspelt handler and a step that refuses its arguments are found before anything connects', async () => {
+    const { lab, hosts } = labOf(2);
+    const inv = await inventoryOf(2);
+    const cases: [Playbook, RegExp][] = [
+      [playbook(() => [kv('a', '1', { notify: ['ap'] })]), /h1: test \/ kv: step 'kv a' notifies 'ap', and the play has no handler of that name \(did you mean 'app'\?\)/],
+      [playbook(() => [kv('a', '1'), packages({ names: [] })]), /h1: test \/ kv: packages\(\) names no package/],
+    ];
+    for (const [pb, message] of cases) {
+      await assert.rejects(run(lab, inv, pb), (e: unknown) => {
+        assert.ok(e instanceof PlanError, String(e));
+        assert.match(e.message, message);
+        assert.equal(e.problems.length, 2, 'each host named once');
+        return true;
+      });
+    }
+    for (const h of hosts) assert.equal(h.connections, 0, 'nothing connected');
   });
 
   it('check mode changes nothing, takes no lock and shows diffs', async () => {
