@@ -18,10 +18,18 @@ export interface ServiceTarget {
   servers: { name: string; address: string; port: number }[];
 }
 
-/** How a service is proven end to end: HTTP requests (backends answer in turn) or a TCP connection. */
+/** How a service is proven end to end: HTTP(S) requests (backends answer in turn) or a TCP connection. */
 export interface EndToEnd {
   target: ServiceTarget;
-  mode: 'http' | 'tcp';
+  mode: 'http' | 'https' | 'tcp';
+  /** http(s): the path asked (default /). */
+  path?: string;
+  /** http(s): every answer's body must contain this. */
+  expectBody?: string;
+  /** https: the CA file on the client that the server's certificate must chain to (default: the client's system CAs). */
+  caFile?: string;
+  /** https: the name the certificate must carry, sent as SNI (default: the VIP). */
+  serverName?: string;
 }
 
 /** What the lab's (and any cooperating) backend page says: `host=web1 ... client=198.18.0.30 ...`. */
@@ -29,26 +37,56 @@ export function parsePage(body: string): { host?: string; client?: string } {
   return { host: /(?:^|\s)host=(\S+)/.exec(body)?.[1], client: /(?:^|\s)client=(\S+)/.exec(body)?.[1] };
 }
 
-export function curlScript(t: ServiceTarget, count: number): ShellCommand {
-  return sh`i=0; while [ $i -lt ${count} ]; do curl -g -sS -m 2 http://${t.vip}:${t.port}/ || echo 'lbdeploy-curl-failed'; echo; i=$((i+1)); done`;
+const BEGIN = '@@lbdeploy-request';
+const STATUS = '@@lbdeploy-status=';
+
+/** `count` requests from the client, each answer framed: its body, then its HTTP status (000: no answer). */
+export function curlScript(e: EndToEnd, count: number): ShellCommand {
+  const t = e.target;
+  const bare = t.vip.replace(/^\[|\]$/g, '');
+  const path = e.path ?? '/';
+  const tls = e.mode === 'https';
+  const host = tls && e.serverName ? e.serverName : t.vip;
+  const resolveTo = tls && e.serverName ? ['--resolve', `${e.serverName}:${t.port}:${bare.includes(':') ? `[${bare}]` : bare}`] : [];
+  const ca = tls && e.caFile ? ['--cacert', e.caFile] : [];
+  const url = `${tls ? 'https' : 'http'}://${host}:${t.port}${path}`;
+  const args = ['-g', '-sS', '-m', '2', '-w', `\n${STATUS}%{http_code}\n`, ...ca, ...resolveTo, url];
+  return sh`i=0; while [ $i -lt ${count} ]; do echo ${BEGIN}; curl ${args} || echo ${`${STATUS}000`}; i=$((i+1)); done`;
 }
 
-export function evaluateCurl(t: ServiceTarget, output: string, count: number, clientAddress?: string): Check[] {
-  const bodies = output.split('\n').filter((l) => l.trim() !== '');
-  const failed = bodies.filter((b) => b.includes('lbdeploy-curl-failed')).length;
-  const pages = bodies.filter((b) => !b.includes('lbdeploy-curl-failed')).map(parsePage);
+/** Each answer's status and body, from curlScript's output. */
+export function parseAnswers(output: string): { status: number; body: string }[] {
+  return output.split(`${BEGIN}\n`).slice(1).map((chunk) => {
+    const at = chunk.lastIndexOf(STATUS);
+    const status = at < 0 ? 0 : Number(chunk.slice(at + STATUS.length).trim().split('\n')[0]) || 0;
+    return { status, body: at < 0 ? chunk : chunk.slice(0, at) };
+  });
+}
+
+export function evaluateCurl(e: EndToEnd, output: string, count: number, clientAddress?: string): Check[] {
+  const t = e.target;
+  const answers = parseAnswers(output).slice(0, count);
+  const none = count - answers.filter((a) => a.status !== 0).length;
+  const badStatus = answers.filter((a) => a.status >= 400).map((a) => a.status);
+  const badBody = e.expectBody === undefined ? [] : answers.filter((a) => a.status > 0 && a.status < 400 && !a.body.includes(e.expectBody!));
+  const good = answers.filter((a) => a.status > 0 && a.status < 400 && (e.expectBody === undefined || a.body.includes(e.expectBody)));
+  const pages = good.map((a) => parsePage(a.body));
   const seen = [...new Set(pages.map((p) => p.host).filter((h): h is string => !!h))].sort();
   const expected = t.servers.map((s) => s.name).sort();
-  const answered = count - failed;
+  const problems = [
+    ...(none > 0 ? [`${none} without an answer`] : []),
+    ...(badStatus.length > 0 ? [`${badStatus.length} answered ${[...new Set(badStatus)].map((c) => `HTTP ${c}`).join(', ')}`] : []),
+    ...(badBody.length > 0 ? [`${badBody.length} without '${e.expectBody}' in the body`] : []),
+  ];
   const checks: Check[] = [{
-    check: 'curl via vip', topic: 'vip-request', vip: t.vip.replace(/^\[|\]$/g, ''), target: `${t.name} ${t.vip}:${t.port}`, value: answered,
-    severity: failed === 0 && pages.length === count ? 'ok' : answered > 0 ? 'warning' : 'critical',
-    detail: `${answered}/${count} answered; backends reached: ${seen.join(', ') || 'none'}`,
+    check: e.mode === 'https' ? 'https via vip' : 'curl via vip', topic: 'vip-request', vip: t.vip.replace(/^\[|\]$/g, ''), target: `${t.name} ${t.vip}:${t.port}`, value: good.length,
+    severity: good.length === count ? 'ok' : good.length > 0 ? 'warning' : 'critical',
+    detail: `${good.length}/${count} answered well${problems.length > 0 ? ` (${problems.join('; ')})` : ''}; backends reached: ${seen.join(', ') || 'none'}`,
   }];
   if (seen.length > 0 && t.sticky) {
     checks.push({ check: 'persistence', target: t.name, severity: seen.length === 1 ? 'ok' : 'warning', detail: seen.length === 1 ? `every answer from ${seen[0]} (one client sticks to one backend)` : `answers from ${seen.join(', ')}: the client did not stick to one backend` });
   } else if (seen.length > 0) {
-    const missing = expected.filter((e) => !seen.includes(e));
+    const missing = expected.filter((x) => !seen.includes(x));
     checks.push({ check: 'round robin', target: t.name, severity: missing.length === 0 ? 'ok' : 'warning', detail: missing.length === 0 ? `all ${expected.length} backends answered` : `not reached: ${missing.join(', ')}` });
   }
   if (t.sendProxy && clientAddress) {
@@ -75,9 +113,10 @@ export async function endToEndChecks(pool: ConnectionPool, client: Host | undefi
         continue;
       }
       const count = Math.max(2 * t.servers.length, 2);
-      const r = await s.run(curlScript(t, count));
+      const e = services.find((x) => x.target === t)!;
+      const r = await s.run(curlScript(e, count));
       // The backends see the client's address of the VIP's family (an IPv6 one from its `addresses`).
-      checks.push(...evaluateCurl(t, r.stdout, count, familyAddress(client, t.vip.includes(':')) ?? client.address));
+      checks.push(...evaluateCurl(e, r.stdout, count, familyAddress(client, t.vip.includes(':')) ?? client.address));
     }
   } catch (e) {
     checks.push({ check: 'curl via vip', target: client.name, severity: 'critical', detail: `client unreachable: ${(e as Error).message}` });

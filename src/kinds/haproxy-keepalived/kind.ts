@@ -5,7 +5,8 @@ import { drainCommands } from '../../lb-blocks/rolling.js';
 import { sh, type ShellCommand } from '../../connection/shell.js';
 import { clientHost, hostsNamed, type Deployment, type Kind } from '../types.js';
 import { evaluateHaNodes, haBackends, HA_NODE_PROBES } from './checks.js';
-import { clusters, DRAIN_FILE, serversOf, serviceTargets, vipsOf, type HaVars } from './model.js';
+import { clusters, DRAIN_FILE, serversOf, serviceTargets, vipsOf, type HaServiceVars, type HaVars } from './model.js';
+import type { EndToEnd, ServiceTarget } from '../../checks/curl.js';
 import { backendDown, blockVrrp, hangKeepalived, killService, linkDown, stopService } from '../scenarios.js';
 import type { Host, Inventory } from '../../inventory/model.js';
 import type { HostInfo } from '../../playbook/define.js';
@@ -26,6 +27,13 @@ fi
 systemctl restart keepalived || exit 1
 [ $held = 1 ] && { sleep 1; echo 0 > ${DRAIN_FILE}; }
 exit 0`;
+}
+
+/** How verify proves a service through its VIP: HTTPS with its certificate checked, HTTP, else a TCP connection. */
+function endToEndOf(target: ServiceTarget, s: HaServiceVars | undefined): EndToEnd {
+  if (s?.verify_tls) return { target, mode: 'https', path: s.verify_path, expectBody: s.verify_body, caFile: s.verify_tls.ca_file, serverName: s.verify_tls.server_name };
+  if (s?.verify_http) return { target, mode: 'http', path: s.verify_path, expectBody: s.verify_body };
+  return { target, mode: 'tcp' };
 }
 
 /** The first server of the first service verify requests over HTTP, when it is an inventory host (the backend-down drill's target). */
@@ -69,7 +77,7 @@ export const haproxyKeepalived: Kind = {
       probes: HA_NODE_PROBES,
       evaluate: (probes) => evaluateHaNodes(vips, services, probes),
       backends: (probe) => haBackends(services.map((s) => s.name), probe),
-      endToEnd: targets.map((t) => ({ target: t, mode: v.haproxy.services.find((s) => s.name === t.name)?.verify_http ? 'http' as const : 'tcp' as const })),
+      endToEnd: targets.map((t) => endToEndOf(t, v.haproxy.services.find((s) => s.name === t.name))),
       drills: haDrills(v, firstBackend(v, hosts, inventory, nodes)),
       vrrp: {
         interface: v.keepalived.interface, unicast: v.keepalived.unicast,

@@ -16,6 +16,7 @@ export interface HaServiceVars {
   name: string; port: number; bind: string; verify_http: boolean; backend_group?: string; servers?: { name: string; address: string }[]; backend_port: number;
   send_proxy?: SendProxy; balance: 'roundrobin' | 'leastconn' | 'source' | 'first'; check_inter: string; check_rise: number; check_fall: number;
   maxconn?: number; weight?: number;
+  verify_tls?: { ca_file?: string; server_name?: string }; verify_path: string; verify_body?: string;
 }
 export interface HaVars {
   lb_group: string;
@@ -351,6 +352,10 @@ function serviceIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostIn
   }
   v.haproxy.services.forEach((s, i) => {
     if (!s.servers && !s.backend_group) issues.push({ host: h.name, path: ['haproxy', 'services', i], message: `service ${s.name} has no servers`, hint: 'give backend_group (an inventory group) or servers' });
+    // What verify asks goes with a request to ask it in: an option that would do nothing is refused.
+    for (const [key, given] of [['verify_body', s.verify_body !== undefined], ['verify_path', s.verify_path !== '/']] as const) {
+      if (given && !s.verify_http && !s.verify_tls) issues.push({ host: h.name, path: ['haproxy', 'services', i, key], message: `${key} of ${s.name} does nothing: verify opens a TCP connection to this service`, hint: 'add verify_http: true (or verify_tls) to send requests' });
+    }
     if (s.backend_group && !all.some((x) => x.groups.includes(s.backend_group!))) {
       issues.push({ host: h.name, path: ['haproxy', 'services', i, 'backend_group'], message: `backend_group '${s.backend_group}' has no hosts` });
     }

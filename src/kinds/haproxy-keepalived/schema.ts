@@ -85,7 +85,17 @@ export const haVarsSchema = {
               check_fall: { type: 'integer', minimum: 1, default: 3 },
               maxconn: { type: 'integer', minimum: 1 },
               weight: { type: 'integer', minimum: 0, maximum: 256 },
-              verify_http: { type: 'boolean', default: false, description: '`verify` sends HTTP requests through the VIP (backends answer HTTP)' },
+              verify_http: { type: 'boolean', default: false, description: '`verify` sends HTTP requests through the VIP (backends answer HTTP); an answer of 400 or more is a failure. Else it opens a TCP connection' },
+              verify_tls: {
+                type: 'object', additionalProperties: false,
+                description: '`verify` sends HTTPS requests through the VIP, the certificate checked (a TLS backend such as kube-apiserver)',
+                properties: {
+                  ca_file: { type: 'string', minLength: 1, description: 'the CA bundle on the verify_from host the certificate must chain to (default: its system CAs)' },
+                  server_name: { type: 'string', minLength: 1, description: 'the name the certificate carries, sent as SNI (default: the VIP)' },
+                },
+              },
+              verify_path: { type: 'string', pattern: '^/', default: '/', description: 'the path verify asks over HTTP(S), e.g. /readyz' },
+              verify_body: { type: 'string', minLength: 1, description: 'every answer must contain this (else it is a failure)' },
             },
           },
         },

@@ -85,6 +85,9 @@ groups:
       expect: /inv\.yaml:\d+:\d+: .*auth_pass is 13 characters: keepalived silently uses only the first 8/ },
     { what: 'unicast peers that are not exactly the other LB nodes', yaml: base(ka(one, '    unicast_peers: [198.18.0.12, 198.18.0.99]\n')),
       expect: /unicast_peers must be exactly the other nodes of VI_1: for lb1 that is 198\.18\.0\.12, not 198\.18\.0\.12, 198\.18\.0\.99/ },
+    { what: 'verify_body on a service verify reaches over TCP only (an option that would do nothing)',
+      yaml: base(ka(one).replace('backend_port: 80 }', 'backend_port: 80, verify_body: ok }')),
+      expect: /inv\.yaml:\d+:\d+: .*verify_body of s does nothing: verify opens a TCP connection to this service/ },
     { what: 'vrrp_strict with unicast', yaml: base(ka(one, '    vrrp_strict: true\n')),
       expect: /vrrp_strict cannot be combined with unicast peers/ },
     { what: 'binding the VIP on backups without ip_nonlocal_bind', yaml: base(ka(one) + '  ha_sysctl_nonlocal_bind: 0\n'),
@@ -225,6 +228,22 @@ groups:
     const probes = new Map(['lb1', 'lb2'].map((n) => [n, new Map()]));
     const backends = d!.evaluate(probes as never).filter((c) => c.check === 'backends').map((c) => c.target);
     assert.deepEqual(backends, ['lb1 s', 'lb1 t', 'lb2 s', 'lb2 t']);
+  });
+
+  it('what verify asks each service: HTTPS with its CA, name and path; HTTP with an expected body; else TCP', async () => {
+    const { deploymentsOf } = await import('../../../src/kinds/deployments.js');
+    const { kindPlaybook } = await import('../../../src/index.js');
+    const text = yaml(false).replace('backend_port: 80 }]', 'backend_port: 80, verify_http: true, verify_body: ok }, '
+      + '{ name: api, port: 6443, backend_group: web, backend_port: 6443, verify_tls: { ca_file: /etc/kubernetes/pki/ca.crt, server_name: kubernetes }, verify_path: /readyz }, '
+      + '{ name: t, port: 81, backend_group: web, backend_port: 80 }]');
+    const inv = await parseInventory('/tmp/lbd/inv.yaml', text, { env: {} });
+    const [d] = await deploymentsOf(inv, [kindPlaybook('haproxy-keepalived')]);
+    const v4 = d!.endToEnd.filter((e) => !e.target.vip.includes(':')).map(({ target, ...rest }) => ({ name: target.name, ...rest }));
+    assert.deepEqual(v4, [
+      { name: 's', mode: 'http', path: '/', expectBody: 'ok' },
+      { name: 'api', mode: 'https', path: '/readyz', expectBody: undefined, caFile: '/etc/kubernetes/pki/ca.crt', serverName: 'kubernetes' },
+      { name: 't', mode: 'tcp' },
+    ]);
   });
 
   for (const [bind, lines, targets] of binds) {
