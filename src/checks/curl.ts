@@ -81,7 +81,7 @@ export function evaluateCurl(e: EndToEnd, output: string, count: number, clientA
   const checks: Check[] = [{
     check: e.mode === 'https' ? 'https via vip' : 'curl via vip', topic: 'vip-request', vip: t.vip.replace(/^\[|\]$/g, ''), target: `${t.name} ${t.vip}:${t.port}`, value: good.length,
     severity: good.length === count ? 'ok' : good.length > 0 ? 'warning' : 'critical',
-    detail: `${good.length}/${count} answered well${problems.length > 0 ? ` (${problems.join('; ')})` : ''}; backends reached: ${seen.join(', ') || 'none'}`,
+    detail: `${good.length}/${count} answered${problems.length > 0 ? ` (${problems.join('; ')})` : ''}; backends reached: ${seen.join(', ') || 'none'}`,
   }];
   if (seen.length > 0 && t.sticky) {
     checks.push({ check: 'persistence', target: t.name, severity: seen.length === 1 ? 'ok' : 'warning', detail: seen.length === 1 ? `every answer from ${seen[0]} (one client sticks to one backend)` : `answers from ${seen.join(', ')}: the client did not stick to one backend` });

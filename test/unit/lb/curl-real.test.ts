@@ -33,10 +33,10 @@ describe('end-to-end requests for real: curl through a local server, status and 
   after(() => close(server));
 
   const CASES: [title: string, e: (port: number) => EndToEnd, severity: string, detail: RegExp][] = [
-    ['200 with the expected body', (p) => ({ target: target(p), mode: 'http', expectBody: 'ok' }), 'ok', /^3\/3 answered well; backends reached: web1$/],
-    ['503: answered, and a failure', (p) => ({ target: target(p), mode: 'http', path: '/down' }), 'critical', /0\/3 answered well \(3 answered HTTP 503\)/],
-    ['200 with another body', (p) => ({ target: target(p), mode: 'http', path: '/maintenance', expectBody: 'ok' }), 'critical', /0\/3 answered well \(3 without 'ok' in the body\)/],
-    ['nothing listening', () => ({ target: target(1), mode: 'http' }), 'critical', /0\/3 answered well \(3 without an answer\)/],
+    ['200 with the expected body', (p) => ({ target: target(p), mode: 'http', expectBody: 'ok' }), 'ok', /^3\/3 answered; backends reached: web1$/],
+    ['503: answered, and a failure', (p) => ({ target: target(p), mode: 'http', path: '/down' }), 'critical', /0\/3 answered \(3 answered HTTP 503\)/],
+    ['200 with another body', (p) => ({ target: target(p), mode: 'http', path: '/maintenance', expectBody: 'ok' }), 'critical', /0\/3 answered \(3 without 'ok' in the body\)/],
+    ['nothing listening', () => ({ target: target(1), mode: 'http' }), 'critical', /0\/3 answered \(3 without an answer\)/],
   ];
   for (const [title, e, severity, detail] of CASES) {
     it(title, async () => {

@@ -47,18 +47,18 @@ describe('verify: probes and parsers', () => {
   it('curl through the VIP: a failed request, a missed backend, the LB address instead of the client', () => {
     const c = evaluateCurl(e, out([200, 'host=web1 client=198.18.0.11'], [0, ''], [200, 'host=web1 client=198.18.0.11']), 3, '198.18.0.30');
     assert.deepEqual(c.map((x) => `${x.check}:${x.severity}`), ['curl via vip:warning', 'round robin:warning', 'client address:critical']);
-    assert.match(c[0]!.detail, /^2\/3 answered well \(1 without an answer\)/);
+    assert.match(c[0]!.detail, /^2\/3 answered \(1 without an answer\)/);
     assert.match(c[2]!.detail, /backends saw 198\.18\.0\.11, not 198\.18\.0\.30/);
   });
   it('curl through the VIP: nothing answered is critical', () => {
     assert.deepEqual(evaluateCurl(e, out([0, ''], [0, '']), 2).map((x) => `${x.check}:${x.severity}`), ['curl via vip:critical']);
   });
   const STATUS: [title: string, answers: [number, string][], expectBody: string | undefined, severity: string, detail: RegExp][] = [
-    ['a 5xx is a failure, not an answer', [[503, '<h1>503 Service Unavailable</h1>'], [503, '']], undefined, 'critical', /0\/2 answered well \(2 answered HTTP 503\)/],
-    ['a 404 among 200s is a warning naming it', [[200, 'host=web1'], [404, 'not found']], undefined, 'warning', /1\/2 answered well \(1 answered HTTP 404\)/],
-    ['a redirect is an answer', [[301, ''], [200, 'host=web2']], undefined, 'ok', /2\/2 answered well;/],
-    ['an unexpected body is a failure', [[200, 'host=web1 ok'], [200, 'maintenance page']], 'ok', 'warning', /1\/2 answered well \(1 without 'ok' in the body\)/],
-    ['a body spanning lines is read whole', [[200, 'line one\nhost=web1\nok']], 'ok', 'ok', /1\/1 answered well; backends reached: web1/],
+    ['a 5xx is a failure, not an answer', [[503, '<h1>503 Service Unavailable</h1>'], [503, '']], undefined, 'critical', /0\/2 answered \(2 answered HTTP 503\)/],
+    ['a 404 among 200s is a warning naming it', [[200, 'host=web1'], [404, 'not found']], undefined, 'warning', /1\/2 answered \(1 answered HTTP 404\)/],
+    ['a redirect is an answer', [[301, ''], [200, 'host=web2']], undefined, 'ok', /2\/2 answered;/],
+    ['an unexpected body is a failure', [[200, 'host=web1 ok'], [200, 'maintenance page']], 'ok', 'warning', /1\/2 answered \(1 without 'ok' in the body\)/],
+    ['a body spanning lines is read whole', [[200, 'line one\nhost=web1\nok']], 'ok', 'ok', /1\/1 answered; backends reached: web1/],
   ];
   for (const [title, answers, expectBody, severity, detail] of STATUS) {
     it(`HTTP answers: ${title}`, () => {
