@@ -49,7 +49,7 @@ export function advertProblem(advertS: number, version: VrrpVersion): string | u
 export const advertsPerSecond = (advertS: number) => 1 / advertS;
 
 /** Gratuitous ARP / unsolicited NA after a takeover, as the kinds' vars set them. */
-export interface GarpVars { master_delay: number; master_repeat: number; master_refresh: number; lower_prio_repeat: number }
+export interface GarpVars { master_delay: number; master_repeat: number; master_refresh: number; lower_prio_repeat: number; interval?: number; gna_interval?: number }
 
 /** The vars schemas shared by the kinds that render keepalived.conf: version, advert interval, GARP/NA. */
 export const VRRP_VARS_SCHEMA = {
@@ -63,6 +63,8 @@ export const VRRP_VARS_SCHEMA = {
       master_repeat: { type: 'integer', minimum: 1, maximum: 255, default: 3, description: 'packets per burst' },
       master_refresh: { type: 'number', minimum: 0, maximum: 3600, default: 60, description: 'seconds between refreshes while holding the VIP (0: none)' },
       lower_prio_repeat: { type: 'integer', minimum: 0, maximum: 255, default: 2, description: 'packets sent again when a lower-priority master is seen (a split brain ending)' },
+      interval: { type: 'number', minimum: 0, maximum: 1000, description: 'seconds between the gratuitous ARPs of a burst (vrrp_garp_interval; keepalived\'s default 0)' },
+      gna_interval: { type: 'number', minimum: 0, maximum: 1000, description: 'seconds between the unsolicited NAs of a burst (vrrp_gna_interval)' },
     },
   },
 } as const;
@@ -77,5 +79,6 @@ export function vrrpGlobals(version: VrrpVersion, g: GarpVars): Partial<Keepaliv
     vrrpVersion: version === 3 ? 3 : undefined,
     vrrpGarpMasterDelay: g.master_delay, vrrpGarpMasterRepeat: g.master_repeat, vrrpGarpMasterRefresh: g.master_refresh,
     vrrpGarpLowerPrioRepeat: g.lower_prio_repeat, vrrpHigherPrioSendAdvert: true,
+    vrrpGarpInterval: g.interval, vrrpGnaInterval: g.gna_interval,
   };
 }

@@ -11,7 +11,11 @@ export interface HaproxyServer {
   maxconn?: number;
   sendProxy?: SendProxy;
   /** Health checks: `check inter <inter> rise <rise> fall <fall>`; false for none. */
-  check?: false | { inter?: string; rise?: number; fall?: number };
+  check?: false | { inter?: string; rise?: number; fall?: number; downinter?: string };
+  /** Ramp a server's weight up over this time after it comes back (no burst onto a cold server). */
+  slowstart?: string;
+  /** Requests queued for this server beyond maxconn before they go elsewhere. */
+  maxqueue?: number;
 }
 
 export interface HaproxyListen {
@@ -20,7 +24,11 @@ export interface HaproxyListen {
   binds: string[];
   balance?: 'roundrobin' | 'leastconn' | 'source' | 'first';
   servers: HaproxyServer[];
-  /** Extra lines for this section (trusted playbook/inventory input). */
+  /** `option tcp-check`, with an optional exchange: send this, expect this string back. */
+  tcpCheck?: { send?: string; expect?: string };
+  /** `tcp-request inspect-delay`: how long to wait for the first bytes (for content rules). */
+  inspectDelay?: string;
+  /** Extra lines for this section (trusted playbook/inventory input; haproxy -c checks them with the rest). */
   options?: string[];
 }
 
@@ -33,6 +41,8 @@ export interface HaproxyConfig {
     group?: string;
     chroot?: string;
     log?: string;
+    /** Raw lines at the end of the section. */
+    extra?: string[];
   };
   defaults: {
     timeoutConnect: string;
@@ -42,6 +52,8 @@ export interface HaproxyConfig {
     retries?: number;
     /** `option redispatch`: the last retry of a refused connection goes to another server. */
     redispatch?: boolean;
+    /** Raw lines at the end of the section. */
+    extra?: string[];
   };
   /** `monitor-uri` frontend: answers 200 while haproxy runs (for upstream checks). */
   monitor?: { bind: string; uri: string };
@@ -50,15 +62,23 @@ export interface HaproxyConfig {
   listens: HaproxyListen[];
 }
 
+/** A string as one haproxy word: quoted, with `\r\n` written as haproxy's escapes. */
+function haproxyString(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r/g, '\\r').replace(/\n/g, '\\n')}"`;
+}
+
 function server(s: HaproxyServer): string {
   const parts = [`server ${s.name} ${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`];
   if (s.sendProxy) parts.push(`send-proxy${s.sendProxy === 'v1' ? '' : `-${s.sendProxy}`}`);
   if (s.weight !== undefined) parts.push(`weight ${s.weight}`);
   if (s.maxconn !== undefined) parts.push(`maxconn ${s.maxconn}`);
+  if (s.maxqueue !== undefined) parts.push(`maxqueue ${s.maxqueue}`);
+  if (s.slowstart) parts.push(`slowstart ${s.slowstart}`);
   if (s.check !== false) {
     const c = s.check ?? {};
     parts.push('check');
     if (c.inter) parts.push(`inter ${c.inter}`);
+    if (c.downinter) parts.push(`downinter ${c.downinter}`);
     if (c.rise !== undefined) parts.push(`rise ${c.rise}`);
     if (c.fall !== undefined) parts.push(`fall ${c.fall}`);
   }
@@ -75,6 +95,7 @@ export function renderHaproxy(c: HaproxyConfig): string {
   if (g.user) out.push(`    user ${g.user}`);
   if (g.group) out.push(`    group ${g.group}`);
   out.push(`    maxconn ${g.maxconn}`);
+  for (const line of g.extra ?? []) out.push(`    ${line.trim()}`);
   const d = c.defaults;
   out.push('', 'defaults', '    log global', '    mode tcp', '    option tcplog', '    option dontlognull',
     `    timeout connect ${d.timeoutConnect}`, `    timeout client ${d.timeoutClient}`, `    timeout server ${d.timeoutServer}`);
@@ -83,6 +104,7 @@ export function renderHaproxy(c: HaproxyConfig): string {
   // A connection a server refuses is retried on another server (the last retry), not failed: a backend
   // gone is absorbed before the health checks take it out.
   if (d.redispatch) out.push('    option redispatch');
+  for (const line of d.extra ?? []) out.push(`    ${line.trim()}`);
   if (c.monitor) {
     out.push('', 'frontend monitor', `    bind ${c.monitor.bind}`, '    mode http', '    option dontlog-normal', `    monitor-uri ${c.monitor.uri}`);
   }
@@ -94,7 +116,14 @@ export function renderHaproxy(c: HaproxyConfig): string {
   }
   for (const l of c.listens) {
     out.push('', `listen ${l.name}`, ...l.binds.map((b) => `    bind ${b}`), '    mode tcp', `    balance ${l.balance ?? 'roundrobin'}`);
-    for (const o of l.options ?? []) out.push(`    ${o}`);
+    if (l.inspectDelay) out.push(`    tcp-request inspect-delay ${l.inspectDelay}`);
+    if (l.tcpCheck) {
+      out.push('    option tcp-check');
+      if (l.tcpCheck.send !== undefined || l.tcpCheck.expect !== undefined) out.push('    tcp-check connect');
+      if (l.tcpCheck.send !== undefined) out.push(`    tcp-check send ${haproxyString(l.tcpCheck.send)}`);
+      if (l.tcpCheck.expect !== undefined) out.push(`    tcp-check expect string ${haproxyString(l.tcpCheck.expect)}`);
+    }
+    for (const o of l.options ?? []) out.push(`    ${o.trim()}`);
     for (const s of l.servers) out.push(`    ${server(s)}`);
   }
   return out.join('\n') + '\n';

@@ -27,6 +27,10 @@ export interface KeepalivedGlobal {
   vrrpHigherPrioSendAdvert?: boolean;
   /** IPVS connection state synchronised between directors: master on the node where the instance is MASTER, backup elsewhere. */
   lvsSyncDaemon?: { interface: string; instance: string; id?: number };
+  /** SMTP alerts: who gets them, from whom, through which server (instances opt in with smtpAlert). */
+  smtp?: { server: string; from: string; to: string[]; connectTimeout?: number };
+  /** Raw lines at the end of global_defs (checked by keepalived -t with the rest). */
+  extra?: string[];
 }
 
 /** `track_file`: a number in a file, times the weight, changes the priority (drain without a reload). */
@@ -77,6 +81,14 @@ export interface VrrpInstance {
   preemptDelay?: number;
   /** A script keepalived runs on every state change (INSTANCE NAME STATE PRIORITY appended). */
   notify?: string;
+  /** Commands run on entering each state (notify_master, notify_backup, notify_fault, notify_stop). */
+  notifyOn?: { master?: string; backup?: string; fault?: string; stop?: string };
+  /** Send an SMTP alert on state changes (global smtp settings). */
+  smtpAlert?: boolean;
+  /** The source address of multicast adverts. */
+  mcastSrcIp?: string;
+  /** Raw lines at the end of the instance (checked by keepalived -t with the rest). */
+  extra?: string[];
 }
 
 /** An IPVS virtual server that keepalived programs and health-checks (seed 002). */
@@ -114,24 +126,63 @@ function indented(text: string, depth: number): string[] {
 
 const q = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
 
-export function renderKeepalived(c: KeepalivedConfig): string {
-  const out: string[] = ['! Managed by lbdeploy: changes here are overwritten.', 'global_defs {', `    router_id ${c.global.routerId}`];
-  if (c.global.scriptUser) out.push(`    script_user ${c.global.scriptUser}`);
-  if (c.global.enableScriptSecurity) out.push('    enable_script_security');
-  if (c.global.vrrpSkipCheckAdvAddr) out.push('    vrrp_skip_check_adv_addr');
-  if (c.global.vrrpStrict) out.push('    vrrp_strict');
-  if (c.global.vrrpGarpInterval !== undefined) out.push(`    vrrp_garp_interval ${c.global.vrrpGarpInterval}`);
-  if (c.global.vrrpGnaInterval !== undefined) out.push(`    vrrp_gna_interval ${c.global.vrrpGnaInterval}`);
-  if (c.global.vrrpVersion !== undefined) out.push(`    vrrp_version ${c.global.vrrpVersion}`);
-  if (c.global.vrrpIptables !== undefined) out.push(`    vrrp_iptables ${c.global.vrrpIptables}`);
-  const g = c.global;
+/** global_defs: the router id, script security, VRRP and GARP settings, SMTP, raw lines. */
+function globalDefs(g: KeepalivedGlobal): string[] {
+  const out: string[] = ['global_defs {', `    router_id ${g.routerId}`];
+  if (g.scriptUser) out.push(`    script_user ${g.scriptUser}`);
+  if (g.enableScriptSecurity) out.push('    enable_script_security');
+  if (g.vrrpSkipCheckAdvAddr) out.push('    vrrp_skip_check_adv_addr');
+  if (g.vrrpStrict) out.push('    vrrp_strict');
+  if (g.vrrpGarpInterval !== undefined) out.push(`    vrrp_garp_interval ${g.vrrpGarpInterval}`);
+  if (g.vrrpGnaInterval !== undefined) out.push(`    vrrp_gna_interval ${g.vrrpGnaInterval}`);
+  if (g.vrrpVersion !== undefined) out.push(`    vrrp_version ${g.vrrpVersion}`);
+  if (g.vrrpIptables !== undefined) out.push(`    vrrp_iptables ${g.vrrpIptables}`);
   if (g.vrrpGarpMasterDelay !== undefined) out.push(`    vrrp_garp_master_delay ${g.vrrpGarpMasterDelay}`);
   if (g.vrrpGarpMasterRepeat !== undefined) out.push(`    vrrp_garp_master_repeat ${g.vrrpGarpMasterRepeat}`);
   if (g.vrrpGarpMasterRefresh !== undefined) out.push(`    vrrp_garp_master_refresh ${g.vrrpGarpMasterRefresh}`);
   if (g.vrrpGarpLowerPrioRepeat !== undefined) out.push(`    vrrp_garp_lower_prio_repeat ${g.vrrpGarpLowerPrioRepeat}`);
   if (g.vrrpHigherPrioSendAdvert) out.push('    vrrp_higher_prio_send_advert');
   if (g.lvsSyncDaemon) out.push(`    lvs_sync_daemon ${g.lvsSyncDaemon.interface} ${g.lvsSyncDaemon.instance}${g.lvsSyncDaemon.id !== undefined ? ` id ${g.lvsSyncDaemon.id}` : ''}`);
+  if (g.smtp) {
+    out.push('    notification_email {', ...g.smtp.to.map((t) => `        ${t}`), '    }', `    notification_email_from ${g.smtp.from}`, `    smtp_server ${g.smtp.server}`);
+    if (g.smtp.connectTimeout !== undefined) out.push(`    smtp_connect_timeout ${g.smtp.connectTimeout}`);
+  }
+  for (const line of g.extra ?? []) out.push(`    ${line.trim()}`);
   out.push('}');
+  return out;
+}
+
+/** One vrrp_instance block. */
+function instanceBlock(i: VrrpInstance): string[] {
+  const out: string[] = [`vrrp_instance ${i.name} {`, `    state ${i.state}`, `    interface ${i.interface}`,
+    `    virtual_router_id ${i.virtualRouterId}`, `    priority ${i.priority}`, `    advert_int ${i.advertInt}`];
+  if (i.nopreempt) out.push('    nopreempt');
+  if (i.preemptDelay !== undefined) out.push(`    preempt_delay ${i.preemptDelay}`);
+  if (i.garpMasterDelay !== undefined) out.push(`    garp_master_delay ${i.garpMasterDelay}`);
+  if (i.trackInterfaces && i.trackInterfaces.length > 0) out.push('    track_interface {', ...i.trackInterfaces.map((t) => `        ${t}`), '    }');
+  if (i.authentication) {
+    out.push('    authentication {', `        auth_type ${i.authentication.type}`, `        auth_pass ${revealText(i.authentication.pass)}`, '    }');
+  }
+  if (i.mcastSrcIp) out.push(`    mcast_src_ip ${i.mcastSrcIp}`);
+  if (i.unicastSrcIp) out.push(`    unicast_src_ip ${i.unicastSrcIp}`);
+  if (i.unicastPeers && i.unicastPeers.length > 0) out.push('    unicast_peer {', ...i.unicastPeers.map((p) => `        ${p}`), '    }');
+  out.push('    virtual_ipaddress {');
+  for (const v of i.virtualAddresses) {
+    out.push(`        ${v.address}${v.dev ? ` dev ${v.dev}` : ''}${v.label ? ` label ${v.label}` : ''}`);
+  }
+  out.push('    }');
+  if (i.trackScripts && i.trackScripts.length > 0) out.push('    track_script {', ...i.trackScripts.map((t) => `        ${t}`), '    }');
+  if (i.trackFiles && i.trackFiles.length > 0) out.push('    track_file {', ...i.trackFiles.map((t) => `        ${t}`), '    }');
+  if (i.notify) out.push(`    notify ${q(i.notify)}`);
+  for (const [state, cmd] of Object.entries(i.notifyOn ?? {})) if (cmd) out.push(`    notify_${state} ${q(cmd)}`);
+  if (i.smtpAlert) out.push('    smtp_alert');
+  for (const line of i.extra ?? []) out.push(`    ${line.trim()}`);
+  out.push('}');
+  return out;
+}
+
+export function renderKeepalived(c: KeepalivedConfig): string {
+  const out: string[] = ['! Managed by lbdeploy: changes here are overwritten.', ...globalDefs(c.global)];
   for (const s of c.scripts) {
     out.push('', `vrrp_script ${s.name} {`, `    script ${q(s.script)}`, `    interval ${s.interval}`);
     if (s.timeout !== undefined) out.push(`    timeout ${s.timeout}`);
@@ -145,28 +196,7 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     if (f.initValue !== undefined) out.push(`    init_file ${f.initValue}`);
     out.push('}');
   }
-  for (const i of c.instances) {
-    out.push('', `vrrp_instance ${i.name} {`, `    state ${i.state}`, `    interface ${i.interface}`,
-      `    virtual_router_id ${i.virtualRouterId}`, `    priority ${i.priority}`, `    advert_int ${i.advertInt}`);
-    if (i.nopreempt) out.push('    nopreempt');
-    if (i.preemptDelay !== undefined) out.push(`    preempt_delay ${i.preemptDelay}`);
-    if (i.garpMasterDelay !== undefined) out.push(`    garp_master_delay ${i.garpMasterDelay}`);
-    if (i.trackInterfaces && i.trackInterfaces.length > 0) out.push('    track_interface {', ...i.trackInterfaces.map((t) => `        ${t}`), '    }');
-    if (i.authentication) {
-      out.push('    authentication {', `        auth_type ${i.authentication.type}`, `        auth_pass ${revealText(i.authentication.pass)}`, '    }');
-    }
-    if (i.unicastSrcIp) out.push(`    unicast_src_ip ${i.unicastSrcIp}`);
-    if (i.unicastPeers && i.unicastPeers.length > 0) out.push('    unicast_peer {', ...i.unicastPeers.map((p) => `        ${p}`), '    }');
-    out.push('    virtual_ipaddress {');
-    for (const v of i.virtualAddresses) {
-      out.push(`        ${v.address}${v.dev ? ` dev ${v.dev}` : ''}${v.label ? ` label ${v.label}` : ''}`);
-    }
-    out.push('    }');
-    if (i.trackScripts && i.trackScripts.length > 0) out.push('    track_script {', ...i.trackScripts.map((t) => `        ${t}`), '    }');
-    if (i.trackFiles && i.trackFiles.length > 0) out.push('    track_file {', ...i.trackFiles.map((t) => `        ${t}`), '    }');
-    if (i.notify) out.push(`    notify ${q(i.notify)}`);
-    out.push('}');
-  }
+  for (const i of c.instances) out.push('', ...instanceBlock(i));
   for (const v of c.virtualServers ?? []) {
     out.push('', ...(v.comment ? [`# ${v.comment}`] : []), `virtual_server ${v.address} ${v.port} {`, ...indented(v.config, 1));
     for (const r of v.realServers) {

@@ -17,6 +17,7 @@ export interface HaServiceVars {
   send_proxy?: SendProxy; balance: 'roundrobin' | 'leastconn' | 'source' | 'first'; check_inter: string; check_rise: number; check_fall: number;
   maxconn?: number; weight?: number;
   verify_tls?: { ca_file?: string; server_name?: string }; verify_path: string; verify_body?: string;
+  maxqueue?: number; slowstart?: string; downinter?: string; tcp_check?: { send?: string; expect?: string }; inspect_delay?: string; extra?: string[];
 }
 export interface HaVars {
   lb_group: string;
@@ -25,11 +26,15 @@ export interface HaVars {
     garp: GarpVars;
     unicast: boolean; unicast_peers?: string[]; vrrp_strict: boolean;
     check_interval: number; check_fall: number; check_rise: number; check_weight?: number; instances: HaInstanceVars[];
+    notify?: { master?: string; backup?: string; fault?: string; stop?: string };
+    smtp?: { server: string; from: string; to: string[]; connect_timeout?: number };
+    mcast_src_ip: boolean; extra_global_defs?: string[]; extra_instance?: string[];
   };
   haproxy: {
     maxconn: number; timeout_connect: string; timeout_client: string; timeout_server: string;
     monitor: { port: number; uri: string };
-    stats?: { port: number; bind: string; user: string; password: string | Secret };
+    stats?: { port: number; bind: string; user: string; password: string | Secret; uri: string; refresh: string; admin: boolean };
+    extra_global?: string[]; extra_defaults?: string[];
     services: HaServiceVars[];
   };
   ingress: { listen: number[]; upstream?: string };
@@ -151,12 +156,18 @@ export function keepalivedFor(host: HostInfo, v: HaVars, all: readonly HostInfo[
     nopreempt: i.nopreempt || undefined,
     preemptDelay: i.nopreempt ? undefined : k.preempt_delay,
     notify: STATE_SCRIPT_PATH,
+    notifyOn: k.notify,
+    smtpAlert: k.smtp ? true : undefined,
+    mcastSrcIp: !k.unicast && k.mcast_src_ip ? own(host) ?? host.address : undefined,
+    extra: k.extra_instance,
     };
   });
   return {
     global: {
       routerId: host.name, scriptUser: 'root', enableScriptSecurity: true, vrrpSkipCheckAdvAddr: true, vrrpStrict: k.vrrp_strict || undefined,
       ...vrrpGlobals(k.vrrp_version, k.garp),
+      smtp: k.smtp ? { server: k.smtp.server, from: k.smtp.from, to: k.smtp.to, connectTimeout: k.smtp.connect_timeout } : undefined,
+      extra: k.extra_global_defs,
     },
     // No init value for haproxy_down: a missing file is read as 0 (haproxy's unit writes it at its next start or stop).
     trackFiles: [{ name: DRAIN_TRACK_NAME, file: DRAIN_FILE, weight: DRAIN_WEIGHT, initValue: 0 }, ...(tracksService ? [{ name: HAPROXY_DOWN_TRACK, file: HAPROXY_DOWN_FILE, weight: 0 }] : [])],
@@ -200,17 +211,21 @@ export function serviceTargets(v: HaVars, all: readonly HostInfo[]): ServiceTarg
 export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
   const h = v.haproxy;
   return {
-    global: { maxconn: h.maxconn, statsSocket: HAPROXY_SOCKET, user: 'haproxy', group: 'haproxy', chroot: '/var/lib/haproxy', log: '/dev/log local0' },
-    defaults: { timeoutConnect: h.timeout_connect, timeoutClient: h.timeout_client, timeoutServer: h.timeout_server, timeoutCheck: '2s', retries: 3, redispatch: true },
+    global: { maxconn: h.maxconn, statsSocket: HAPROXY_SOCKET, user: 'haproxy', group: 'haproxy', chroot: '/var/lib/haproxy', log: '/dev/log local0', extra: h.extra_global },
+    defaults: { timeoutConnect: h.timeout_connect, timeoutClient: h.timeout_client, timeoutServer: h.timeout_server, timeoutCheck: '2s', retries: 3, redispatch: true, extra: h.extra_defaults },
     monitor: { bind: `*:${h.monitor.port}`, uri: h.monitor.uri },
-    stats: h.stats ? { bind: `${h.stats.bind}:${h.stats.port}`, uri: '/stats', user: h.stats.user, password: h.stats.password, admin: false } : undefined,
+    stats: h.stats ? { bind: `${h.stats.bind}:${h.stats.port}`, uri: h.stats.uri, refresh: h.stats.refresh, user: h.stats.user, password: h.stats.password, admin: h.stats.admin } : undefined,
     listens: h.services.map((s) => ({
       name: s.name,
       binds: bindLines(v, s),
       balance: s.balance,
+      tcpCheck: s.tcp_check,
+      inspectDelay: s.inspect_delay,
+      options: s.extra,
       servers: serversOf(s, all).map((x) => ({
         name: x.name, address: x.address, port: s.backend_port, sendProxy: s.send_proxy, weight: s.weight, maxconn: s.maxconn,
-        check: { inter: s.check_inter, rise: s.check_rise, fall: s.check_fall },
+        maxqueue: s.maxqueue, slowstart: s.slowstart,
+        check: { inter: s.check_inter, rise: s.check_rise, fall: s.check_fall, downinter: s.downinter },
       })),
     })),
   };
@@ -249,6 +264,23 @@ export function haChecks(all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVa
   return issues;
 }
 
+const count = (text: string, ch: string) => text.split(ch).length - 1;
+
+/** haproxy's section keywords: a raw line starting with one would open a new section whatever its indent. */
+const HAPROXY_SECTIONS = ['global', 'defaults', 'frontend', 'backend', 'listen', 'peers', 'resolvers', 'userlist', 'program', 'cache', 'mailers', 'http-errors', 'ring', 'log-forward', 'crt-store', 'traces'];
+
+/** Raw haproxy lines that would leave their section. */
+function haproxyExtraIssues(h: HostInfo, v: HaVars): HaIssue[] {
+  const lists: [(string | number)[], string[] | undefined][] = [
+    [['haproxy', 'extra_global'], v.haproxy.extra_global], [['haproxy', 'extra_defaults'], v.haproxy.extra_defaults],
+    ...v.haproxy.services.map((s, i): [(string | number)[], string[] | undefined] => [['haproxy', 'services', i, 'extra'], s.extra]),
+  ];
+  return lists.flatMap(([path, lines]) => (lines ?? []).flatMap((line, i) => {
+    const word = line.trim().split(/\s+/)[0]!;
+    return HAPROXY_SECTIONS.includes(word) ? [{ host: h.name, path: [...path, i], message: `'${line}' starts a new haproxy section (${word}): the lines after it would leave theirs`, hint: 'extra lines go inside their section; a section of your own is not supported here' }] : [];
+  }));
+}
+
 /** One node's own settings: its instances, its VRRP timers, its check weight, its ports. */
 function nodeIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostInfo) => HaVars): HaIssue[] {
   const issues: HaIssue[] = [];
@@ -268,6 +300,12 @@ function nodeIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostInfo)
       issues.push({ host: h.name, path: ['keepalived', 'vrrp_strict'], message: `vrrp_strict cannot be combined with ${k.unicast ? 'unicast peers' : 'authentication'} (instance ${inst.name})`, hint: 'turn vrrp_strict off, or use multicast without authentication' });
     }
   });
+  if (k.mcast_src_ip && k.unicast) issues.push({ host: h.name, path: ['keepalived', 'mcast_src_ip'], message: 'mcast_src_ip does nothing with unicast VRRP (unicast_src_ip is set from the node\'s address already)', hint: 'set unicast: false for multicast VRRP, or drop mcast_src_ip' });
+  for (const key of ['extra_global_defs', 'extra_instance'] as const) {
+    (k[key] ?? []).forEach((line, i) => {
+      if (count(line, '{') !== count(line, '}')) issues.push({ host: h.name, path: ['keepalived', key, i], message: `'${line}' opens or closes a block it does not end: it would move the lines after it into another section`, hint: 'write a block on one line ({ ... }), or use the typed settings' });
+    });
+  }
   const advert = advertProblem(k.advert_int, k.vrrp_version);
   if (advert) issues.push({ host: h.name, path: ['keepalived', 'advert_int'], message: advert, hint: k.vrrp_version === 2 ? 'use a whole number of seconds, or set vrrp_version: 3 for sub-second adverts' : 'use 0.01 to 40.95 in steps of 0.01' });
   if (k.vrrp_version === 3) k.instances.forEach((inst, i) => {
@@ -282,6 +320,7 @@ function nodeIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostInfo)
     issues.push({ host: h.name, path: ['keepalived', 'check_weight'], message: `the haproxy check weight on ${h.name} is ${w}: keepalived accepts ${wmin} to ${wmax}`, hint: 'narrow the priorities of the cluster (keepalived_priority), or set keepalived.check_weight' });
   }
   const v = varsOf(h);
+  issues.push(...haproxyExtraIssues(h, v));
   const ports = new Map<string, string>();
   for (const [name, port, bind] of [...v.haproxy.services.map((s) => [s.name, s.port, s.bind] as const), ['monitor', v.haproxy.monitor.port, 'any'] as const, ...(v.haproxy.stats ? [['stats', v.haproxy.stats.port, v.haproxy.stats.bind] as const] : [])]) {
     const key = `${bind === 'any' || bind === '*' ? '*' : bind}:${port}`;

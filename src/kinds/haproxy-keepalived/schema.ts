@@ -2,6 +2,8 @@
 import { VRRP_VARS_SCHEMA } from '../../lb-blocks/vrrp-timers.js';
 
 const duration = { type: 'string', pattern: '^[0-9]+(us|ms|s|m|h|d)?$' } as const;
+/** Raw config lines: one line each. */
+const LINES = { type: 'array', items: { type: 'string', minLength: 1, pattern: '^[^\\n\\r]*$' } } as const;
 
 export const haVarsSchema = {
   type: 'object',
@@ -23,6 +25,24 @@ export const haVarsSchema = {
         check_fall: { type: 'integer', minimum: 1, default: 2 },
         check_rise: { type: 'integer', minimum: 1, default: 2 },
         check_weight: { type: 'integer', minimum: -253, maximum: 253, description: 'priority change while haproxy is down (default: enough to lose the VIP)' },
+        notify: {
+          type: 'object', additionalProperties: false,
+          description: 'commands keepalived runs when an instance enters a state (notify_master, notify_backup, notify_fault, notify_stop), beside lbdeploy\'s own state recorder. Absolute paths, root-owned and not writable by others (enable_script_security)',
+          properties: Object.fromEntries(['master', 'backup', 'fault', 'stop'].map((k) => [k, { type: 'string', pattern: '^/', description: `run on entering ${k.toUpperCase()}` }])),
+        },
+        smtp: {
+          type: 'object', additionalProperties: false, required: ['server', 'from', 'to'],
+          description: 'e-mail alerts on every state change of every instance (smtp_alert)',
+          properties: {
+            server: { type: 'string', pattern: '^[^\\s]+( [0-9]+)?$', description: 'the SMTP relay: address or name, optionally a space and the port' },
+            from: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+            to: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' } },
+            connect_timeout: { type: 'integer', minimum: 1, maximum: 600, description: 'seconds' },
+          },
+        },
+        mcast_src_ip: { type: 'boolean', default: false, description: 'multicast VRRP (unicast: false) from the node\'s own address in the VIP\'s family' },
+        extra_global_defs: { ...LINES, description: 'raw lines at the end of global_defs; keepalived -t checks them on the node before the file is replaced' },
+        extra_instance: { ...LINES, description: 'raw lines at the end of every vrrp_instance; keepalived -t checks them on the node before the file is replaced' },
         instances: {
           type: 'array', minItems: 1,
           items: {
@@ -60,8 +80,13 @@ export const haVarsSchema = {
             bind: { type: 'string', default: '127.0.0.1' },
             user: { type: 'string', default: 'admin' },
             password: { description: 'a secret: !secret env:NAME' },
+            uri: { type: 'string', pattern: '^/', default: '/stats' },
+            refresh: { ...duration, default: '10s', description: 'how often the page reloads itself' },
+            admin: { type: 'boolean', default: false, description: 'the page can drain and disable servers (stats admin): only behind a trusted bind' },
           },
         },
+        extra_global: { ...LINES, description: 'raw lines at the end of the global section; haproxy -c checks them on the node before the file is replaced' },
+        extra_defaults: { ...LINES, description: 'raw lines at the end of the defaults section; haproxy -c checks them' },
         services: {
           type: 'array', default: [],
           items: {
@@ -85,6 +110,16 @@ export const haVarsSchema = {
               check_fall: { type: 'integer', minimum: 1, default: 3 },
               maxconn: { type: 'integer', minimum: 1 },
               weight: { type: 'integer', minimum: 0, maximum: 256 },
+              maxqueue: { type: 'integer', minimum: 0, description: 'requests queued per server beyond maxconn before they go elsewhere' },
+              slowstart: { ...duration, description: 'a server back from DOWN ramps its weight up over this time' },
+              downinter: { ...duration, description: 'check interval while a server is DOWN' },
+              tcp_check: {
+                type: 'object', additionalProperties: false,
+                description: 'option tcp-check; with send/expect, an exchange the server must answer (e.g. send "PING\\r\\n", expect "+PONG")',
+                properties: { send: { type: 'string', minLength: 1 }, expect: { type: 'string', minLength: 1 } },
+              },
+              inspect_delay: { ...duration, description: 'tcp-request inspect-delay: how long to wait for the first bytes' },
+              extra: { ...LINES, description: 'raw lines at the end of the service\'s listen section; haproxy -c checks them on the node before the file is replaced' },
               verify_http: { type: 'boolean', default: false, description: '`verify` sends HTTP requests through the VIP (backends answer HTTP); an answer of 400 or more is a failure. Else it opens a TCP connection' },
               verify_tls: {
                 type: 'object', additionalProperties: false,
