@@ -13,13 +13,29 @@ import { command } from '../../operations/command.js';
 import { containerSignal } from '../../operations/container.js';
 import { directory, file } from '../../operations/file.js';
 import type { Operation } from '../../operations/types.js';
-import { definePlaybook } from '../../playbook/define.js';
+import { definePlaybook, type HostInfo } from '../../playbook/define.js';
+import { ADDRESSES_FACT, holdsAddress } from '../../checks/vip.js';
+import type { ExecResult } from '../../connection/ssh.js';
+import type { FactResult } from '../../operations/types.js';
 
 const CHECK = '/usr/local/sbin/lbdeploy-check-kubeconfig';
+const NOT_YET = 'does not exist yet: it reads the kubeconfigs when it starts';
+
+/**
+ * With consumers, one node per batch, those holding one of `kubeconfig.vips` last: each node's
+ * consumer restarts before the next node changes, and a VIP moves at most once. Without consumers,
+ * all nodes at once (nothing restarts).
+ */
+export function oneAtATimeHoldersLast(hosts: readonly HostInfo[], probes: ReadonlyMap<string, FactResult>): HostInfo[][] {
+  const v = (hosts[0]?.vars as unknown as KubeVars | undefined)?.kubeconfig;
+  if (!v || v.consumers.length === 0) return hosts.length > 0 ? [[...hosts]] : [];
+  const holds = (h: HostInfo) => v.vips.some((vip) => holdsAddress(probes.get(h.name)?.stdout ?? '', vip));
+  return [...hosts.filter((h) => !holds(h)), ...hosts.filter(holds)].map((h) => [h]);
+}
 
 export interface KubeVars {
   kubeconfig: {
-    masters: string; targets: string; source: string; dest_dir: string; file_pattern: string; port: number; min_days_left: number;
+    masters: string; targets: string; source: string; dest_dir: string; file_pattern: string; port: number; min_days_left: number; vips: string[];
     consumers: { service?: string; container?: string; action: 'reload' | 'restart' }[];
   };
 }
@@ -51,6 +67,10 @@ export default definePlaybook({
           file_pattern: { type: 'string', pattern: 'NN', default: 'kubecfgNN.conf', description: 'NN is the master\'s index, 01, 02, ...' },
           port: { type: 'integer', minimum: 1, maximum: 65535, default: 6443 },
           min_days_left: { type: 'integer', minimum: 0, default: 0, description: 'refuse a certificate with fewer days left' },
+          vips: {
+            type: 'array', items: { type: 'string', minLength: 1 }, default: [],
+            description: 'the VIPs the consumers serve: with consumers, the nodes are rotated one at a time, those holding one of these last (a VIP moves at most once)',
+          },
           consumers: {
             type: 'array', default: [],
             items: { type: 'object', additionalProperties: false, properties: { service: { type: 'string' }, container: { type: 'string' }, action: { enum: ['reload', 'restart'], default: 'reload' } } },
@@ -105,6 +125,9 @@ export default definePlaybook({
     name: 'kubeconfigs on the LB nodes',
     // The group named by kubeconfig.targets (default lb).
     hosts: (vars) => (vars.kubeconfig as { targets?: string } | undefined)?.targets ?? 'lb',
+    // Consumers restart or reload as their files change: one node at a time, the VIP holders last.
+    probe: ADDRESSES_FACT,
+    batches: oneAtATimeHoldersLast,
     steps: (h) => {
       const v = (h.vars as unknown as KubeVars).kubeconfig;
       const files = (h.vars.kubeconfig_files as FetchedKubeconfig[] | undefined) ?? [];
@@ -119,9 +142,12 @@ export default definePlaybook({
       const v = (h.vars as unknown as KubeVars).kubeconfig;
       // A systemd service reloads (or restarts); a container gets SIGHUP (reload) or a restart, and
       // one that is not running yet reads the files when it starts.
+      // A consumer that does not exist yet (a first run: the kubeconfigs come before keepalived) reads the
+      // files when it starts: nothing to restart, and said so.
+      const notYet = (r: ExecResult) => !r.stdout.includes(NOT_YET);
       return Object.fromEntries(v.consumers.map((c) => [consumerName(c), c.service
-        ? command({ cmd: sh`systemctl ${c.action === 'restart' ? 'restart' : 'reload-or-restart'} ${c.service}`, title: `${c.action} ${c.service}` })
-        : c.action === 'restart' ? command({ cmd: sh`docker restart ${c.container ?? ''}`, title: `restart container ${c.container}` })
+        ? command({ cmd: sh`if systemctl cat ${c.service} >/dev/null 2>&1; then systemctl ${c.action === 'restart' ? 'restart' : 'reload-or-restart'} ${c.service}; else echo ${`service ${c.service} ${NOT_YET}`}; fi`, title: `${c.action} ${c.service}`, changedWhen: notYet })
+        : c.action === 'restart' ? command({ cmd: sh`if docker inspect --type container ${c.container ?? ''} >/dev/null 2>&1; then docker restart ${c.container ?? ''}; else echo ${`container ${c.container} ${NOT_YET}`}; fi`, title: `restart container ${c.container}`, changedWhen: notYet })
         : containerSignal({ name: c.container ?? '', signal: 'HUP' })]));
     },
   }],
