@@ -53,6 +53,8 @@ export interface PoolStats {
  */
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Connection>>();
+  /** Jump hosts outside the inventory, by spec (see outsideJump). */
+  private readonly jumps = new Map<string, Promise<Connection>>();
   /** Per host: the run lock, taken with the host's first session (see lock.ts), and its release. */
   private readonly locks = new Map<string, Promise<() => Promise<void>>>();
   /** Per host: holds and commands in flight; a host with any is never closed to make room. */
@@ -297,13 +299,28 @@ export class ConnectionPool {
     }
   }
 
+  /**
+   * A jump host outside the inventory (user@address[:port], an ssh config's ProxyJump): one
+   * connection per jump host for the whole run, shared by the hosts behind it, closed with the pool.
+   */
+  private outsideJump(spec: string, host: Host): Promise<Connection> {
+    let p = this.jumps.get(spec);
+    if (!p) {
+      p = this.connectTo(parseJump(spec, host));
+      this.jumps.set(spec, p);
+      p.catch(() => this.jumps.delete(spec));
+    }
+    return p;
+  }
+
   private async connect(host: Host): Promise<Connection> {
     const c = host.connection;
     let sock;
     if (c.jump) {
       const via = this.inventory.hosts.find((h) => h.name === c.jump);
-      const jumpConn = via ? await this.connection(via) : await this.connectTo(parseJump(c.jump, host));
-      sock = await jumpConn.forwardOut(host.address, c.port);
+      const jumpConn = via ? await this.connection(via) : await this.outsideJump(c.jump, host);
+      // The jump host dials the target as the ssh config names it (HostName), within the connect timeout.
+      sock = await jumpConn.forwardOut(c.hostName ?? host.address, c.port, c.connectTimeoutMs);
     }
     const conn = await this.connectTo({
       name: host.name, address: c.hostName ?? host.address, port: c.port, user: c.user,
@@ -354,6 +371,10 @@ export class ConnectionPool {
     this.slots.clear();
     this.live.clear();
     await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => undefined)));
+    // The jump hosts last: the connections through them are closed now.
+    const jumps = [...this.jumps.values()];
+    this.jumps.clear();
+    await Promise.all(jumps.map((p) => p.then((c) => c.close()).catch(() => undefined)));
   }
 }
 

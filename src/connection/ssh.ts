@@ -56,7 +56,8 @@ export interface Connection {
   readonly name: string;
   exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
   /** A TCP stream opened from this host (for jump hosts). */
-  forwardOut(address: string, port: number): Promise<Duplex>;
+  /** `timeoutMs`: how long the jump host may take to reach the target. */
+  forwardOut(address: string, port: number, timeoutMs?: number): Promise<Duplex>;
   close(): Promise<void>;
 }
 
@@ -232,11 +233,15 @@ class SshConnection implements Connection {
     }
   }
 
-  async forwardOut(address: string, port: number): Promise<Duplex> {
+  async forwardOut(address: string, port: number, timeoutMs = 10_000): Promise<Duplex> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await this.ssh.forwardOut('127.0.0.1', 0, address, port);
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)));
+      return await Promise.race([this.ssh.forwardOut('127.0.0.1', 0, address, port), late]);
     } catch (e) {
-      throw new ConnectionError(`cannot open a tunnel to ${address}:${port}: ${(e as Error).message}`, { where: this.name, hint: 'check AllowTcpForwarding on the jump host' });
+      throw new ConnectionError(`cannot open a tunnel to ${address}:${port}: ${(e as Error).message}`, { where: this.name, hint: 'check AllowTcpForwarding on the jump host, and that it reaches the target' });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -184,6 +184,24 @@ describe('connection pool: --forks caps the open connections', () => {
     await pool.closeAll();
   });
 
+  it('a jump host outside the inventory (user@address, an ssh config\'s ProxyJump): one connection shared by the hosts behind it, closed with the pool', async () => {
+    const jumped = await parseInventory('jump.yaml', `connection: { user: root, host_key_checking: off, ssh_config: none, jump: "ops@198.18.9.100:2222" }
+groups:
+  lb:
+    hosts:
+${Array.from({ length: 3 }, (_, i) => `      b${i + 1}: { address: 198.18.9.${i + 1} }`).join('\n')}
+`);
+    const f = new Fleet();
+    const pool = new ConnectionPool(jumped, undefined, 5, f.connect);
+    await mapLimit(jumped.hosts, 3, async (x) => (await pool.session(x)).run(sh));
+    const jump = 'b1 (jump ops@198.18.9.100:2222)';
+    assert.equal(f.log.filter((l) => l.startsWith('connect ') && l.includes('(jump ')).length, 1, f.log.join(' | '));
+    assert.equal(f.log.filter((l) => l.startsWith('forward ')).length, 3, 'each host tunnels through it');
+    await pool.closeAll();
+    assert.ok(f.log.includes(`close ${jump}`), `the jump connection closed with the pool: ${f.log.join(' | ')}`);
+    assert.ok(f.log.lastIndexOf(`close ${jump}`) > Math.max(...['b1', 'b2', 'b3'].map((n) => f.log.lastIndexOf(`close ${n}`))), 'after the hosts behind it');
+  });
+
   it('a jump host in the inventory stays open under the cap: the hosts behind it tunnel through it, one at a time', async () => {
     const jumped = await parseInventory('jump.yaml', `connection: { user: root, host_key_checking: off }
 groups:
