@@ -147,7 +147,9 @@ async function readBeforeChange(run: RunState, before: BeforeChange): Promise<bo
       run.failHost(host, 'pre-flight', t0, e);
     }
   }));
-  return run.heldElsewhere || run.interrupted ? false : before.decide(answers);
+  // Nothing will change (another run holds a host, every host failed): no decision to make, nothing more to read.
+  const nothingLeft = run.hosts.every((h) => run.dead.has(h));
+  return run.heldElsewhere || run.interrupted || nothingLeft ? false : before.decide(answers);
 }
 
 async function runPlaybook(run: RunState, pb: Playbook, vars: Vars): Promise<void> {

@@ -259,9 +259,14 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       const midway = lab.next('command', 'h2', 'kvset /kv/k A');
       const a = run(lab, inv, playbook(() => [kv('k', 'A')]), { holder: 'run-A' });
       await midway;
-      const b = await run(lab, inv, playbook(() => [kv('k', 'B'), kv('other', 'B')]), { holder: 'run-B' });
+      // With a pre-flight: refused by the locks, it is never asked (it would meet the held hosts itself).
+      let asked = 0;
+      const beforeChange = { requests: () => [{ key: 'vrids', command: sh`cat /vrids` }], decide: async () => (asked++, false) };
+      const b = await run(lab, inv, playbook(() => [kv('k', 'B'), kv('other', 'B')]), { holder: 'run-B', beforeChange });
       gate.open();
       await a;
+      assert.equal(asked, 0, 'the pre-flight was not asked');
+      assert.equal(hosts[0]!.count('cat /vrids') + hosts[1]!.count('cat /vrids'), 0);
       assert.equal(b.recap.hosts.h1!.failed + b.recap.hosts.h2!.failed, 2);
       // Holding none, it is refused at once (no grace to wait), every held host named with its holder.
       const refusals = b.events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.step === 'run lock' && /another lbdeploy run holds this host/.test(e.message ?? ''));
