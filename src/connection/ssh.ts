@@ -245,7 +245,25 @@ class SshConnection implements Connection {
     }
   }
 
+  /**
+   * Ends the session and waits until its socket is closed (at most 2 s): a pool that counts the
+   * connections open at once (--forks) counts this one until it is really gone.
+   */
   async close(): Promise<void> {
-    this.ssh.dispose();
+    const client = this.ssh.connection;
+    if (!client) return;
+    // A socket already gone (the peer closed it) has nothing to wait for.
+    if ((client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed !== false) {
+      this.ssh.dispose();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.ssh.dispose();
+    });
   }
 }
