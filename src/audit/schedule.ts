@@ -64,7 +64,7 @@ After=network-online.target
 [Service]
 Type=oneshot
 ExecStart=${t.argv.map(q).join(' ')}
-# 1 (warning) and 2 (critical) are audit results, written to the textfile; not failures of the unit.
+# 2 (warnings) and 1 (critical) are audit results, written to the textfile; not failures of the unit.
 SuccessExitStatus=1 2
 `,
     timer: `# Managed by lbdeploy (audit --install-timer)
@@ -116,7 +116,7 @@ spec:
               image: ${t.image}
               imagePullPolicy: IfNotPresent
               # A Job's pod keeps nothing: --history none, unless --history names a file on a volume you mount.
-              args: ["audit", "/etc/lbdeploy/inventory.yaml", "--format", "json", "--history", ${JSON.stringify(t.history ?? 'none')}]
+              args: ["audit", "/etc/lbdeploy/inventory.yaml", "--output", "json", "--history", ${JSON.stringify(t.history ?? 'none')}]
               securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true }
               volumeMounts:
                 - { name: lbdeploy, mountPath: /etc/lbdeploy, readOnly: true }

@@ -1,4 +1,4 @@
-/** `lbdeploy audit INVENTORY`: the scheduled health audit. Exit 0 healthy, 1 warning, 2 critical. */
+/** `lbdeploy audit INVENTORY`: the scheduled health audit. Exit 0 healthy, 2 warnings only, 1 critical. */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +13,12 @@ import { parseListen, startExporter } from '../audit/exporter.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out } from '../report/console.js';
-import { failure, parse, parseForks, requireInventory, UsageError } from './common.js';
+import { failure, parseForks, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import { AUDIT_FORMAT_NAMES, type COMMANDS, type ValuesOf } from './specs.js';
 
-const EXIT_OF = { ok: EXIT.ok, warning: 1, critical: 2 } as const;
+/** Healthy 0; warnings only: attention (2); anything critical: failed (1). */
+const EXIT_OF = { ok: EXIT.ok, warning: EXIT.attention, critical: EXIT.failed } as const;
 
 /** Write a file so that a reader (node_exporter) sees the old or the new one, never a half. */
 function writeAtomic(path: string, text: string): void {
@@ -27,21 +28,29 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-const AUDIT_OPTIONS = {
-  format: { type: 'string', default: 'table' }, output: { type: 'string', short: 'o' }, html: { type: 'string' },
-  'warn-days': { type: 'string', default: '30' }, 'crit-days': { type: 'string', default: '7' }, 'host-timeout': { type: 'string', default: '10' }, forks: { type: 'string', short: 'f' },
-  serve: { type: 'string' }, interval: { type: 'string' }, image: { type: 'string' }, history: { type: 'string' },
-  'no-drift': { type: 'boolean' }, 'install-timer': { type: 'boolean' }, 'print-schedule': { type: 'boolean' }, every: { type: 'string', default: '15m' },
-  'textfile-dir': { type: 'string', default: '/var/lib/node_exporter/textfile_collector' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+type AuditValues = ValuesOf<typeof COMMANDS.audit.options>;
 
-type AuditValues = NonNullable<ReturnType<typeof parse<typeof AUDIT_OPTIONS>>>['values'];
+/**
+ * The report's format and file. `-o FORMAT` (--format, its older spelling); `--output-file FILE`. A timer
+ * installed by an older lbdeploy runs `--format F --output FILE`: that keeps working, with a warning.
+ */
+export function reportTarget(v: Pick<AuditValues, 'output' | 'format' | 'json' | 'output-file'>, warn: (line: string) => void): { format: string; file?: string } {
+  let format = v.format ?? v.output ?? (v.json ? 'json' : 'table');
+  let file = v['output-file'];
+  if (v.format !== undefined && v.output !== undefined && !AUDIT_FORMAT_NAMES.includes(v.output)) {
+    if (file !== undefined) throw new UsageError(`--output '${v.output}' is not a format, and --output-file is given`);
+    file = v.output;
+    format = v.format;
+    warn('lbdeploy audit: `--format F --output FILE` is now `-o F --output-file FILE`; `audit --install-timer` again writes the new form');
+  }
+  if (!AUDIT_FORMAT_NAMES.includes(format)) {
+    throw new UsageError(`-o/--output takes one of ${AUDIT_FORMAT_NAMES.join(', ')}, not '${format}'`, { hint: /[/.]/.test(format) ? 'the report\'s file is --output-file FILE' : undefined });
+  }
+  return file === undefined ? { format } : { format, file };
+}
 
 /** The audit's thresholds and pool, checked; an option given where it does nothing is refused. */
 function auditSettings(v: AuditValues) {
-  const formats = ['table', 'json', 'junit', 'prometheus'];
-  if (!formats.includes(v.format)) throw new UsageError(`--format must be one of ${formats.join(', ')}, not '${v.format}'`);
   const warnDays = Number(v['warn-days']);
   const critDays = Number(v['crit-days']);
   const hostTimeout = Number(v['host-timeout']);
@@ -60,14 +69,12 @@ function asUsage<T>(fn: () => T): T {
   }
 }
 
-export async function runAudit(args: string[]): Promise<number> {
+export async function runAudit(positionals: string[], v: AuditValues): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, AUDIT_OPTIONS, USAGES.audit);
-    if (!parsed) return EXIT.ok;
-    const v = parsed.values;
     const options = auditSettings(v);
-    inv = await requireInventory(parsed.positionals, USAGES.audit);
+    const target = reportTarget(v, out.error);
+    inv = await requireInventory(positionals);
     const history = asUsage(() => historyFile(v.history, inv!.file));
     if (v['install-timer'] || v['print-schedule']) return await schedule(inv, v, history);
     if (v.serve !== undefined) {
@@ -75,7 +82,7 @@ export async function runAudit(args: string[]): Promise<number> {
       if (!(intervalS >= 1) || !Number.isFinite(intervalS)) throw new UsageError(`--interval takes seconds (at least 1), not '${v.interval ?? ''}'`);
       return await serve(inv, asUsage(() => parseListen(v.serve!)), intervalS, options, history);
     }
-    return await auditOnce(inv, v, options, history);
+    return await auditOnce(inv, v, target, options, history);
   } catch (e) {
     return failure(e, inv);
   }
@@ -90,7 +97,7 @@ async function schedule(inv: Inventory, v: AuditValues, history: string | undefi
   // The history where the operator chose one; else the scheduled run's own default (root's, under /var/lib/lbdeploy).
   const chosen = v.history === undefined ? undefined : history ?? 'none';
   const keep = chosen === undefined ? [] : ['--history', chosen];
-  const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--format', 'prometheus', '--output', textfile, ...keep], inventory: inv.file, textfile, every, names, image: v.image ?? imageTag(), history: chosen };
+  const target: ScheduleTarget = { argv: [process.execPath, main, 'audit', inv.file, '--output', 'prometheus', '--output-file', textfile, ...keep], inventory: inv.file, textfile, every, names, image: v.image ?? imageTag(), history: chosen };
   if (v['print-schedule']) {
     asUsage(() => cronSpec(every));
     out.line(`# crontab (/etc/cron.d/${names.unit}):\n${crontabLine(target)}\n\n# Kubernetes CronJob (image: \`lbdeploy image build\`, pushed to your registry; --image REF):\n${cronJob(target)}`);
@@ -113,7 +120,7 @@ async function schedule(inv: Inventory, v: AuditValues, history: string | undefi
 }
 
 /** One audit: the report in the chosen format (file or stdout), the history, the HTML page. */
-async function auditOnce(inv: Inventory, v: AuditValues, options: ReturnType<typeof auditSettings>, history: string | undefined): Promise<number> {
+async function auditOnce(inv: Inventory, v: AuditValues, target: { format: string; file?: string }, options: ReturnType<typeof auditSettings>, history: string | undefined): Promise<number> {
   const t0 = Date.now();
   const report: AuditReport = await audit(inv, options);
   const durationS = (Date.now() - t0) / 1000;
@@ -121,12 +128,12 @@ async function auditOnce(inv: Inventory, v: AuditValues, options: ReturnType<typ
   const warning = recordHistory(history, [auditRecord(report, { durationS, warnDays: options.warnDays, critDays: options.critDays })], mask);
   if (warning) out.error(`lbdeploy audit: ${mask(warning)}`);
   // The history (this audit included) feeds the drill gauges and the report's trends.
-  const past = v.html || v.format === 'prometheus' ? pastOf(history, (w) => out.error(`lbdeploy audit: ${mask(w)}`)) : [];
-  const text = v.format === 'json' ? JSON.stringify(report, null, 2) + '\n'
-    : v.format === 'junit' ? auditJunit(report)
-    : v.format === 'prometheus' ? auditPrometheus(report, durationS, lastDrills(past))
+  const past = v.html || target.format === 'prometheus' ? pastOf(history, (w) => out.error(`lbdeploy audit: ${mask(w)}`)) : [];
+  const text = target.format === 'json' ? JSON.stringify(report, null, 2) + '\n'
+    : target.format === 'junit' ? auditJunit(report)
+    : target.format === 'prometheus' ? auditPrometheus(report, durationS, lastDrills(past))
     : auditTable(report) + '\n';
-  if (v.output) writeAtomic(resolve(v.output), mask(text));
+  if (target.file) writeAtomic(resolve(target.file), mask(text));
   else process.stdout.write(mask(text));
   if (v.html) writeAtomic(resolve(v.html), mask(auditHtml(report, past)));
   return EXIT_OF[report.status];

@@ -1,8 +1,4 @@
-/** Shared CLI plumbing: argument parsing, inventory loading, the reporter for a run. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
+/** Shared CLI plumbing: inventory loading, the reporter for a run, errors as text or JSON. */
 import { LbdeployError } from '../errors.js';
 import { InventoryError } from '../inventory/errors.js';
 import { loadInventory, type LoadOptions } from '../inventory/load.js';
@@ -13,27 +9,17 @@ import { consoleOutput as out, formatError } from '../report/console.js';
 import type { Reporter } from '../report/events.js';
 import { jsonLines, masking, plainLines } from '../report/render.js';
 import { KINDS } from '../kinds/registry.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitName } from './exit-codes.js';
 
 export class UsageError extends LbdeployError {}
 
-export function parse<T extends Options>(args: string[], options: T, usage: string): Parsed<T> | undefined {
-  try {
-    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
-    if ((r.values as { help?: boolean }).help) {
-      out.line(usage);
-      return undefined;
-    }
-    return r;
-  } catch (e) {
-    throw new UsageError((e as Error).message, { hint: usage.split('\n')[0] });
-  }
-}
+/** How this process prints errors: set from the command line (-o json) before anything runs. */
+export const outputMode = { json: false };
 
-export async function requireInventory(positionals: string[], usage: string, options: LoadOptions = {}): Promise<Inventory> {
+/** The command's INVENTORY operand, loaded (the parser has checked there is exactly one). */
+export async function requireInventory(positionals: string[], options: LoadOptions = {}): Promise<Inventory> {
   const file = positionals[0];
-  if (!file) throw new UsageError('missing INVENTORY', { hint: usage.split('\n')[0] });
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, { hint: usage.split('\n')[0] });
+  if (!file) throw new UsageError('missing INVENTORY');
   return loadInventory(file, options);
 }
 
@@ -44,7 +30,7 @@ export const DEFAULT_FORKS = 20;
 export function parseForks(text: string | undefined): number {
   if (text === undefined) return DEFAULT_FORKS;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InventoryError([{ where: '--forks', message: `'${text}' is not a whole number of at least 1` }]);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--forks takes a whole number of at least 1, not '${text}'`);
   return n;
 }
 
@@ -68,13 +54,31 @@ export async function runReporter(inv: Inventory, json: boolean): Promise<Report
   return masking(inv.masker, inner);
 }
 
-/** Map an error to its exit code, printing it (masked when an inventory is known). */
-export function failure(e: unknown, inv?: Inventory): number {
-  const text = formatError(e);
-  out.error(inv ? inv.masker.mask(text) : text);
+/** An error's exit code. */
+export function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError) return EXIT.usage;
   if (e instanceof InventoryError || e instanceof PlaybookError) return EXIT.invalidInput;
   return EXIT.failed;
+}
+
+/** An error as one JSON object: code (the exit code's name), exit, message, where, hint; an inventory's problems each. */
+export function errorJson(e: unknown, exit: number): Record<string, unknown> {
+  const base = { type: 'error', code: exitName(exit), exit };
+  if (e instanceof InventoryError) {
+    const [first] = e.issues;
+    return { ...base, message: e.issues.length === 1 ? first!.message : `${e.issues.length} problems`, where: first?.where, hint: first?.hint, problems: e.issues };
+  }
+  if (e instanceof LbdeployError) return { ...base, message: e.message, where: e.where, hint: e.hint };
+  return { ...base, message: formatError(e).replace(/^error: /, '') };
+}
+
+/** Print an error (masked when an inventory is known), as text on stderr or with -o json as JSON on stdout; its exit code. */
+export function failure(e: unknown, inv?: Inventory): number {
+  const exit = exitCodeOf(e);
+  const mask = (t: string) => (inv ? inv.masker.mask(t) : t);
+  if (outputMode.json) out.line(mask(JSON.stringify(errorJson(e, exit))));
+  else out.error(mask(formatError(e)));
+  return exit;
 }
 
 /** The inventory's playbooks deploy nothing this command applies to. */

@@ -6,20 +6,18 @@ import { HOST_FACTS, parseHostFacts, type HostFacts } from '../facts/host.js';
 import type { Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { consoleOutput as out, formatError, table } from '../report/console.js';
-import { checkLimit, failure, parse, parseForks, requireInventory } from './common.js';
+import { checkLimit, failure, parseForks, requireInventory } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
 
-export async function runFactsCommand(args: string[]): Promise<number> {
+export async function runFactsCommand(positionals: string[], v: ValuesOf<typeof COMMANDS.facts.options>): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, forks: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.facts);
-    if (!parsed) return EXIT.ok;
-    inv = await requireInventory(parsed.positionals, USAGES.facts);
-    checkLimit(inv, parsed.values.limit);
-    const hosts = parsed.values.limit ? selectHosts(inv, parsed.values.limit) : inv.hosts;
-    const forks = parseForks(parsed.values.forks);
+    const forks = parseForks(v.forks);
+    inv = await requireInventory(positionals);
+    checkLimit(inv, v.limit);
+    const hosts = v.limit ? selectHosts(inv, v.limit) : inv.hosts;
     const pool = new ConnectionPool(inv, undefined, forks);
     const results = await mapLimit(hosts, forks, async (h) => {
       try {
@@ -31,7 +29,7 @@ export async function runFactsCommand(args: string[]): Promise<number> {
       }
     });
     await pool.closeAll();
-    if (parsed.values.json) out.line(inv.masker.mask(JSON.stringify(results, null, 2)));
+    if (v.json) out.line(inv.masker.mask(JSON.stringify(results, null, 2)));
     else {
       out.line(inv.masker.mask(table(['HOST', 'OS', 'KERNEL', 'PKG', 'SYSTEMD', 'IP_VS', 'ADDRESSES'], results.map((r) => r.facts
         ? [r.host, r.facts.os, r.facts.kernel, r.facts.package_manager, r.facts.systemd, r.facts.ip_vs, r.facts.addresses.map((a) => `${a.interface}=${a.address}`).join(' ')]

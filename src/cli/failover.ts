@@ -11,9 +11,9 @@ import { quote, raw, type ShellCommand } from '../connection/shell.js';
 import { $ } from '../shell-local.js';
 import { drillRecord, historyFile, recordHistory } from '../audit/history.js';
 import { ticks } from '../checks/load.js';
-import { failure, noDeployment, parse, parseForks, parseLockWait, requireInventory, UsageError } from './common.js';
+import { failure, noDeployment, parseForks, parseLockWait, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
 /** The operator's power command for one host: {host} and {address} replaced, quoted. */
 const powerCommand = (template: string) => (h: { name: string; address: string }): ShellCommand => raw(template.replaceAll('{host}', quote(h.name)).replaceAll('{address}', quote(h.address)));
@@ -47,16 +47,9 @@ export function failoverTable(results: FailoverResult[]): string {
   ]));
 }
 
-export async function runFailover(args: string[]): Promise<number> {
+export async function runFailover(positionals: string[], v: ValuesOf<typeof COMMANDS['failover-test']['options']>): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, {
-      scenario: { type: 'string', default: 'default' }, 'max-move': { type: 'string', default: '5' }, rate: { type: 'string', default: '200' },
-      timeout: { type: 'string', default: '1' }, 'power-off': { type: 'string' }, 'power-on': { type: 'string' },
-      json: { type: 'boolean' }, 'lock-wait': { type: 'string', default: '0' }, forks: { type: 'string', short: 'f' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    }, USAGES.failover);
-    if (!parsed) return EXIT.ok;
-    const v = parsed.values;
     const maxMoveS = Number(v['max-move']);
     const rate = Number(v.rate);
     const timeoutS = Number(v.timeout);
@@ -68,7 +61,8 @@ export async function runFailover(args: string[]): Promise<number> {
     }
     if (!(timeoutS >= 0.1 && timeoutS <= 10)) throw new UsageError('--timeout must be 0.1 to 10 seconds (a request not answered by then failed)');
     if (!!v['power-off'] !== !!v['power-on']) throw new UsageError('--power-off and --power-on go together: a node powered off needs the way back', { hint: "e.g. --power-off 'ipmitool -H {host}-bmc power off' --power-on 'ipmitool -H {host}-bmc power on'" });
-    inv = await requireInventory(parsed.positionals, USAGES.failover);
+    const forks = parseForks(v.forks);
+    inv = await requireInventory(positionals);
     // The drills of every kind the inventory deployed, one deployment (VRRP cluster) at a time.
     const deployments = await deploymentsOf(inv, await inventoryPlaybooks(inv));
     const power = v['power-off'] && v['power-on'] ? powerOff((h) => ({ stop: powerCommand(v['power-off']!)(h), start: powerCommand(v['power-on']!)(h) })) : undefined;
@@ -86,7 +80,7 @@ export async function runFailover(args: string[]): Promise<number> {
     const pool = new ConnectionPool(inv, {
       holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: lockWaitS,
       onWait: (host, holder, waitS) => { if (!v.json) out.error(`failover-test: ${host} is held by another lbdeploy run (${holder}); waiting up to ${waitS} s`); },
-    }, parseForks(v.forks));
+    }, forks);
     const results: FailoverResult[] = [];
     try {
       for (const [d, spec] of chosen) {

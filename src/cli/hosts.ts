@@ -2,19 +2,17 @@
 import { consoleOutput as out, table } from '../report/console.js';
 import type { Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
-import { checkLimit, failure, parse, requireInventory } from './common.js';
+import { checkLimit, failure, requireInventory } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
 
-export async function runHosts(args: string[]): Promise<number> {
+export async function runHosts(positionals: string[], v: ValuesOf<typeof COMMANDS.hosts.options>): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, { limit: { type: 'string', short: 'l' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.hosts);
-    if (!parsed) return EXIT.ok;
-    inv = await requireInventory(parsed.positionals, USAGES.hosts);
-    checkLimit(inv, parsed.values.limit);
-    const hosts = parsed.values.limit ? selectHosts(inv, parsed.values.limit) : inv.hosts;
+    inv = await requireInventory(positionals);
+    checkLimit(inv, v.limit);
+    const hosts = v.limit ? selectHosts(inv, v.limit) : inv.hosts;
     const view = hosts.map((h) => ({
       name: h.name, address: h.address, groups: h.groups,
       connection: {
@@ -24,7 +22,7 @@ export async function runHosts(args: string[]): Promise<number> {
       },
       vars: h.vars,
     }));
-    if (parsed.values.json) {
+    if (v.json) {
       out.line(inv.masker.mask(JSON.stringify(view, null, 2)));
     } else {
       out.line(inv.masker.mask(table(['HOST', 'ADDRESS', 'GROUPS', 'USER', 'BECOME', 'JUMP', 'VARS'], view.map((h) => [

@@ -6,9 +6,9 @@ import { KINDS, kindNamed } from '../kinds/registry.js';
 import type { InitAnswers } from '../kinds/types.js';
 import { packageRoot } from '../package-root.js';
 import { consoleOutput as out } from '../report/console.js';
-import { failure, parse, UsageError } from './common.js';
+import { failure, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
 /** The answers' checks throw plain errors that name the option: usage errors here. */
 function answer<T>(fn: () => T): T {
@@ -47,21 +47,12 @@ export function schemaRefFor(dir: string, root: string, exists: (path: string) =
   return { ref: posix(file) };
 }
 
-export async function runInit(args: string[]): Promise<number> {
+export async function runInit(positionals: string[], v: ValuesOf<typeof COMMANDS.init.options>): Promise<number> {
   // Learned from the registry, not written in the usage by hand.
   const templates = KINDS.filter((k) => k.init).map((k) => k.name);
   try {
-    const parsed = parse(args, {
-      lb: { type: 'string' }, backends: { type: 'string' }, client: { type: 'string' },
-      vip: { type: 'string' }, interface: { type: 'string' }, vrid: { type: 'string' },
-      user: { type: 'string', default: 'root' }, 'private-key': { type: 'string' }, 'known-hosts': { type: 'string' },
-      force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    }, `${USAGES.init}\n  kinds with a starting inventory: ${templates.join(', ')}`);
-    if (!parsed) return EXIT.ok;
-    const v = parsed.values;
-    const [kindName, dirArg, extra] = parsed.positionals;
+    const [kindName, dirArg] = positionals;
     if (!kindName) throw new UsageError('missing KIND', { hint: `kinds with a starting inventory: ${templates.join(', ')}` });
-    if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, { hint: USAGES.init.split('\n')[0] });
     const kind = kindNamed(kindName);
     if (!kind?.init) {
       throw new UsageError(kind ? `the kind ${kindName} has no starting inventory yet` : `no deployment kind named '${kindName}'`, {
@@ -93,6 +84,10 @@ export async function runInit(args: string[]): Promise<number> {
     writeFileSync(inventoryFile, inventory);
     writeFileSync(playbookFile, renderOwnPlaybook(kind.init));
     const shown = posix(relative(process.cwd(), inventoryFile)) || inventoryFile;
+    if (v.json) {
+      out.line(JSON.stringify({ inventory: inventoryFile, playbook: playbookFile, schema: schema.copyFrom ? join(dir, SCHEMA_COPY) : null, examples }, null, 2));
+      return EXIT.ok;
+    }
     out.line(`wrote ${shown} and ${posix(relative(process.cwd(), playbookFile))}${examples ? ' (example addresses: edit them)' : ''}`
       + (schema.copyFrom ? `\nand ${SCHEMA_COPY} for your editor (lbdeploy runs from npx's cache here; \`npm install --save-dev lbdeploy\` and init again to follow upgrades)` : '')
       + `\nnext: npx lbdeploy plan ${shown}`);

@@ -3,46 +3,54 @@ import { labDown, labRenewCerts, labStatus, labUp, type HostStatus } from '../la
 import { parseScale } from '../lab/scale.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import { failure, UsageError } from './common.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
 
-export async function runLab(args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  const json = rest.includes('--json');
+type LabValues = ValuesOf<typeof COMMANDS.lab.sub.up.options> & ValuesOf<typeof COMMANDS.lab.sub['renew-certs']['options']>;
+
+export async function runLab(action: 'up' | 'down' | 'status' | 'renew-certs', v: Partial<LabValues>): Promise<number> {
+  const json = v.json ?? false;
   const log = (line: string) => out.error(`lab: ${line}`);
-  switch (action) {
-    case 'up': {
-      const started = Date.now();
-      const at = rest.indexOf('--scale');
-      const scale = at >= 0 ? parseScale(rest[at + 1]) : undefined;
-      const statuses = await labUp(log, undefined, { vms: rest.includes('--vms'), scale });
-      print(statuses, json);
-      if (!json) out.line(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return EXIT.ok;
-    }
-    case 'down':
-      await labDown(log);
-      if (!json) out.line('lab down: no lab container or network left');
-      return EXIT.ok;
-    case 'status': {
-      const statuses = await labStatus();
-      print(statuses, json);
-      return statuses.every((s) => s.ssh) ? EXIT.ok : EXIT.unreachable;
-    }
-    case 'renew-certs': {
-      // --expired: valid until yesterday; --expires-in N: N days left; default: a year.
-      const days = rest.includes('--expired') ? -1 : rest.includes('--expires-in') ? Number(rest[rest.indexOf('--expires-in') + 1]) : 365;
-      if (!Number.isFinite(days)) {
-        out.error(USAGES.lab);
-        return EXIT.usage;
+  try {
+    switch (action) {
+      case 'up': {
+        const started = Date.now();
+        const scale = v.scale !== undefined ? asUsage(() => parseScale(v.scale)) : undefined;
+        const statuses = await labUp(log, undefined, { vms: v.vms ?? false, scale });
+        print(statuses, json);
+        if (!json) out.line(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return EXIT.ok;
       }
-      const notAfter = await labRenewCerts({ notBeforeDays: days < 0 ? -30 : -1, notAfterDays: days }, log);
-      if (!json) out.line(`admin.conf on every master now holds a client certificate valid until ${notAfter}`);
-      return EXIT.ok;
+      case 'down':
+        await labDown(log);
+        out.line(json ? JSON.stringify({ down: true }) : 'lab down: no lab container or network left');
+        return EXIT.ok;
+      case 'status': {
+        const statuses = await labStatus();
+        print(statuses, json);
+        return statuses.every((s) => s.ssh) ? EXIT.ok : EXIT.unreachable;
+      }
+      case 'renew-certs': {
+        // --expired: valid until yesterday; --expires-in N: N days left; default: a year.
+        if (v.expired && v['expires-in'] !== undefined) throw new UsageError('--expired and --expires-in exclude each other');
+        const days = v.expired ? -1 : v['expires-in'] !== undefined ? Number(v['expires-in']) : 365;
+        if (!Number.isInteger(days)) throw new UsageError(`--expires-in takes whole days, not '${v['expires-in']}'`);
+        const notAfter = await labRenewCerts({ notBeforeDays: days < 0 ? -30 : -1, notAfterDays: days }, log);
+        out.line(json ? JSON.stringify({ notAfter }) : `admin.conf on every master now holds a client certificate valid until ${notAfter}`);
+        return EXIT.ok;
+      }
     }
-    default:
-      out.error(USAGES.lab);
-      return EXIT.usage;
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }
 

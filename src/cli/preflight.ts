@@ -4,26 +4,25 @@ import { consoleOutput as out } from '../report/console.js';
 import { deploymentsOf, inventoryPlaybooks } from '../kinds/deployments.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { preflight, type PreflightResult } from '../kinds/preflight.js';
-import { failure, noDeployment, parse, parseForks, requireInventory, UsageError } from './common.js';
+import { failure, noDeployment, parseForks, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
 /** The pre-flight's problems as located lines: `file:line:col: host: message` and the hint. */
 export function preflightLines(results: PreflightResult[], mask: (t: string) => string): string[] {
   return results.flatMap((r) => r.issues.map((i) => mask(`${i.where ? `${i.where}: ` : ''}${i.host}: ${i.message}\n  hint: ${i.hint}`)));
 }
 
-export async function runPreflight(args: string[]): Promise<number> {
+export async function runPreflight(positionals: string[], v: ValuesOf<typeof COMMANDS.preflight.options>): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, { listen: { type: 'string', default: '3' }, forks: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGES.preflight);
-    if (!parsed) return EXIT.ok;
-    const listenS = Number(parsed.values.listen);
+    const listenS = Number(v.listen);
     if (!(listenS >= 1 && listenS <= 60)) throw new UsageError('--listen takes 1 to 60 seconds (how long each node listens for VRRP)');
-    inv = await requireInventory(parsed.positionals, USAGES.preflight);
+    const forks = parseForks(v.forks);
+    inv = await requireInventory(positionals);
     const deployments = (await deploymentsOf(inv, await inventoryPlaybooks(inv))).filter((d) => d.vrrp);
     if (deployments.length === 0) throw noDeployment(inv, 'preflight');
-    const pool = new ConnectionPool(inv, undefined, parseForks(parsed.values.forks));
+    const pool = new ConnectionPool(inv, undefined, forks);
     let results: PreflightResult[];
     try {
       results = await preflight(pool, deployments, listenS);
@@ -31,7 +30,7 @@ export async function runPreflight(args: string[]): Promise<number> {
       await pool.closeAll();
     }
     const bad = results.some((r) => r.issues.length > 0);
-    if (parsed.values.json) out.line(inv.masker.mask(JSON.stringify({ ok: !bad, clusters: results }, null, 2)));
+    if (v.json) out.line(inv.masker.mask(JSON.stringify({ ok: !bad, clusters: results }, null, 2)));
     else {
       for (const r of results) out.line(`${r.issues.length === 0 ? 'ok  ' : 'FAIL'} ${r.deployment} (${(r.ms / 1000).toFixed(1)} s)`);
       for (const line of preflightLines(results, (t) => inv!.masker.mask(t))) out.error(line);

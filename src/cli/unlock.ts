@@ -9,42 +9,47 @@ import { ConnectionPool } from '../connection/pool.js';
 import type { Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { consoleOutput as out } from '../report/console.js';
-import { failure, parse, UsageError } from './common.js';
+import { failure, UsageError } from './common.js';
 import { loadInventory } from '../inventory/load.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 
-export async function runUnlock(args: string[]): Promise<number> {
+export async function runUnlock(positionals: string[], v: ValuesOf<typeof COMMANDS.unlock.options>): Promise<number> {
   let inv: Inventory | undefined;
   try {
-    const parsed = parse(args, { help: { type: 'boolean', short: 'h' } }, USAGES.unlock);
-    if (!parsed) return EXIT.ok;
-    const [file, ...names] = parsed.positionals;
-    if (!file) throw new UsageError('missing INVENTORY', { hint: USAGES.unlock.split('\n')[0] });
-    if (names.length === 0) throw new UsageError('missing HOST (which host\'s lock to free)', { hint: USAGES.unlock.split('\n')[0] });
+    const [file, ...names] = positionals;
+    if (!file || names.length === 0) throw new UsageError('missing INVENTORY or HOST (which host\'s lock to free)');
     inv = await loadInventory(file);
     const hosts = selectHosts(inv, names.join(','));
     // No lock of our own: this command exists to take one away.
     const pool = new ConnectionPool(inv);
     let worst: number = EXIT.ok;
+    const results: { host: string; freed: boolean; was?: string; pids?: string; error?: string }[] = [];
+    const say = (line: string, r: (typeof results)[number]) => {
+      results.push(r);
+      if (!v.json) (r.error ? out.error : out.line)(inv!.masker.mask(line));
+    };
     try {
       for (const host of hosts) {
         const r = await (await pool.session(host)).run(unlockScript());
         const lines = r.stdout.split('\n');
         const freed = lines.find((l) => l.startsWith('FREED'));
         const was = lines.find((l) => l.startsWith('WAS '))?.slice(4).trim();
+        const pids = freed?.slice(5).trim();
         if (freed) {
-          out.line(inv.masker.mask(`${host.name}: WARNING: freed the run lock held by ${was} (ended pid${freed.slice(5).trim().includes(' ') ? 's' : ''} ${freed.slice(5).trim()} on the host); if that run is still going, it now changes ${host.name} without a lock: stop it`));
+          say(`${host.name}: WARNING: freed the run lock held by ${was} (ended pid${pids!.includes(' ') ? 's' : ''} ${pids} on the host); if that run is still going, it now changes ${host.name} without a lock: stop it`, { host: host.name, freed: true, was, pids });
         } else if (r.code === 0) {
-          out.line(`${host.name}: no lbdeploy run holds the lock; nothing to do`);
+          say(`${host.name}: no lbdeploy run holds the lock; nothing to do`, { host: host.name, freed: false });
         } else {
-          out.error(`${host.name}: could not free the run lock (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+          const error = `could not free the run lock (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`;
+          say(`${host.name}: ${error}`, { host: host.name, freed: false, error });
           worst = EXIT.failed;
         }
       }
     } finally {
       await pool.closeAll();
     }
+    if (v.json) out.line(inv.masker.mask(JSON.stringify({ ok: worst === EXIT.ok, hosts: results }, null, 2)));
     return worst;
   } catch (e) {
     return failure(e, inv);

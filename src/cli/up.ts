@@ -5,9 +5,9 @@ import type { FactRequest } from '../operations/types.js';
 import { probeRequests } from '../kinds/inspect.js';
 import { loadPlaybook } from '../kinds/registry.js';
 import { InventoryError } from '../inventory/errors.js';
-import { checkLimit, failure, parse, parseForks, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
+import { checkLimit, failure, parseForks, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { USAGES } from './usage.js';
+import type { COMMANDS, ValuesOf } from './specs.js';
 import { holderOf } from '../connection/lock.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { selectHosts } from '../inventory/select.js';
@@ -95,26 +95,8 @@ async function preflightClusters(deployments: readonly Deployment[], pool: Conne
 /** How long each node listens for VRRP in up's pre-flight. */
 const PREFLIGHT_LISTEN_S = 4;
 
-const OPTIONS = {
-  playbook: { type: 'string', multiple: true, short: 'p' },
-  check: { type: 'boolean', short: 'C' },
-  diff: { type: 'boolean', short: 'D' },
-  limit: { type: 'string', short: 'l' },
-  tags: { type: 'string', short: 't' },
-  'skip-tags': { type: 'string' },
-  forks: { type: 'string', short: 'f' },
-  'allow-reboot': { type: 'boolean' },
-  wait: { type: 'string' },
-  'lock-wait': { type: 'string', default: '0' },
-  'no-wait': { type: 'boolean' },
-  serial: { type: 'string' },
-  'max-fail': { type: 'string' },
-  'no-preflight': { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type UpValues = NonNullable<ReturnType<typeof parse<typeof OPTIONS>>>['values'];
+/** up's values; plan's are the same and --detailed-exitcode. */
+type UpValues = ValuesOf<typeof COMMANDS.plan.options>;
 
 /** up's options, checked before anything connects. */
 interface UpSettings {
@@ -134,7 +116,6 @@ function settingsOf(v: UpValues, mode: 'up' | 'plan'): UpSettings {
   const check = mode === 'plan' || (v.check ?? false);
   const waitS = v.wait === undefined ? DEFAULT_WAIT_S : Number(v.wait);
   if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
-  if (v['no-wait'] && v.wait !== undefined) throw new UsageError('--wait and --no-wait exclude each other');
   let serial: Serial | undefined;
   if (v.serial !== undefined) {
     try {
@@ -165,13 +146,17 @@ async function playbooksOf(inv: Inventory, v: UpValues): Promise<Playbook[]> {
   return playbooks;
 }
 
-/** A run's exit code from its recaps: failed before unreachable, then the readiness wait. */
-function exitOf(result: RunResult, ready: boolean): number {
+/**
+ * A run's exit code from its recaps: failed before unreachable, then the readiness wait; with
+ * `detailed` (plan --detailed-exitcode), 2 when it would change something.
+ */
+export function exitOf(result: Pick<RunResult, 'interrupted' | 'hosts'>, ready: boolean, detailed = false): number {
   if (result.interrupted) return EXIT.interrupted;
   const recaps = Object.values(result.hosts);
   if (recaps.some((r) => r.failed > 0)) return EXIT.failed;
   if (recaps.some((r) => r.unreachable)) return EXIT.unreachable;
-  return ready ? EXIT.ok : EXIT.failed;
+  if (!ready) return EXIT.failed;
+  return detailed && recaps.some((r) => r.changed > 0) ? EXIT.attention : EXIT.ok;
 }
 
 /** `up --serial`: the rollout, asking the pre-flight itself (per batch when its hosts do not all fit under --forks). */
@@ -185,7 +170,7 @@ async function rollOut(inv: Inventory, playbooks: Playbook[], o: Omit<RollingOpt
 }
 
 /** `command`: how the run names itself to another run that meets its lock (rotate-kubeconfig is up). */
-export async function runUp(args: string[], mode: 'up' | 'plan', command: string = mode): Promise<number> {
+export async function runUp(positionals: string[], v: UpValues, mode: 'up' | 'plan', command: string = mode): Promise<number> {
   let inv: Inventory | undefined;
   const controller = new AbortController();
   let interrupts = 0;
@@ -195,13 +180,10 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
     controller.abort();
   };
   try {
-    const parsed = parse(args, OPTIONS, USAGES.up);
-    if (!parsed) return EXIT.ok;
-    const v = parsed.values;
-    inv = await requireInventory(parsed.positionals, USAGES.up);
+    const o = settingsOf(v, mode);
+    inv = await requireInventory(positionals);
     checkLimit(inv, v.limit);
     const playbooks = await playbooksOf(inv, v);
-    const o = settingsOf(v, mode);
     const reporter = await runReporter(inv, v.json ?? false);
     process.on('SIGINT', onSigint);
     // A run that changes hosts holds each one's run lock; plan (check mode) only reads.
@@ -216,7 +198,7 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
       const preflightOn = !o.check && !v['no-preflight'];
       const run = { check: o.check, diff: o.diff, limit: v.limit, tags: o.tags, skipTags: o.skipTags, forks: o.forks, allowReboot: v['allow-reboot'] ?? false, signal: controller.signal, pool };
       if (o.serial) {
-        const resumeCommand = ['lbdeploy', command, ...withoutLimit(args)].join(' ');
+        const resumeCommand = ['lbdeploy', ...withoutLimit(process.argv.slice(2))].join(' ');
         return await rollOut(inv, playbooks, { ...run, serial: o.serial, maxFail: o.maxFail, gateS: o.waitS, resumeCommand }, preflightOn, reporter);
       }
       const waits = !o.check && !v['no-wait'];
@@ -229,7 +211,7 @@ export async function runUp(args: string[], mode: 'up' | 'plan', command: string
       // Only a run that changed what it could: a failed or unreachable host is reported as such.
       const converged = !Object.values(result.hosts).some((r) => r.failed > 0 || r.unreachable);
       const ready = !waits || result.interrupted || !converged || (await waitUntilServing(inv, playbooks, result, pool, v.limit, o.waitS, reporter));
-      return exitOf(result, ready);
+      return exitOf(result, ready, v['detailed-exitcode'] ?? false);
     } finally {
       await pool.closeAll();
       await reporter.close();

@@ -38,7 +38,15 @@ export async function loadInventory(file: string, options: LoadOptions = {}): Pr
   if (!existsSync(path)) {
     throw new InventoryError([{ where: file, message: 'no such inventory file', hint: 'give the path to an inventory YAML file' }]);
   }
-  return parseInventory(path, readFileSync(path, 'utf8'), options);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === 'EISDIR' ? 'is a directory, not an inventory file' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${(e as Error).message})`;
+    throw new InventoryError([{ where: file, message: what, hint: code === 'EISDIR' ? `give the inventory YAML file inside it (e.g. ${file.replace(/\/$/, '')}/inventory.yaml)` : 'give the path to an inventory YAML file' }]);
+  }
+  return parseInventory(path, text, options);
 }
 
 export async function parseInventory(path: string, text: string, options: LoadOptions = {}): Promise<Inventory> {

@@ -24,6 +24,8 @@ const REQUIRED = [
   // The audit's HTML report is checked in headless Chromium.
   { command: 'chromium', pkg: 'chromium' },
   { command: 'systemd-analyze', pkg: 'systemd' },
+  // The zsh completion script is run in a real zsh.
+  { command: 'zsh', pkg: 'zsh' },
 ] as const;
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';

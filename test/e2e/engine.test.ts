@@ -120,13 +120,25 @@ describe('engine (end-to-end against the lab)', function () {
     assert.match(bad.stderr, /'lb9' matches no host or group/);
   });
 
+  it('plan --detailed-exitcode: 0 when converged, 2 with a change pending, 0 again after up', async () => {
+    const converged = await cli(['plan', inv, '--detailed-exitcode', '-o', 'json']);
+    assert.equal(converged.code, 0, converged.stdout + converged.stderr);
+    await onHost('lb2', `echo '# drift' >> ${RSYSLOG}`);
+    const pending = await cli(['plan', inv, '--detailed-exitcode']);
+    assert.equal(pending.code, 2, pending.stdout + pending.stderr);
+    assert.match(pending.stdout, /lb2/);
+    assert.equal((await cli(['plan', inv])).code, 0, 'without the flag a pending change is still 0');
+    assert.equal((await cli(['up', inv, '--no-wait'])).code, 0);
+    assert.equal((await cli(['plan', inv, '--detailed-exitcode'])).code, 0);
+  });
+
   it('reports a stopped host UNREACHABLE while the others converge', async function () {
     this.timeout(300_000);
     await $`docker stop -t 5 ${containerName(LAB_HOSTS.find((h) => h.name === 'lb3')!)}`.quiet();
     try {
       await onHost('lb1', `echo '# drift' >> ${RSYSLOG}`);
       const r = await cli(['up', inv, '--json']);
-      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.equal(r.code, 5, r.stdout + r.stderr); // unreachable
       const recap = recapOf(r.stdout);
       assert.equal(recap.hosts.lb3!.unreachable, true);
       assert.equal(recap.hosts.lb1!.failed, 0);
@@ -146,7 +158,7 @@ describe('engine (end-to-end against the lab)', function () {
     const kh = join(dirname(inv), 'known_hosts.forged');
     writeFileSync(kh, forged);
     const r = await cli(['up', labInventory('playbook: baseline\nvars:\n  baseline_modules: [nf_conntrack, overlay]\n', { knownHosts: kh }), '--json']);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 5); // unreachable
     const u = events(r.stdout).find((e) => e.type === 'host-unreachable');
     assert.equal(u?.host, 'lb1');
     assert.match(String(u?.message), /does not match .*refused before authentication/);
@@ -211,7 +223,7 @@ describe('engine (end-to-end against the lab)', function () {
     assert.equal(recorded.trim(), `198.18.0.11 ${real}`);
     const strict = labInventory('', { knownHosts: kh });
     const again = await cli(['facts', strict, '--limit', 'lb1,lb2']);
-    assert.equal(again.code, 2, 'lb2 is not in the new file and strict refuses it');
+    assert.equal(again.code, 5, 'lb2 is not in the new file and strict refuses it');
     assert.match(again.stdout, /lb2 +UNREACHABLE/);
     assert.match(again.stdout, /lb1 +debian 12/);
   });

@@ -23,7 +23,7 @@ const sums = () => Promise.all(LBS.map((h) => onHost(h, `sha256sum ${MANAGED}`))
 
 interface AuditJson { status: string; checks: { check: string; target: string; severity: string; detail: string; value?: number }[] }
 async function auditJson(inv: string, ...extra: string[]): Promise<{ code: number | null; report: AuditJson }> {
-  const r = await cli(['audit', inv, '--format', 'json', ...extra]);
+  const r = await cli(['audit', inv, '-o', 'json', ...extra]);
   assert.ok(r.stdout.startsWith('{'), r.stdout + r.stderr);
   return { code: r.code, report: JSON.parse(r.stdout) as AuditJson };
 }
@@ -118,7 +118,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     await onHost('lb3', 'systemctl stop keepalived');
     try {
       const { code, report } = await auditJson(inv, '--no-drift');
-      assert.equal(code, 1);
+      assert.equal(code, 2, 'warnings only: attention');
       assert.deepEqual(report.checks.filter((f) => f.severity !== 'ok').map((f) => `${f.check} ${f.target} ${f.severity}`), ['keepalived lb3 warning']);
     } finally {
       await onHost('lb3', 'systemctl start keepalived');
@@ -129,7 +129,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     await onHost('lb2', 'ip addr add 198.18.0.100/24 dev eth0');
     try {
       const { code, report } = await auditJson(inv, '--no-drift');
-      assert.equal(code, 2);
+      assert.equal(code, 1, 'critical: failed');
       const vip = report.checks.find((f) => f.check === 'vip holder')!;
       assert.equal(vip.severity, 'critical');
       assert.match(vip.detail, /split brain: held by lb1, lb2/);
@@ -143,7 +143,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     try {
       assert.equal((await cli(['rotate-kubeconfig', inv])).code, 0, 'still valid: distributed');
       const { code, report } = await auditJson(inv, '--no-drift');
-      assert.equal(code, 2);
+      assert.equal(code, 1, 'critical: failed');
       const certs = report.checks.filter((f) => f.check === 'kubeconfig certificate');
       assert.equal(certs.length, 9);
       for (const c of certs) {
@@ -160,7 +160,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     await onHost('lb2', "sed -i 's/maxconn 4096/maxconn 4097/' /etc/haproxy/haproxy.cfg");
     try {
       const { code, report } = await auditJson(inv);
-      assert.equal(code, 1);
+      assert.equal(code, 2, 'warnings only: attention');
       const drift = report.checks.filter((f) => f.check === 'drift' && f.severity !== 'ok');
       assert.deepEqual(drift.map((f) => f.target), ['lb2']);
       assert.match(drift[0]!.detail, /file \/etc\/haproxy\/haproxy\.cfg/);
@@ -176,7 +176,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       const t0 = Date.now();
       const { code, report } = await auditJson(inv, '--host-timeout', '3', '--no-drift');
       assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
-      assert.equal(code, 2);
+      assert.equal(code, 1, 'critical: failed');
       assert.equal(report.checks.find((f) => f.check === 'ssh' && f.target === 'lb3')!.severity, 'critical');
       assert.equal(report.checks.find((f) => f.check === 'ssh' && f.target === 'lb1')!.severity, 'ok');
     } finally {
@@ -189,7 +189,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     try {
       const html = join(dir, 'audit.html');
       const prom = join(dir, 'audit.prom');
-      const r = await cli(['audit', inv, '--format', 'prometheus', '--output', prom, '--html', html]);
+      const r = await cli(['audit', inv, '-o', 'prometheus', '--output-file', prom, '--html', html]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(readFileSync(prom, 'utf8'), /^lbdeploy_audit_status\{inventory="[^"]*lab\.yaml"\} 0$/m);
       const text = dumpDom(dir, html).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
@@ -219,7 +219,7 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       await onHost('web2', 'systemctl stop nginx');
       for (let i = 0; i < 30 && (await backendsDown()) < 3; i++) await new Promise((r) => setTimeout(r, 1000));
       const broken = await cli(['audit', inv, '--history', history, '--html', html]);
-      assert.equal(broken.code, 1, `a backend down is a warning: ${broken.stdout}`);
+      assert.equal(broken.code, 2, `a backend down is a warning: ${broken.stdout}`);
     } finally {
       await onHost('web2', 'systemctl start nginx');
       for (let i = 0; i < 30 && (await backendsDown()) > 0; i++) await new Promise((r) => setTimeout(r, 1000));
@@ -264,9 +264,9 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       assert.equal(r.code, 0, r.stderr);
       const names = scheduleNames(inv);
       assert.ok(existsSync(join(dir, `${names.unit}.service`)) && existsSync(join(dir, `${names.unit}.timer`)), readdirSync(dir).join(' '));
-      assert.match(readFileSync(join(dir, `${names.unit}.service`), 'utf8'), new RegExp(`ExecStart=\\S+node \\S+main\\.js audit ${inv.replace(/[/.]/g, '\\$&')} --format prometheus --output ${join(dir, 'textfile', names.textfile).replace(/[/.]/g, '\\$&')}`));
+      assert.match(readFileSync(join(dir, `${names.unit}.service`), 'utf8'), new RegExp(`ExecStart=\\S+node \\S+main\\.js audit ${inv.replace(/[/.]/g, '\\$&')} --output prometheus --output-file ${join(dir, 'textfile', names.textfile).replace(/[/.]/g, '\\$&')}`));
       const p = await cli(['audit', inv, '--print-schedule', '--every', '1h']);
-      assert.match(p.stdout, /^0 \* \* \* \* root .* audit .* --format prometheus/m);
+      assert.match(p.stdout, /^0 \* \* \* \* root .* audit .* --output prometheus/m);
       assert.match(p.stdout, /kind: CronJob/);
       // A period cron cannot keep is refused for cron, and kept by the systemd timer.
       const odd = await cli(['audit', inv, '--print-schedule', '--every', '90m']);

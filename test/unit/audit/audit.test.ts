@@ -141,7 +141,7 @@ describe('audit: scheduling', () => {
   it('rejects a bad --every', () => {
     for (const bad of ['15', '0m', '2d', 'soon']) assert.throws(() => parseEvery(bad));
   });
-  const target = { argv: [process.execPath, '/opt/lbdeploy/dist/src/cli/main.js', 'audit', '/etc/lbdeploy/inv.yaml', '--format', 'prometheus', '--output', '/var/lib/node_exporter/textfile_collector/lbdeploy_audit.prom'], inventory: '/etc/lbdeploy/inv.yaml', textfile: '/x', every: { minutes: 15 },
+  const target = { argv: [process.execPath, '/opt/lbdeploy/dist/src/cli/main.js', 'audit', '/etc/lbdeploy/inv.yaml', '--output', 'prometheus', '--output-file', '/var/lib/node_exporter/textfile_collector/lbdeploy_audit.prom'], inventory: '/etc/lbdeploy/inv.yaml', textfile: '/x', every: { minutes: 15 },
     names: scheduleNames('/etc/lbdeploy/inv.yaml'), image: 'registry.example/lbdeploy:0.1.0' };
   it('names per inventory: two inventories, two timers, textfiles and CronJobs', () => {
     const a = scheduleNames('/srv/site-a/inventory.yaml');
@@ -171,7 +171,7 @@ describe('audit: scheduling', () => {
     }
   });
   it('the crontab line and the CronJob', () => {
-    assert.match(crontabLine(target), /^\*\/15 \* \* \* \* root \S+node \/opt\/lbdeploy\/dist\/src\/cli\/main\.js audit \/etc\/lbdeploy\/inv\.yaml --format prometheus --output \S+lbdeploy_audit\.prom >\/dev\/null 2>&1$/);
+    assert.match(crontabLine(target), /^\*\/15 \* \* \* \* root \S+node \/opt\/lbdeploy\/dist\/src\/cli\/main\.js audit \/etc\/lbdeploy\/inv\.yaml --output prometheus --output-file \S+lbdeploy_audit\.prom >\/dev\/null 2>&1$/);
     const cj = cronJob(target);
     assert.match(cj, /kind: CronJob/);
     assert.match(cj, /schedule: "\*\/15 \* \* \* \*"/);
@@ -179,7 +179,7 @@ describe('audit: scheduling', () => {
     assert.match(cj, /image: registry\.example\/lbdeploy:0\.1\.0\n/);
     assert.doesNotMatch(cj, /npx|npm|--yes|:latest/);
     // A Job's pod keeps nothing: no history unless --history names a mounted file.
-    assert.match(cj, /args: \["audit", "\/etc\/lbdeploy\/inventory\.yaml", "--format", "json", "--history", "none"\]/);
+    assert.match(cj, /args: \["audit", "\/etc\/lbdeploy\/inventory\.yaml", "--output", "json", "--history", "none"\]/);
     assert.match(cronJob({ ...target, history: '/var/lib/lbdeploy/h.jsonl' }), /"--history", "\/var\/lib\/lbdeploy\/h\.jsonl"\]/);
     const obj = new CronJob(parseYaml(cj) as never);
     assert.deepEqual(validateObjects([obj]), []);
