@@ -34,6 +34,8 @@ export type { CertInfo } from './kube/cert.js';
 export type { PrepareContext, PrepareResult } from './playbook/define.js';
 export { holdsAddress } from './checks/vip.js';
 export { ipvsServices, address, addressUnit, DEBIAN_IPVSADM_DEFAULTS } from './operations/ipvs.js';
+export { onFamily, platformNotes } from './operations/platform.js';
+export { PLATFORM_FACT, parsePlatform, packagesFor, IPVSADM_PERSISTENCE, type Family, type Platform } from './operations/os-family.js';
 export type { IpvsOptions, AddressOptions } from './operations/ipvs.js';
 export { parseIpvsadmSave, parseIpvsadmList, diffIpvs, renderIpvsRules } from './render/ipvs.js';
 export type { VirtualService, RealServer, Forward } from './render/ipvs.js';

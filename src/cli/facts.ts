@@ -31,9 +31,9 @@ export async function runFactsCommand(positionals: string[], v: ValuesOf<typeof 
     await pool.closeAll();
     if (v.json) out.line(inv.masker.mask(JSON.stringify(results, null, 2)));
     else {
-      out.line(inv.masker.mask(table(['HOST', 'OS', 'KERNEL', 'PKG', 'SYSTEMD', 'IP_VS', 'ADDRESSES'], results.map((r) => r.facts
-        ? [r.host, r.facts.os, r.facts.kernel, r.facts.package_manager, r.facts.systemd, r.facts.ip_vs, r.facts.addresses.map((a) => `${a.interface}=${a.address}`).join(' ')]
-        : [r.host, 'UNREACHABLE', r.error ?? '', '', '', '', '']))));
+      out.line(inv.masker.mask(table(['HOST', 'OS', 'FAMILY', 'KERNEL', 'PKG', 'SYSTEMD', 'IP_VS', 'ADDRESSES'], results.map((r) => r.facts
+        ? [r.host, r.facts.os, r.facts.family, r.facts.kernel, r.facts.package_manager, r.facts.systemd, r.facts.ip_vs, r.facts.addresses.map((a) => `${a.interface}=${a.address}`).join(' ')]
+        : [r.host, 'UNREACHABLE', r.error ?? '', '', '', '', '', '']))));
     }
     return results.some((r) => r.error) ? EXIT.unreachable : EXIT.ok;
   } catch (e) {

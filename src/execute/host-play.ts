@@ -129,7 +129,7 @@ class HostPlay {
     }
     switch (plan.kind) {
       case 'ok':
-        this.report(op.name, 'ok', started, { message: plan.reason });
+        this.report(op.name, 'ok', started, { message: plan.reason, hint: plan.hint });
         return true;
       case 'fail':
         this.report(op.name, 'failed', started, { message: plan.message, hint: plan.hint });

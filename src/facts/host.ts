@@ -2,6 +2,7 @@
 import { sh } from '../connection/shell.js';
 import type { FactRequest, FactResult } from '../operations/types.js';
 import { PACKAGE_MANAGER_FACT } from '../operations/package.js';
+import { PLATFORM_FACT, parsePlatform, type Family, type Platform } from '../operations/os-family.js';
 
 export const HOST_FACTS: FactRequest[] = [
   { key: 'hostname', command: sh`hostname` },
@@ -11,6 +12,7 @@ export const HOST_FACTS: FactRequest[] = [
   { key: 'init', command: sh`ps -p 1 -o comm=` },
   { key: 'systemd', command: sh`systemctl is-system-running 2>/dev/null || true` },
   PACKAGE_MANAGER_FACT,
+  PLATFORM_FACT,
   { key: 'addresses', command: sh`ip -o addr show scope global | awk '{print $2, $4}'` },
   { key: 'memory_mb', command: sh`awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo` },
   { key: 'ip_vs', command: sh`if [ -d /sys/module/ip_vs ]; then echo loaded; elif modinfo ip_vs >/dev/null 2>&1; then echo available; else echo missing; fi` },
@@ -24,6 +26,9 @@ export interface HostFacts {
   init: string;
   systemd: string;
   package_manager: string;
+  family: Family;
+  selinux: Platform['selinux'];
+  firewalld: boolean;
   addresses: { interface: string; address: string }[];
   memory_mb: number;
   ip_vs: string;
@@ -39,6 +44,7 @@ export function parseHostFacts(facts: ReadonlyMap<string, FactResult>): HostFact
     init: get('init'),
     systemd: get('systemd'),
     package_manager: get(PACKAGE_MANAGER_FACT.key),
+    ...familyFacts(parsePlatform(get(PLATFORM_FACT.key))),
     addresses: get('addresses').split('\n').filter(Boolean).map((l) => {
       const [iface = '', address = ''] = l.split(' ');
       return { interface: iface, address };
@@ -46,4 +52,8 @@ export function parseHostFacts(facts: ReadonlyMap<string, FactResult>): HostFact
     memory_mb: Number(get('memory_mb')) || 0,
     ip_vs: get('ip_vs'),
   };
+}
+
+function familyFacts(p: Platform): Pick<HostFacts, 'family' | 'selinux' | 'firewalld'> {
+  return { family: p.family, selinux: p.selinux, firewalld: p.firewalld };
 }

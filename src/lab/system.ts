@@ -26,6 +26,8 @@ const REQUIRED = [
   { command: 'systemd-analyze', pkg: 'systemd' },
   // The zsh completion script is run in a real zsh.
   { command: 'zsh', pkg: 'zsh' },
+  // RHEL-family package checks are run against a real rpm database (packages built with rpmbuild).
+  { command: 'rpmbuild', pkg: 'rpm' },
 ] as const;
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';

@@ -5,6 +5,7 @@
 import { join as joinCmd, sh } from '../connection/shell.js';
 import { holdsAddress } from '../util/net.js';
 import { diffIpvs, normalAddress, parseIpvsadmSave, type VirtualService } from '../render/ipvs.js';
+import { IPVSADM_PERSISTENCE } from './os-family.js';
 import { file } from './file.js';
 import { service } from './service.js';
 import { common, fact, type FactRequest, type Operation, type StepOptions, type StepPlan } from './types.js';
@@ -19,7 +20,7 @@ export const IPVS_TABLE_FACT: FactRequest = {
 };
 
 /** Debian's /etc/default/ipvsadm that restores /etc/ipvsadm.rules at boot (write it with `file`). */
-export const DEBIAN_IPVSADM_DEFAULTS = '# Managed by lbdeploy: restore /etc/ipvsadm.rules at boot.\nAUTO="true"\nDAEMON="none"\n';
+export const DEBIAN_IPVSADM_DEFAULTS = IPVSADM_PERSISTENCE.debian.config.content;
 
 /** The kernel's table: only the ipvsadm commands that differ. Persist it with `file` + renderIpvsRules. */
 export function ipvsServices(o: IpvsOptions): Operation {

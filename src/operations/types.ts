@@ -44,7 +44,8 @@ export interface PlanContext {
 }
 
 export type StepPlan =
-  | { kind: 'ok'; reason: string }
+  /** Nothing to do; a hint is shown even when ok steps are not (what the operator should know). */
+  | { kind: 'ok'; reason: string; hint?: string }
   | {
       kind: 'change';
       /** One line: what will change. */

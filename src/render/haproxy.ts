@@ -128,3 +128,10 @@ export function renderHaproxy(c: HaproxyConfig): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** The TCP ports haproxy listens on (listens, monitor, stats), sorted: what a firewall must let in. */
+export function frontendPorts(c: HaproxyConfig): number[] {
+  const binds = [...c.listens.flatMap((l) => l.binds), ...(c.monitor ? [c.monitor.bind] : []), ...(c.stats ? [c.stats.bind] : [])];
+  const ports = binds.map((b) => Number(/:(\d+)$/.exec(b.split(/\s+/)[0]!)?.[1])).filter((p) => Number.isInteger(p) && p > 0);
+  return [...new Set(ports)].sort((a, b) => a - b);
+}

@@ -48,7 +48,7 @@ export function listrProgress(write: Write): Reporter {
         case 'step': {
           const t = hostTask(e.host);
           if (t.task) t.task.title = `${e.host}: ${e.handler ? 'handler ' : ''}${e.step} (${e.status})`;
-          if (e.status !== 'ok' || e.diff) after.push(e);
+          if (e.status !== 'ok' || e.diff || e.hint) after.push(e);
           break;
         }
         case 'lock-wait': {

@@ -38,7 +38,7 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
           break;
         case 'step':
           // A handler runs only when notified: even its no-op says something (a reboot not allowed, a container not running).
-          if (e.status === 'ok' && !options.verbose && !e.diff && !e.handler) break;
+          if (e.status === 'ok' && !options.verbose && !e.diff && !e.handler && !e.hint) break;
           write(`${MARK[e.status]} ${e.host}: ${e.handler ? 'handler ' : ''}${e.step}${e.message ? ` - ${e.message}` : ''}${e.hint ? `\n  → ${e.hint}` : ''}\n`);
           if (e.diff) write(e.diff.endsWith('\n') ? e.diff : e.diff + '\n');
           break;

@@ -10,9 +10,11 @@ import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/file.js';
 import { sysctl } from '../../operations/kernel.js';
 import { packages } from '../../operations/package.js';
+import { onFamily, platformNotes } from '../../operations/platform.js';
+import { RHEL_HAPROXY_TMPFILES } from '../../operations/os-family.js';
 import { service } from '../../operations/service.js';
 import { definePlaybook } from '../../playbook/define.js';
-import { renderHaproxy } from '../../render/haproxy.js';
+import { frontendPorts, renderHaproxy } from '../../render/haproxy.js';
 import { renderKeepalived } from '../../render/keepalived.js';
 import { nginxSnippetValidate, renderNginxProxyProtocol } from '../../render/nginx.js';
 import { CHECK_SCRIPT_PATH, DRAIN_FILE, HAPROXY_DOWN_EXEC, HAPROXY_DOWN_FILE, HAPROXY_DOWN_TRACK, STATE_SCRIPT_PATH, haChecks, hasIpv6Vip, haproxyFor, keepalivedFor, lbGroupOf, lbNodes, vipsOf, type HaVars } from './model.js';
@@ -45,9 +47,11 @@ export default definePlaybook({
       drain: haproxyKeepalivedDrain,
       steps: (h) => {
         const v = h.vars as unknown as HaVars;
-        const haproxy = renderHaproxy(haproxyFor(v, h.inventory));
+        const model = haproxyFor(v, h.inventory);
+        const haproxy = renderHaproxy(model);
         const keepalived = renderKeepalived(keepalivedFor(h, v, h.inventory));
         return [
+          platformNotes({ vrrp: true, ports: frontendPorts(model), tags: ['platform'] }),
           packages({ names: ['haproxy', 'keepalived', 'socat', 'curl', 'iproute2'], tags: ['packages'], disruptive: true }),
           sysctl({ file: '/etc/sysctl.d/60-lbdeploy-ha.conf', values: { 'net.ipv4.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind, ...(hasIpv6Vip(v) ? { 'net.ipv6.ip_nonlocal_bind': v.ha_sysctl_nonlocal_bind } : {}) }, tags: ['sysctl'] }),
           directory({ path: '/etc/keepalived', mode: '0755' }),
@@ -58,6 +62,9 @@ export default definePlaybook({
           file({ path: '/etc/keepalived/keepalived.conf', content: keepalived, mode: '0600', validate: (tmp) => sh`keepalived -t -f ${tmp}`, notify: 'reload keepalived', tags: ['keepalived'] }),
           // Restarted at once after a crash: every ms of the restart is refused requests on the VIP holder.
           file({ path: '/etc/systemd/system/haproxy.service.d/lbdeploy-restart.conf', content: haproxyDropin(v.keepalived.track_process), mode: '0644', notify: 'daemon-reload', tags: ['haproxy'] }),
+          // RHEL's haproxy package makes no /run/haproxy for the stats socket (Debian's does, in tmpfiles.d).
+          onFamily('rhel', file({ path: RHEL_HAPROXY_TMPFILES.path, content: RHEL_HAPROXY_TMPFILES.content, mode: '0644', tags: ['haproxy'] })),
+          onFamily('rhel', command({ cmd: sh`systemd-tmpfiles --create ${RHEL_HAPROXY_TMPFILES.path}`, creates: '/run/haproxy', title: 'create /run/haproxy (systemd-tmpfiles)', tags: ['haproxy'] })),
           service({ name: 'haproxy', enabled: true, state: 'started', tags: ['haproxy'] }),
           service({ name: 'keepalived', enabled: true, state: 'started', tags: ['keepalived'] }),
         ];

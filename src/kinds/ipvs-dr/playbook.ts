@@ -6,7 +6,10 @@
  */
 import { drRealServerSteps } from '../../lb-blocks/dr-real-servers.js';
 import { file } from '../../operations/file.js';
-import { DEBIAN_IPVSADM_DEFAULTS, ipvsServices, persistentAddress } from '../../operations/ipvs.js';
+import { ipvsServices, persistentAddress } from '../../operations/ipvs.js';
+import { onFamily } from '../../operations/platform.js';
+import { service } from '../../operations/service.js';
+import { IPVSADM_PERSISTENCE } from '../../operations/os-family.js';
 import { kernelModules, sysctl } from '../../operations/kernel.js';
 import { packages } from '../../operations/package.js';
 import { definePlaybook } from '../../playbook/define.js';
@@ -85,8 +88,12 @@ export default definePlaybook({
           // The VIP now and after a reboot (its unit); the table comes back from /etc/ipvsadm.rules.
           ...persistentAddress({ address: v.vip, device: v.interface }),
           ipvsServices({ services }),
-          file({ path: '/etc/ipvsadm.rules', content: renderIpvsRules(services) }),
-          file({ path: '/etc/default/ipvsadm', content: DEBIAN_IPVSADM_DEFAULTS }),
+          // The table restored at boot: Debian's ipvsadm init script (AUTO=true), RHEL's ipvsadm.service.
+          onFamily('debian', file({ path: IPVSADM_PERSISTENCE.debian.rules, content: renderIpvsRules(services) })),
+          onFamily('debian', file({ path: IPVSADM_PERSISTENCE.debian.config.path, content: IPVSADM_PERSISTENCE.debian.config.content })),
+          onFamily('rhel', file({ path: IPVSADM_PERSISTENCE.rhel.rules, content: renderIpvsRules(services) })),
+          onFamily('rhel', file({ path: IPVSADM_PERSISTENCE.rhel.config.path, content: IPVSADM_PERSISTENCE.rhel.config.content })),
+          onFamily('rhel', service({ name: IPVSADM_PERSISTENCE.rhel.service!, enabled: true })),
         ];
       },
     },

@@ -18,13 +18,16 @@ function plan(op: Operation, outputs: string[], c: PlanContext = ctx): StepPlan 
 
 describe('operation: packages', () => {
   const dpkg = 'haproxy ii \nkeepalived un \n';
+  const DEBIAN = 'id=debian\nlike=\nversion=12\n';
+  const ROCKY = 'id=rocky\nlike=rhel centos fedora\nversion=9.3\n';
   it('parses dpkg-query status', () => assert.deepEqual([...parseInstalled(dpkg)], ['haproxy']));
   const cases: [string, Operation, string[], string, RegExp?][] = [
-    ['installs what is missing with apt-get', packages({ names: ['haproxy', 'keepalived'] }), ['apt-get\n', dpkg], 'change', /apt-get install .*keepalived$/],
-    ['is ok when all are installed', packages({ names: ['haproxy'] }), ['apt-get\n', dpkg], 'ok'],
-    ['removes what is installed', packages({ names: ['haproxy', 'keepalived'], state: 'absent' }), ['apt-get\n', dpkg], 'change', /apt-get remove -y -qq haproxy$/],
-    ['uses dnf on RHEL-family hosts', packages({ names: ['haproxy'] }), ['dnf\n', ''], 'change', /^dnf install -y haproxy$/],
-    ['fails clearly without a package manager', packages({ names: ['haproxy'] }), ['none\n', ''], 'fail'],
+    // Facts in the order the step asks them: the manager, the platform (os-release), the status.
+    ['installs what is missing with apt-get', packages({ names: ['haproxy', 'keepalived'] }), ['apt-get\n', DEBIAN, dpkg], 'change', /apt-get install .*keepalived$/],
+    ['is ok when all are installed', packages({ names: ['haproxy'] }), ['apt-get\n', DEBIAN, dpkg], 'ok'],
+    ['removes what is installed', packages({ names: ['haproxy', 'keepalived'], state: 'absent' }), ['apt-get\n', DEBIAN, dpkg], 'change', /apt-get remove -y -qq haproxy$/],
+    ['uses dnf on RHEL-family hosts', packages({ names: ['haproxy', 'iproute2'] }), ['dnf\n', ROCKY, ''], 'change', /^dnf install -y -q --setopt=install_weak_deps=False haproxy iproute$/],
+    ['fails clearly without a package manager', packages({ names: ['haproxy'] }), ['none\n', DEBIAN, ''], 'fail'],
   ];
   for (const [what, op, out, kind, script] of cases) {
     it(what, () => {
