@@ -1,5 +1,6 @@
 /** Read-only probes of many hosts: one round trip per host, hosts in parallel, a time limit per host. */
 import type { ConnectionPool } from '../connection/pool.js';
+import type { Phase } from '../connection/ssh.js';
 import { LbdeployError } from '../errors.js';
 import { dedupeFacts, runFacts } from '../facts/batch.js';
 import { sh } from '../connection/shell.js';
@@ -33,7 +34,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<
  * Each host's probes (requests with the same key are sent once) in one batched command; an
  * unreachable or silent host becomes an error entry after `timeoutMs`, never a hang.
  */
-export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], requestsOf: (h: Host) => readonly FactRequest[], timeoutMs: number): Promise<Map<string, NodeProbe>> {
+export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], requestsOf: (h: Host) => readonly FactRequest[], timeoutMs: number, phase?: Phase): Promise<Map<string, NodeProbe>> {
   // Under a connection cap: no more hosts at once than it allows (a host's time limit starts with its
   // turn), those still connected first, so they are not closed to make room and opened again.
   const results = await mapLimit(pool.openFirst(hosts), pool.maxOpen, async (h): Promise<[string, NodeProbe]> => {
@@ -41,7 +42,7 @@ export async function probeHosts(pool: ConnectionPool, hosts: readonly Host[], r
     try {
       const r = await withTimeout((async () => {
         const session = await pool.session(h);
-        return runFacts((script) => session.run(script, { timeoutMs }), requests.length > 0 ? requests : [REACHABLE]);
+        return runFacts((script) => session.run(script, { timeoutMs, phase }), requests.length > 0 ? requests : [REACHABLE]);
       })(), timeoutMs, h.name);
       return [h.name, r.facts];
     } catch (e) {

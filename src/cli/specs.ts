@@ -81,6 +81,7 @@ const UP_OPTIONS = {
   'no-preflight': { type: 'boolean', help: "skip the VRRP pre-flight before keepalived's VRIDs change" },
   serial: { type: 'string', value: 'N|P%', help: 'rolling: N clusters (or P% of them) a batch, backups before the VIP holder, a health gate after each' },
   'max-fail': { type: 'string', value: 'N', help: 'with --serial: failed batches tolerated before the rollout stops (default 0)' },
+  timings: { type: 'boolean', help: 'where the time went: connect, authenticate, lock, facts, apply, handlers, wait (phase totals, slowest hosts); always in -o json' },
   ...OUTPUT,
 } as const;
 

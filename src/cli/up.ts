@@ -15,7 +15,7 @@ import { deploymentsOf } from '../kinds/deployments.js';
 import type { Deployment } from '../kinds/types.js';
 import { waitReady } from '../kinds/ready.js';
 import { CURRENT_VRIDS_FACT, preflightBeforeChange } from '../kinds/preflight.js';
-import type { Reporter } from '../report/events.js';
+import type { PhaseTimes, Reporter } from '../report/events.js';
 import type { RunResult } from '../execute/run.js';
 import type { BeforeChange } from '../execute/run-state.js';
 import type { Playbook } from '../playbook/define.js';
@@ -159,6 +159,17 @@ export function exitOf(result: Pick<RunResult, 'interrupted' | 'hosts'>, ready: 
   return detailed && recaps.some((r) => r.changed > 0) ? EXIT.attention : EXIT.ok;
 }
 
+/** Where the run's time went (`--timings`, and always in the JSON events): per host and phase, and summed. */
+export function emitTimings(pool: ConnectionPool, reporter: Reporter, started: number): void {
+  const hosts: Record<string, PhaseTimes> = {};
+  const totals: PhaseTimes = {};
+  for (const [host, t] of pool.stats.phases) {
+    hosts[host] = Object.fromEntries(Object.entries(t).map(([p, ms]) => [p, Math.round(ms)]));
+    for (const [p, ms] of Object.entries(t) as [keyof PhaseTimes, number][]) totals[p] = Math.round((totals[p] ?? 0) + ms);
+  }
+  reporter.emit({ type: 'timings', hosts, totals, ms: Date.now() - started });
+}
+
 /** `up --serial`: the rollout, asking the pre-flight itself (per batch when its hosts do not all fit under --forks). */
 async function rollOut(inv: Inventory, playbooks: Playbook[], o: Omit<RollingOptions, 'deployments' | 'preflight'> & { pool: ConnectionPool }, preflightOn: boolean, reporter: Reporter): Promise<number> {
   const r = await runRolling(inv, playbooks, {
@@ -180,6 +191,7 @@ export async function runUp(positionals: string[], v: UpValues, mode: 'up' | 'pl
     controller.abort();
   };
   try {
+    const started = Date.now();
     const o = settingsOf(v, mode);
     inv = await requireInventory(positionals);
     checkLimit(inv, v.limit);
@@ -213,6 +225,7 @@ export async function runUp(positionals: string[], v: UpValues, mode: 'up' | 'pl
       const ready = !waits || result.interrupted || !converged || (await waitUntilServing(inv, playbooks, result, pool, v.limit, o.waitS, reporter));
       return exitOf(result, ready, v['detailed-exitcode'] ?? false);
     } finally {
+      if (v.json || v.timings) emitTimings(pool, reporter, started);
       await pool.closeAll();
       await reporter.close();
     }

@@ -7,7 +7,7 @@ import type { Host, Inventory } from '../inventory/model.js';
 import { acquireLock, LockError, type LockOptions } from './lock.js';
 import { mapLimit } from '../util/limit.js';
 import { sh, type ShellCommand } from './shell.js';
-import { connectSsh, type Connection, type ExecOptions, type ExecResult, type SshTarget } from './ssh.js';
+import { connectSsh, type Connection, type ExecOptions, type ExecResult, type Phase, type SshTarget } from './ssh.js';
 import { askPassphrase } from './passphrase.js';
 
 export interface HostSession {
@@ -43,6 +43,8 @@ export interface PoolStats {
   evicted: number;
   /** Times a host waited for room under the cap (every connection busy). */
   waited: number;
+  /** Per host, milliseconds in each phase (connect and authenticate summed over reconnects). */
+  phases: Map<string, Partial<Record<Phase, number>>>;
 }
 
 /**
@@ -71,7 +73,7 @@ export class ConnectionPool {
   /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
   private readonly pinned = new Set<string>();
   private closing = 0;
-  readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0, waited: 0 };
+  readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0, waited: 0, phases: new Map() };
   private closed = false;
 
   /**
@@ -165,8 +167,10 @@ export class ConnectionPool {
     let held = this.locks.get(host.name);
     if (!held) {
       const raw = (script: ShellCommand, options: ExecOptions = {}) => this.exec(host, conn, script, options);
+      const t0 = performance.now();
       held = acquireLock(host.name, raw, { ...this.lock!, waitS });
       this.locks.set(host.name, held);
+      held.then(() => this.count(host, 'lock', performance.now() - t0), () => this.count(host, 'lock', performance.now() - t0));
       const mine = held;
       held.catch(() => {
         if (this.locks.get(host.name) === mine) this.locks.delete(host.name);
@@ -243,9 +247,18 @@ export class ConnectionPool {
     return result;
   }
 
+  /** Add to the host's time in a phase. */
+  count(host: Host, phase: Phase, ms: number): void {
+    const t = this.stats.phases.get(host.name) ?? {};
+    t[phase] = (t[phase] ?? 0) + ms;
+    this.stats.phases.set(host.name, t);
+  }
+
   private async exec(host: Host, conn: Connection, script: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
     this.stats.commands.set(host.name, (this.stats.commands.get(host.name) ?? 0) + 1);
-    const r = await conn.exec(wrap(host, script), { stdin: options.stdin, onStdout: options.onStdout, timeoutMs: options.timeoutMs ?? host.connection.commandTimeoutMs });
+    const t0 = performance.now();
+    const r = await conn.exec(wrap(host, script), { stdin: options.stdin, onStdout: options.onStdout, timeoutMs: options.timeoutMs ?? host.connection.commandTimeoutMs })
+      .finally(() => options.phase && this.count(host, options.phase, performance.now() - t0));
     if (host.connection.become && r.code === 1 && /sudo: (a password is required|a terminal is required)/.test(r.stderr)) {
       throw new ConnectionError(`sudo needs a password for ${host.connection.user} (lbdeploy uses sudo -n and never types one)`, {
         where: host.name, hint: `allow passwordless sudo for ${host.connection.user}, or connect as root`,
@@ -329,6 +342,10 @@ export class ConnectionPool {
       connectTimeoutMs: c.connectTimeoutMs, keepaliveIntervalMs: c.keepaliveIntervalMs, sock,
     });
     this.stats.connections++;
+    if (conn.timing) {
+      this.count(host, 'connect', conn.timing.connectMs);
+      this.count(host, 'authenticate', conn.timing.authenticateMs);
+    }
     this.live.add(host.name);
     this.epochs.set(host.name, this.epoch(host) + 1);
     this.used.delete(host.name);

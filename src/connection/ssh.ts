@@ -49,6 +49,18 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Each chunk of stdout as it arrives (stdout is also returned whole). */
   onStdout?: (chunk: Buffer) => void;
+  /** Where the pool counts this command's time (the run's per-phase timings); the connection ignores it. */
+  phase?: Phase;
+}
+
+/** The phases a run's time is counted in, per host. */
+export const PHASES = ['connect', 'authenticate', 'lock', 'facts', 'apply', 'handlers', 'wait'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** How long a connection took to make: TCP and key exchange up to the host key check, then authentication. */
+export interface ConnectTiming {
+  connectMs: number;
+  authenticateMs: number;
 }
 
 /** One open connection to one host; every step of a run reuses it. */
@@ -59,6 +71,8 @@ export interface Connection {
   /** `timeoutMs`: how long the jump host may take to reach the target. */
   forwardOut(address: string, port: number, timeoutMs?: number): Promise<Duplex>;
   close(): Promise<void>;
+  /** Measured while connecting (an in-memory connection has none). */
+  readonly timing?: ConnectTiming;
 }
 
 /** Parsed known_hosts files by path, read again when their inode, size or mtime changed (a fleet's run verifies one key per host). */
@@ -83,7 +97,10 @@ export async function connectSsh(target: SshTarget): Promise<Connection> {
   const port = target.port ?? 22;
   const policy = target.hostKeyPolicy ?? 'accept-new';
   let keyProblem: string | undefined;
+  const t0 = performance.now();
+  let keyAt: number | undefined;
   const hostVerifier = (key: Buffer): boolean => {
+    keyAt ??= performance.now();
     if (policy === 'off') return true;
     const entries = knownHostsOf(target.knownHostsPath);
     const verdict = verifyHostKey(entries, target.address, port, key);
@@ -115,7 +132,8 @@ export async function connectSsh(target: SshTarget): Promise<Connection> {
   }
   // A reset connection must never crash the process: errors after connect surface on the next exec.
   ssh.connection?.on('error', () => undefined);
-  return new SshConnection(target.name, ssh);
+  const readyAt = performance.now();
+  return new SshConnection(target.name, ssh, { connectMs: (keyAt ?? readyAt) - t0, authenticateMs: readyAt - (keyAt ?? readyAt) });
 }
 
 type AuthMethod = { type: 'agent'; username: string; agent: string } | { type: 'publickey'; username: string; key: Buffer; passphrase?: string } | { type: 'password'; username: string; password: string };
@@ -200,7 +218,7 @@ function connectError(target: SshTarget, port: number, policy: HostKeyPolicy, ke
 }
 
 class SshConnection implements Connection {
-  constructor(readonly name: string, private readonly ssh: NodeSSH) {}
+  constructor(readonly name: string, private readonly ssh: NodeSSH, readonly timing?: ConnectTiming) {}
 
   async exec(command: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
     if (!this.ssh.isConnected()) throw new ConnectionError('connection is closed', { where: this.name });

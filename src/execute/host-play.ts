@@ -49,7 +49,7 @@ export interface HostPlayInput {
  */
 export async function gatherFacts(session: HostSession, ops: readonly Operation[], handlers: readonly Operation[], ctx: PlanContext, extra: readonly FactRequest[] = []): Promise<FactMap> {
   const requests = [PENDING_FACT, ...extra, ...ops.flatMap((o) => o.facts(ctx)), ...handlers.flatMap((o) => o.facts(ctx))];
-  const { facts, first: r } = await runFacts((script) => session.run(script), requests);
+  const { facts, first: r } = await runFacts((script) => session.run(script, { phase: 'facts' }), requests);
   if (!facts.has(PENDING_FACT.key)) {
     throw new LbdeployError(`gathering facts failed (exit ${r.code ?? 'without status'}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { where: session.host.name });
   }
@@ -147,7 +147,7 @@ class HostPlay {
       this.report(op.name, 'ok', started, { message: `${plan.summary} (not run in check mode)` });
       return true;
     }
-    const r = await this.session.run(plan.script);
+    const r = await this.session.run(plan.script, { phase: 'apply' });
     if (r.code !== 0) {
       this.report(op.name, 'failed', started, { message: errorText(r) });
       return false;
@@ -167,7 +167,7 @@ class HostPlay {
     // unless whether it changed is known only after it ran.
     const marker = op.changeKnownAfterRun ? undefined : this.markers(op.notify);
     const script: ShellCommand = marker ? joinCmd([sh`( ${plan.script} )`, marker], ' && ') : plan.script;
-    const r = await this.session.run(script, { stdin: stdinOf(plan.stdin) });
+    const r = await this.session.run(script, { stdin: stdinOf(plan.stdin), phase: 'apply' });
     const outcome = op.result ? op.result(r) : r.code === 0 ? { changed: true } : { changed: false, error: errorText(r) };
     if (outcome.error !== undefined || r.code === null) {
       this.report(op.name, 'failed', started, { message: outcome.error ?? `the command ended without an exit status (${r.signal ?? 'connection lost'})` });
@@ -178,7 +178,7 @@ class HostPlay {
       return true;
     }
     const late = op.changeKnownAfterRun ? this.markers(op.notify) : undefined;
-    if (late) await this.session.run(late);
+    if (late) await this.session.run(late, { phase: 'apply' });
     op.notify.forEach((n) => this.notified.add(n));
     this.report(op.name, 'changed', started, { message: plan.summary, diff: plan.diff });
     if (op.reconnect) this.session = await this.input.reconnect(op.reconnect.timeoutMs, this.facts.get(BOOT_FACT.key)?.stdout ?? '');
@@ -205,7 +205,7 @@ class HostPlay {
       return false;
     }
     const script = plan.kind === 'ok' ? sh`rm -f ${marker}` : joinCmd([sh`( ${plan.script} )`, sh`rm -f ${marker}`], ' && ');
-    const r = await this.session.run(script, { stdin: plan.kind === 'change' ? stdinOf(plan.stdin) : undefined });
+    const r = await this.session.run(script, { stdin: plan.kind === 'change' ? stdinOf(plan.stdin) : undefined, phase: 'handlers' });
     if (r.code !== 0) {
       this.report(name, 'failed', started, { handler: true, message: `${errorText(r)} (stays pending for the next run)` });
       return false;

@@ -182,7 +182,7 @@ async function readFinal(run: RunState, play: Play, host: Host, session: HostSes
   const requests = run.turns.finalOf(host, play);
   if (requests.length === 0) return;
   try {
-    const { facts } = await runFacts((script) => session.run(script), requests);
+    const { facts } = await runFacts((script) => session.run(script, { phase: 'facts' }), requests);
     run.turns.keepFinal(host, requests, facts);
   } catch {
     // Not kept: the wait probes this host itself.

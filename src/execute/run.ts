@@ -140,7 +140,7 @@ async function readBeforeChange(run: RunState, before: BeforeChange): Promise<bo
     if (requests.length === 0 || run.stoppedBefore(host, 'pre-flight', t0)) return;
     try {
       const session = await run.pool.session(host);
-      const { facts } = await runFacts((script) => session.run(script), requests);
+      const { facts } = await runFacts((script) => session.run(script, { phase: 'facts' }), requests);
       answers.set(host.name, facts);
       if (ahead.length > 0) run.turns.keepAhead(host, undefined, facts);
     } catch (e) {

@@ -11,11 +11,14 @@ import { factsSignature } from '../facts/batch.js';
 import type { Check } from '../checks/check.js';
 import { endToEndChecks } from '../checks/curl.js';
 import { probeHosts, type NodeProbe } from '../checks/probe.js';
+import type { Phase } from '../connection/ssh.js';
 import type { AuditThresholds, Deployment } from './types.js';
 
 export interface InspectOptions {
   /** Per host, for its probes. */
   timeoutMs: number;
+  /** Where the pool counts the probes' time (the readiness wait: 'wait'). */
+  phase?: Phase;
   /** Also send requests through the VIPs from each deployment's client. */
   endToEnd: boolean;
   /** Also the audit's own checks (certificates), with these thresholds. */
@@ -58,7 +61,7 @@ export async function inspect(pool: ConnectionPool, deployments: readonly Deploy
     const known = opts.known?.get(h.name);
     return known && known.signature === factsSignature(requestsOf(h)) ? known.facts : undefined;
   };
-  const fresh = await probeHosts(pool, [...hosts.values()].filter((h) => !answered(h)), requestsOf, opts.timeoutMs);
+  const fresh = await probeHosts(pool, [...hosts.values()].filter((h) => !answered(h)), requestsOf, opts.timeoutMs, opts.phase);
   const probes = new Map([...hosts.values()].map((h): [string, NodeProbe] => [h.name, answered(h) ?? fresh.get(h.name)!]));
   const byDeployment = deployments.map((d) => {
     const mine = new Map(d.nodes.map((n) => [n.name, probes.get(n.name)!]));

@@ -31,7 +31,7 @@ export async function waitReady(pool: ConnectionPool, deployments: readonly Depl
   const result = (ready: boolean): Readiness => ({ ready, ms: Date.now() - started, rounds, checks: deployments.flatMap((d) => last.get(d) ?? []) });
   for (;;) {
     const left = opts.timeoutMs - (Date.now() - started);
-    const { byDeployment } = await inspect(pool, pending, { timeoutMs: Math.max(2000, Math.min(10_000, left)), endToEnd: opts.endToEnd ?? false, known: rounds === 0 ? opts.known : undefined });
+    const { byDeployment } = await inspect(pool, pending, { timeoutMs: Math.max(2000, Math.min(10_000, left)), endToEnd: opts.endToEnd ?? false, known: rounds === 0 ? opts.known : undefined, phase: 'wait' });
     rounds++;
     pending.forEach((d, i) => last.set(d, byDeployment[i]!));
     pending = pending.filter((d) => !allOk(last.get(d)!));

@@ -12,8 +12,13 @@ export interface HostRecap {
   ms: number;
 }
 
+/** Milliseconds per phase (connect, authenticate, lock, facts, apply, handlers, wait). */
+export type PhaseTimes = Partial<Record<'connect' | 'authenticate' | 'lock' | 'facts' | 'apply' | 'handlers' | 'wait', number>>;
+
 export type RunEvent =
   | { type: 'run-start'; playbooks: string[]; hosts: string[]; check: boolean }
+  /** Where the run's time went, per host and in total (the phases overlap across hosts: hosts run in parallel). */
+  | { type: 'timings'; hosts: Record<string, PhaseTimes>; totals: PhaseTimes; ms: number }
   | { type: 'play-start'; playbook: string; play: string; hosts: string[] }
   | { type: 'note'; playbook: string; text: string }
   | { type: 'host-unreachable'; host: string; message: string; hint?: string }

@@ -1,7 +1,7 @@
 /** Renderers for run events: plain lines, JSON lines, and the masking wrapper every one sits behind. */
 import type { Masker } from '../inventory/secret.js';
 import { table } from './console.js';
-import type { HostRecap, Reporter, RunEvent } from './events.js';
+import type { HostRecap, Reporter, RunEvent, PhaseTimes } from './events.js';
 
 export type Write = (text: string) => void;
 
@@ -69,6 +69,9 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
         case 'rollout-done':
           write(`\nROLLOUT ${e.stopped ? 'stopped' : 'done'}: ${e.batches.length} batch(es) in ${(e.ms / 1000).toFixed(1)} s; gates ${e.batches.map((b) => `${(b.gateMs / 1000).toFixed(1)}`).join(', ')} s\n`);
           break;
+        case 'timings':
+          write(`\n${timingsTable(e)}\n`);
+          break;
         case 'recap':
           write(`\n${recapTable(e.hosts)}\n${e.connections} SSH connection(s)${e.peakOpen !== undefined && e.peakOpen < e.connections ? ` (at most ${e.peakOpen} open at once)` : ''}, ${Object.values(e.commands).reduce((a, b) => a + b, 0)} remote command(s), ${(e.ms / 1000).toFixed(1)} s\n`);
           break;
@@ -83,4 +86,18 @@ export function plainLines(write: Write, options: { verbose?: boolean } = {}): R
 export function recapTable(hosts: Record<string, HostRecap>): string {
   return table(['RECAP', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'time'],
     Object.entries(hosts).map(([h, r]) => [h, String(r.ok), String(r.changed), String(r.failed), String(r.skipped), r.unreachable ? 'yes' : '0', `${(r.ms / 1000).toFixed(1)}s`]));
+}
+
+const PHASE_ORDER = ['connect', 'authenticate', 'lock', 'facts', 'apply', 'handlers', 'wait'] as const;
+
+/** `--timings`: each phase summed over the hosts, then the slowest hosts with their phases. */
+export function timingsTable(e: Extract<RunEvent, { type: 'timings' }>, slowest = 5): string {
+  const total = (t: PhaseTimes) => PHASE_ORDER.reduce((a, p) => a + (t[p] ?? 0), 0);
+  const ms = (n: number | undefined) => (n === undefined ? '-' : n >= 10_000 ? `${(n / 1000).toFixed(1)}s` : `${Math.round(n)}ms`);
+  const row = (name: string, t: PhaseTimes) => [name, ...PHASE_ORDER.map((p) => ms(t[p])), ms(total(t))];
+  const hosts = Object.entries(e.hosts).sort(([, a], [, b]) => total(b) - total(a));
+  return `${table(['TIMINGS', ...PHASE_ORDER, 'total'], [
+    row(`all ${hosts.length} host(s)`, e.totals),
+    ...hosts.slice(0, slowest).map(([h, t]) => row(h, t)),
+  ])}\n(time on the hosts, summed per phase; hosts run in parallel: the run took ${(e.ms / 1000).toFixed(1)} s; slowest ${Math.min(slowest, hosts.length)} shown)`;
 }

@@ -245,3 +245,27 @@ ${Array.from({ length: 5 }, (_, i) => `      b${i + 1}: { address: 198.18.9.${i 
     assert.equal(f.locked.size, 0);
   });
 });
+
+describe('connection pool: per-phase timings', () => {
+  it('counts connect and authenticate from the connection, the lock until it is ours, and each command under its phase', async () => {
+    const inv = await fleetInventory(2);
+    const f = new Fleet();
+    // Connections that say how long they took to make (as SshConnection measures it).
+    const timed = async (t: SshTarget): Promise<Connection> => ({ ...(await f.connect(t)), timing: { connectMs: 7, authenticateMs: 3 } });
+    const pool = new ConnectionPool(inv, LOCK, 10, timed);
+    const [a, b] = inv.hosts as [Host, Host];
+    const s = await pool.session(a);
+    await s.run(sh, { phase: 'facts' });
+    await s.run(sh, { phase: 'facts' });
+    await s.run(sh, { phase: 'apply' });
+    await s.run(sh); // no phase: not counted
+    await (await pool.session(b)).run(sh, { phase: 'wait' });
+    await pool.closeAll();
+    const ta = pool.stats.phases.get(a.name)!;
+    assert.deepEqual(Object.keys(ta).sort(), ['apply', 'authenticate', 'connect', 'facts', 'lock']);
+    assert.equal(ta.connect, 7);
+    assert.equal(ta.authenticate, 3);
+    assert.ok(ta.lock! >= 0 && ta.facts! >= 0 && ta.apply! >= 0);
+    assert.deepEqual(Object.keys(pool.stats.phases.get(b.name)!).sort(), ['authenticate', 'connect', 'lock', 'wait']);
+  });
+});
