@@ -46,7 +46,11 @@ export function holderOf(command: string): string {
  * Its shell records its pid (run.pid), so `lbdeploy unlock` ends exactly the holder.
  * `now`: this run's clock in epoch seconds, recorded as the holder's start; `dir`: for tests.
  */
-export function lockScript(holder: string, waitS: number, now = Math.floor(Date.now() / 1000), dir = LOCK_DIR): ShellCommand {
+export function lockScript(holder: string, waitS: number, now = Math.floor(Date.now() / 1000), dir = LOCK_DIR, read?: LockRead): ShellCommand {
+  // What the run reads under the lock, in the same round trip: after LOCKED, ended by the nonce and its exit code.
+  const after = read
+    ? sh`( timeout ${String(read.timeoutS)} sh -c ${read.script.text} ) </dev/null 2>/dev/null; printf '\\n%s %s\\n' ${read.nonce} "$?"`
+    : sh`:`;
   return sh`d=${dir}; since=${now}
 if ! { { [ -d "$d" ] || mkdir -m 0700 "$d" 2>/dev/null; } && [ -w "$d" ]; }; then d="/tmp/lbdeploy-run-$(id -u)"; [ -d "$d" ] || mkdir -m 0700 "$d" || exit 70; fi
 [ -O "$d" ] || exit 70
@@ -60,6 +64,7 @@ fi
 printf '%s since=%s\\n' ${holder} "$since" >"$d/run.holder"
 echo $$ >"$d/run.pid"
 echo LOCKED
+${after}
 while read -r _; do :; done
 rm -f "$d/run.holder" "$d/run.pid"`;
 }
@@ -129,15 +134,35 @@ done`;
 
 type Run = (script: ShellCommand, options: ExecOptions) => Promise<ExecResult>;
 
+/** A read-only script run under the lock as soon as it is ours (the run's facts): one round trip for both. */
+export interface LockRead {
+  script: ShellCommand;
+  /** Ends its output (a line of its own, with the exit code): unique per run, so no output is mistaken for it. */
+  nonce: string;
+  timeoutS: number;
+  /** Its output and exit code, before the lock is reported held. */
+  done(result: { stdout: string; code: number }): void;
+}
+
+/** The read's output in the lock's stdout: between LOCKED and the nonce line. */
+export function readAfterLock(out: string, nonce: string): { stdout: string; code: number } | undefined {
+  const start = out.indexOf('LOCKED\n');
+  const end = out.indexOf(`\n${nonce} `, start);
+  if (start < 0 || end < 0) return undefined;
+  const tail = out.slice(end + nonce.length + 2);
+  if (!tail.includes('\n')) return undefined;
+  return { stdout: out.slice(start + 'LOCKED\n'.length, end), code: Number(tail.slice(0, tail.indexOf('\n'))) };
+}
+
 /** Take the host's lock over `run` (the host's session); resolves once held, with its release. */
-export function acquireLock(host: string, run: Run, opts: LockOptions): Promise<() => Promise<void>> {
+export function acquireLock(host: string, run: Run, opts: LockOptions, read?: LockRead): Promise<() => Promise<void>> {
   const stdin = new PassThrough();
   let out = '';
   let locked = false;
   let told = false;
   return new Promise((resolve, reject) => {
     const lines = () => out.split('\n').slice(0, -1);
-    const done = run(lockScript(opts.holder, opts.waitS), {
+    const done = run(lockScript(opts.holder, opts.waitS, undefined, undefined, read), {
       stdin, timeoutMs: 0,
       onStdout: (chunk) => {
         out += chunk.toString();
@@ -147,8 +172,10 @@ export function acquireLock(host: string, run: Run, opts: LockOptions): Promise<
           told = true;
           opts.onWait?.(host, describeHolder(wait.slice(5)), opts.waitS);
         }
-        if (!locked && all.includes('LOCKED')) {
+        const answer = read && all.includes('LOCKED') ? readAfterLock(out, read.nonce) : undefined;
+        if (!locked && all.includes('LOCKED') && (!read || answer)) {
           locked = true;
+          if (read && answer) read.done(answer);
           resolve(async () => {
             stdin.end();
             await done.catch(() => undefined);

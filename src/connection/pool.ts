@@ -4,7 +4,8 @@
  */
 import { ConnectionError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { acquireLock, LockError, type LockOptions } from './lock.js';
+import { randomBytes } from 'node:crypto';
+import { acquireLock, LockError, type LockOptions, type LockRead } from './lock.js';
 import { mapLimit } from '../util/limit.js';
 import { sh, type ShellCommand } from './shell.js';
 import { connectSsh, type Connection, type ExecOptions, type ExecResult, type Phase, type SshTarget } from './ssh.js';
@@ -73,6 +74,10 @@ export class ConnectionPool {
   /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
   private readonly pinned = new Set<string>();
   private closing = 0;
+  /** lockAll's reads: what each host reads under its lock as soon as it is ours. */
+  private readOf?: (host: Host) => ShellCommand | undefined;
+  /** Per host, the output of that read and the connection it came over. */
+  private readonly reads = new Map<string, { stdout: string; code: number; epoch: number }>();
   readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0, waited: 0, phases: new Map() };
   private closed = false;
 
@@ -162,13 +167,19 @@ export class ConnectionPool {
     return conn;
   }
 
-  /** The host's run lock over its connection (taken once; a failed attempt is forgotten). */
-  private takeLock(host: Host, conn: Connection, waitS: number): Promise<() => Promise<void>> {
+  /** The host's run lock over its connection (taken once; a failed attempt is forgotten), with what `read` asks read under it. */
+  private takeLock(host: Host, conn: Connection, waitS: number, read?: ShellCommand): Promise<() => Promise<void>> {
     let held = this.locks.get(host.name);
     if (!held) {
       const raw = (script: ShellCommand, options: ExecOptions = {}) => this.exec(host, conn, script, options);
       const t0 = performance.now();
-      held = acquireLock(host.name, raw, { ...this.lock!, waitS });
+      const epoch = this.epoch(host);
+      const withRead: LockRead | undefined = read && {
+        script: read, nonce: `@@lbdeploy-read-${randomBytes(8).toString('hex')}`,
+        timeoutS: Math.max(1, Math.ceil((host.connection.commandTimeoutMs ?? 300_000) / 1000)),
+        done: (r) => this.reads.set(host.name, { ...r, epoch }),
+      };
+      held = acquireLock(host.name, raw, { ...this.lock!, waitS }, withRead);
       this.locks.set(host.name, held);
       held.then(() => this.count(host, 'lock', performance.now() - t0), () => this.count(host, 'lock', performance.now() - t0));
       const mine = held;
@@ -177,6 +188,13 @@ export class ConnectionPool {
       });
     }
     return held;
+  }
+
+  /** What the host read under its lock (lockAll's `readOf`), once; none after a reconnect (it may be stale). */
+  takeRead(host: Host): { stdout: string; code: number } | undefined {
+    const r = this.reads.get(host.name);
+    this.reads.delete(host.name);
+    return r && r.epoch === this.epoch(host) ? { stdout: r.stdout, code: r.code } : undefined;
   }
 
   /** Release the host's lock and keep its connection. */
@@ -194,8 +212,9 @@ export class ConnectionPool {
    * on, the other waits behind it or is refused holding nothing. Hosts that cannot connect are
    * left out and returned; the caller reports them. The hosts must fit under the cap.
    */
-  async lockAll(hosts: readonly Host[]): Promise<LockAllResult> {
+  async lockAll(hosts: readonly Host[], readOf?: (host: Host) => ShellCommand | undefined): Promise<LockAllResult> {
     if (!this.lock || hosts.length === 0) return { held: [], failed: [] };
+    this.readOf = readOf;
     // In use while they are connected and locked: a host of the set already connected (for a probe)
     // is otherwise the least recently used idle one, closed to make room for the next of the set.
     for (const h of hosts) this.mark(h, 1);
@@ -220,7 +239,7 @@ export class ConnectionPool {
     const reachable = hosts.filter((h) => conns.has(h.name));
     const attempt = async (host: Host, waitS: number): Promise<boolean> => {
       try {
-        await this.takeLock(host, conns.get(host.name)!, waitS);
+        await this.takeLock(host, conns.get(host.name)!, waitS, this.readOf?.(host));
         return true;
       } catch (e) {
         if (e instanceof LockError) result.held.push({ host, error: e });

@@ -43,12 +43,17 @@ export interface HostPlayInput {
   reconnect: (timeoutMs: number, previousBoot: string) => Promise<HostSession>;
 }
 
+/** What a play's steps and handlers read on a host (with extra probes); the pending-handler markers always. */
+export function playRequests(ops: readonly Operation[], handlers: readonly Operation[], ctx: PlanContext, extra: readonly FactRequest[] = []): FactRequest[] {
+  return [PENDING_FACT, ...extra, ...ops.flatMap((o) => o.facts(ctx)), ...handlers.flatMap((o) => o.facts(ctx))];
+}
+
 /**
  * Everything a play's steps and handlers need (plus extra probes), in one round trip.
  * The pending-handler markers always come along.
  */
 export async function gatherFacts(session: HostSession, ops: readonly Operation[], handlers: readonly Operation[], ctx: PlanContext, extra: readonly FactRequest[] = []): Promise<FactMap> {
-  const requests = [PENDING_FACT, ...extra, ...ops.flatMap((o) => o.facts(ctx)), ...handlers.flatMap((o) => o.facts(ctx))];
+  const requests = playRequests(ops, handlers, ctx, extra);
   const { facts, first: r } = await runFacts((script) => session.run(script, { phase: 'facts' }), requests);
   if (!facts.has(PENDING_FACT.key)) {
     throw new LbdeployError(`gathering facts failed (exit ${r.code ?? 'without status'}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { where: session.host.name });

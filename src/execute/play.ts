@@ -17,7 +17,7 @@ import { mapLimit } from '../util/limit.js';
 import { runFacts } from '../facts/batch.js';
 import { sleep } from '../util/sleep.js';
 import { disruptiveChange, drainHost, undrainHost } from './drain.js';
-import { gatherFacts, runHostPlay } from './host-play.js';
+import { gatherFacts, playRequests, runHostPlay } from './host-play.js';
 import type { RunState } from './run-state.js';
 
 type Vars = ReadonlyMap<string, Record<string, unknown>>;
@@ -99,7 +99,10 @@ async function readHost(run: RunState, play: Play, vars: Vars, host: Host, sessi
   const handlers = typeof play.handlers === 'function' ? play.handlers(hostCtx) : play.handlers ?? {};
   // Over the cap: the probes of this host's later batching plays too, so their order needs no connection.
   const ahead = run.capped ? run.turns.aheadOf(host, play) : [];
-  const facts = await gatherFacts(session, steps, Object.values(handlers), run.ctx, [...(play.probe ? [play.probe] : []), ...ahead]);
+  const extra = [...(play.probe ? [play.probe] : []), ...ahead];
+  // Under the cap, read up front with the lock while nothing has changed since (prefetch.ts).
+  const known = run.upFront.known(host, playRequests(steps, Object.values(handlers), run.ctx, extra));
+  const facts = known ?? (await gatherFacts(session, steps, Object.values(handlers), run.ctx, extra));
   if (ahead.length > 0) run.turns.keepAhead(host, play, facts);
   return { steps, handlers, facts, epoch };
 }

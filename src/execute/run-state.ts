@@ -9,7 +9,7 @@ import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { hostInfo, type HostContext, type HostInfo } from '../playbook/define.js';
 import type { HostRecap, RunEvent } from '../report/events.js';
-import type { FactRequest, FactResult, PlanContext } from '../operations/types.js';
+import type { FactMap, FactRequest, FactResult, PlanContext } from '../operations/types.js';
 import type { Turns } from './turns.js';
 
 export interface RunOptions {
@@ -42,6 +42,11 @@ export interface BeforeChange {
   decide(answers: ReadonlyMap<string, ReadonlyMap<string, FactResult>>): Promise<boolean>;
 }
 
+/** Answers read up front that still hold (prefetch.ts), or none. */
+export interface UpFront {
+  known(host: Host, requests: readonly FactRequest[]): FactMap | undefined;
+}
+
 export class RunState {
   readonly recaps: Record<string, HostRecap>;
   /** Hosts out of the run: nothing more is done on them. */
@@ -49,6 +54,8 @@ export class RunState {
   readonly ctx: PlanContext;
   /** More hosts than --forks: each host is locked while the run works on it, not for the whole run. */
   readonly capped: boolean;
+  /** Under the cap: what the run read up front, while it still holds (prefetch.ts sets it). */
+  upFront: UpFront = { known: () => undefined };
   /** Over the cap: the first host found held by another run (the run stops before its next host). */
   heldElsewhere: string | undefined;
   interrupted = false;
@@ -103,6 +110,12 @@ export class RunState {
     if (!this.heldElsewhere) return false;
     this.notRun(host.name, play, 'run lock', `not run: another lbdeploy run holds ${this.heldElsewhere}; this run stopped before this host`, t0);
     return true;
+  }
+
+  /** Nothing changed (or failed) on any host of the run so far: what was read up front still holds. */
+  unchanged(): boolean {
+    // Check mode runs nothing: what it counts as changed is only what would change.
+    return Object.values(this.recaps).every((r) => (this.ctx.check || r.changed === 0) && r.failed === 0);
   }
 
   /** Count a host's play results into its recap. */

@@ -18,6 +18,7 @@ import type { FactResult } from '../operations/types.js';
 import { runFacts } from '../facts/batch.js';
 import { mapLimit } from '../util/limit.js';
 import { Turns } from './turns.js';
+import { Prefetch } from './prefetch.js';
 import type { TurnAnswers } from '../kinds/inspect.js';
 
 export type { RunOptions };
@@ -49,13 +50,22 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const plan = await planRun(inv, playbooks, opts.limit);
   const pool = opts.pool ?? new ConnectionPool(inv);
   const capped = !pool.fits(plan.hosts.length);
-  const turns = new Turns(inv, playbooks, plan.hosts, capped && opts.readinessProbes ? await opts.readinessProbes() : undefined);
+  const readiness = opts.readinessProbes ? await opts.readinessProbes() : undefined;
+  const turns = new Turns(inv, playbooks, plan.hosts, capped ? readiness : undefined);
   const run = new RunState(inv, opts, pool, plan.hosts, reporter.emit.bind(reporter), turns);
+  const inRun = inv.hosts.filter((h) => plan.hosts.includes(h.name));
+  const prefetch = new Prefetch(run, capped ? undefined : readiness);
+  if (!capped) {
+    for (const h of inRun) prefetch.plan(h, playbooks, (pb) => plan.vars.get(pb)!, opts.beforeChange?.requests(h) ?? []);
+    run.upFront = prefetch;
+  }
   const stopWatching = watchInterrupt(run, opts.signal);
   run.emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: plan.hosts, check: opts.check });
   try {
     // Over --forks, hosts cannot all stay connected (and locked): each is locked on its turn instead.
-    if (pool.locking && !run.capped) await lockHosts(run, inv.hosts.filter((h) => plan.hosts.includes(h.name)));
+    // Under it, what the run reads goes out with the lock (or, taking none, in one read): one round trip.
+    if (pool.locking && !run.capped) await lockHosts(run, inRun, prefetch);
+    else if (!run.capped) await prefetch.readAll(inRun);
     if (opts.beforeChange) run.refused = await readBeforeChange(run, opts.beforeChange);
     if (run.refused) run.emit({ type: 'note', playbook: playbooks[0]?.name ?? '', text: 'REFUSED before any change (what was found is above): nothing changed' });
     for (const pb of run.refused ? [] : playbooks) await runPlaybook(run, pb, plan.vars.get(pb)!);
@@ -63,7 +73,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
     stopWatching();
     if (!opts.pool) await pool.closeAll();
   }
-  return report(run, plan.vars, started);
+  return report(run, plan.vars, started, prefetch);
 }
 
 /** Every playbook's vars for every host a play of it targets (also outside --limit: checks look across nodes), and the hosts in scope. */
@@ -109,9 +119,13 @@ function watchInterrupt(run: RunState, signal: AbortSignal | undefined): () => v
  * global order), so no play of this run meets a host another run is changing. One host held
  * elsewhere refuses the whole run, with nothing changed.
  */
-async function lockHosts(run: RunState, hosts: Host[]): Promise<void> {
+async function lockHosts(run: RunState, hosts: Host[], prefetch: Prefetch): Promise<void> {
   const t0 = Date.now();
-  const { held, failed } = await run.pool.lockAll(hosts);
+  const { held, failed } = await run.pool.lockAll(hosts, (h) => prefetch.script(h));
+  for (const h of hosts) {
+    const read = run.pool.takeRead(h);
+    if (read) prefetch.keep(h, read.stdout);
+  }
   for (const f of failed) run.failHost(f.host, 'run lock', t0, f.error);
   stopForHeld(run, held, t0);
 }
@@ -138,6 +152,11 @@ async function readBeforeChange(run: RunState, before: BeforeChange): Promise<bo
     const ahead = run.capped ? run.turns.aheadOf(host) : [];
     const requests = [...before.requests(host), ...ahead];
     if (requests.length === 0 || run.stoppedBefore(host, 'pre-flight', t0)) return;
+    const known = run.upFront.known(host, requests);
+    if (known) {
+      answers.set(host.name, known);
+      return;
+    }
     try {
       const session = await run.pool.session(host);
       const { facts } = await runFacts((script) => session.run(script, { phase: 'facts' }), requests);
@@ -213,10 +232,10 @@ async function callPrepare(run: RunState, pb: Playbook, vars: Vars, held: { host
 }
 
 /** Each host's recap, then the run's, with the pool's counts. */
-function report(run: RunState, vars: ReadonlyMap<Playbook, Vars>, started: number): RunResult {
+function report(run: RunState, vars: ReadonlyMap<Playbook, Vars>, started: number, prefetch: Prefetch): RunResult {
   for (const h of run.hosts) run.emit({ type: 'host-done', host: h, recap: run.recaps[h]! });
   const { stats } = run.pool;
   const commands = Object.fromEntries(stats.commands);
   run.emit({ type: 'recap', hosts: run.recaps, ms: Date.now() - started, connections: stats.connections, commands, peakOpen: stats.peakOpen });
-  return { hosts: run.recaps, vars, interrupted: run.interrupted, refused: run.refused, connections: stats.connections, commands, probed: run.turns.final };
+  return { hosts: run.recaps, vars, interrupted: run.interrupted, refused: run.refused, connections: stats.connections, commands, probed: run.capped ? run.turns.final : prefetch.readinessAnswers() };
 }

@@ -132,6 +132,15 @@ export class MemoryHost {
     this.lockHolder = `${holder ? unquoteWord(holder) : 'unknown'} since=${/since=(\d+)/.exec(text)?.[1] ?? '0'}`;
     this.lab.emit('locked', this.name, this.lockHolder);
     say('LOCKED');
+    // lock.ts's read under the lock: the facts batch, then the nonce line with its exit code.
+    const read = /\( timeout \d+ sh -c ('(?:[^']|'\\'')*') \) <\/dev\/null 2>\/dev\/null; printf '\\n%s %s\\n' (\S+) "\$\?"/.exec(text);
+    if (read) {
+      const script = unquoteWord(read[1]!);
+      const r = script.includes('@@lbd') ? await this.facts(script) : await this.sh(script, '');
+      const chunk = `${r.stdout ?? ''}\n${unquoteWord(read[2]!)} ${r.code ?? 255}\n`;
+      out += chunk;
+      options.onStdout?.(Buffer.from(chunk));
+    }
     const ended = new Promise<void>((r) => {
       if (!options.stdin || typeof options.stdin === 'string') return r();
       (options.stdin as Readable).on('end', () => r()).resume();

@@ -4,7 +4,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeHolder, holderOf, lockScript, staleHolder, unlockScript } from '../../../src/connection/lock.js';
+import { acquireLock, describeHolder, holderOf, lockScript, readAfterLock, staleHolder, unlockScript, type LockRead } from '../../../src/connection/lock.js';
+import { sh, type ShellCommand } from '../../../src/connection/shell.js';
+import type { ExecOptions, ExecResult } from '../../../src/connection/ssh.js';
+import type { Readable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 
 describe('run lock', () => {
@@ -106,6 +109,33 @@ describe('run lock', () => {
       assert.ok(Math.abs(since - Date.now() / 1000) < 60, `the waiting run records when it got the lock (${since})`);
       second.child.stdin.end();
       assert.equal(await second.exited, 0);
+    });
+
+    it('a read under the lock comes back with it, in the same command: facts read while the lock is ours', async () => {
+      // acquireLock over a local /bin/sh standing in for the host's session.
+      const runLocal = (script: ShellCommand, o: ExecOptions) => new Promise<ExecResult>((res) => {
+        const child = spawn('/bin/sh', ['-c', script.text.replace('d=/run/lbdeploy;', `d='${dir}';`)]);
+        running.push(child);
+        let stdout = '';
+        child.stdout.on('data', (b: Buffer) => {
+          stdout += b.toString();
+          o.onStdout?.(b);
+        });
+        (o.stdin as Readable).pipe(child.stdin);
+        child.on('exit', (code) => res({ stdout, stderr: '', code, signal: null }));
+      });
+      let got: { stdout: string; code: number } | undefined;
+      const read: LockRead = { script: sh`echo one; printf 'two\n\n'; cat /nonexistent; exit 3`, nonce: '@@nonce-1', timeoutS: 10, done: (r) => (got = r) };
+      const release = await acquireLock('h', runLocal, { holder: 'a@b pid 1: lbdeploy up x', waitS: 0 }, read);
+      assert.deepEqual(got, { stdout: 'one\ntwo\n\n', code: 3 }, 'the output of the read, exactly, and its exit code');
+      assert.equal(readFileSync(join(dir, 'run.holder'), 'utf8').startsWith('a@b pid 1'), true, 'read while the lock was held');
+      await release();
+      assert.equal(existsSync(join(dir, 'run.holder')), false);
+    });
+
+    it('readAfterLock waits for the whole nonce line', () => {
+      assert.equal(readAfterLock('LOCKED\nfacts\n@@n 0', '@@n'), undefined);
+      assert.deepEqual(readAfterLock('WAIT x\nLOCKED\nfacts\n\n@@n 0\n', '@@n'), { stdout: 'facts\n', code: 0 });
     });
 
     it('a killed holder frees the lock (the kernel drops its flock)', async () => {

@@ -8,7 +8,7 @@ import { ConnectionPool } from '../../../src/connection/pool.js';
 import { sh } from '../../../src/connection/shell.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import type { Inventory } from '../../../src/inventory/model.js';
-import type { Operation } from '../../../src/operations/types.js';
+import type { FactResult, Operation } from '../../../src/operations/types.js';
 import { definePlaybook, type Play, type Playbook } from '../../../src/playbook/define.js';
 import type { RunEvent } from '../../../src/report/events.js';
 import { PlanError, runPlaybooks, type RunOptions } from '../../../src/execute/run.js';
@@ -86,9 +86,59 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
     assert.equal(hosts[0]!.files.get('/kv/b'), '2');
     const second = await run(lab, inv, pb);
     for (const h of ['h1', 'h2']) assert.deepEqual(second.steps(h), ['kv a: ok', 'kv b: ok', 'kv c: ok']);
-    // A no-op: the lock and one facts batch per host, nothing else.
-    assert.deepEqual(second.recap.commands, { h1: 2, h2: 2 });
+    // A no-op: one command per host, the lock with every fact read under it as soon as it is ours.
+    assert.deepEqual(second.recap.commands, { h1: 1, h2: 1 });
     assert.equal(second.recap.connections, 2);
+  });
+
+  describe('a run that changes nothing: one round trip per host', () => {
+    /** Two playbooks, a read before any change and readiness probes, as up runs them. */
+    async function runTwo(lab: MemoryLab, inv: Inventory, values: { a: string; b: string }, o: Partial<RunOptions> = {}) {
+      const events: RunEvent[] = [];
+      const pool = new ConnectionPool(inv, o.check ? undefined : { holder: 'test run', waitS: 0 }, 20, lab.connect);
+      const seen: string[] = [];
+      const beforeChange = { requests: () => [{ key: 'vrids', command: sh`cat /vrids` }], decide: async (answers: ReadonlyMap<string, ReadonlyMap<string, FactResult>>) => (seen.push(...[...answers].map(([h, f]) => `${h}=${f.get('vrids')?.stdout}`)), false) };
+      const readinessProbes = async () => () => [{ key: 'ready', command: sh`cat /ready` }];
+      const result = await runPlaybooks(inv, [playbook(() => [kv('a', values.a)]), playbook(() => [kv('b', values.b)])], {
+        check: false, diff: false, forks: 20, allowReboot: false, pool, ...(o.check ? {} : { beforeChange }), readinessProbes, ...o,
+      }, { emit: (e) => events.push(e), close: async () => undefined }).finally(() => pool.closeAll());
+      return { result, events, seen };
+    }
+
+    it('up: the lock, the read before change, both plays\' facts and the readiness probes in one command', async () => {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      for (const h of hosts) {
+        h.files.set('/kv/a', '1').set('/kv/b', '2').set('/vrids', '51').set('/ready', 'yes');
+      }
+      const r = await runTwo(lab, inv, { a: '1', b: '2' });
+      assert.deepEqual(r.result.commands, { h1: 1, h2: 1 });
+      assert.deepEqual(r.seen.sort(), ['h1=51', 'h2=51'], 'the pre-flight decided on what was read under the lock');
+      assert.equal(r.result.probed.get('h1')?.facts.get('ready')?.stdout, 'yes', 'the wait\'s first round is answered too');
+      for (const h of hosts) assert.equal(h.ran.filter((c) => c.includes('cat /kv/a')).every((c) => c.includes('flock -n 9')), true, 'read only under the lock');
+    });
+
+    it('a change in the first playbook: the second reads its facts again, after the change', async () => {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      for (const h of hosts) h.files.set('/kv/a', 'old').set('/kv/b', '2').set('/vrids', '51').set('/ready', 'yes');
+      const r = await runTwo(lab, inv, { a: 'new', b: '2' });
+      // The lock (with the read), the change, the second play's facts again.
+      assert.deepEqual(r.result.commands, { h1: 3, h2: 3 });
+      assert.equal(r.result.probed.size, 0, 'readiness read before the change is not used');
+      assert.equal(hosts[0]!.files.get('/kv/a'), 'new');
+    });
+
+    it('plan (no lock): every play\'s facts in one read per host', async () => {
+      const { lab, hosts } = labOf(2);
+      const inv = await inventoryOf(2);
+      for (const h of hosts) h.files.set('/kv/a', 'x').set('/kv/b', 'y');
+      const r = await runTwo(lab, inv, { a: '1', b: '2' }, { check: true, diff: true });
+      assert.deepEqual(r.result.commands, { h1: 1, h2: 1 });
+      assert.equal(hosts[0]!.count('flock'), 0);
+      const changed = r.events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.status === 'changed').map((e) => `${e.host} ${e.step}`).sort();
+      assert.deepEqual(changed, ['h1 kv a', 'h1 kv b', 'h2 kv a', 'h2 kv b'], 'planned from the one read');
+    });
   });
 
   it('a misspelt handler and a step that refuses its arguments are found before anything connects', async () => {
@@ -266,14 +316,17 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       gate.open();
       await a;
       assert.equal(asked, 0, 'the pre-flight was not asked');
-      assert.equal(hosts[0]!.count('cat /vrids') + hosts[1]!.count('cat /vrids'), 0);
+      // Read only under a lock of this run (the read goes out with the lock command, which was refused).
+      const readAlone = /^(?![\s\S]*flock -n 9)[\s\S]*cat \/vrids/;
+      assert.equal(hosts[0]!.count(readAlone) + hosts[1]!.count(readAlone), 0);
+      assert.equal(hosts[0]!.ran.filter((c) => c.includes('cat /vrids')).every((c) => c.includes('flock -n 9') && c.includes('run-B')), true);
       assert.equal(b.recap.hosts.h1!.failed + b.recap.hosts.h2!.failed, 2);
       // Holding none, it is refused at once (no grace to wait), every held host named with its holder.
       const refusals = b.events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.step === 'run lock' && /another lbdeploy run holds this host/.test(e.message ?? ''));
       assert.deepEqual(refusals.map((e) => e.host).sort(), ['h1', 'h2']);
       for (const e of refusals) assert.match(e.message!, /run-A since \d{4}-/);
       assert.deepEqual(hosts.map((h) => h.count('run-B')), [1, 1], 'one try per host: no ordered pass, no grace waited');
-      assert.equal(hosts[0]!.count('kvset /kv/k B') + hosts[1]!.count('kvset /kv/k B') + hosts[0]!.count('/kv/other'), 0, 'the refused run changed nothing');
+      assert.equal(hosts[0]!.count('kvset /kv/k B') + hosts[1]!.count('kvset /kv/k B') + hosts[0]!.count('kvset /kv/other'), 0, 'the refused run changed nothing');
       assert.equal(hosts[0]!.files.get('/kv/k'), 'A');
       assert.equal(hosts[0]!.lockHolder, undefined, 'every lock released at the end');
     });

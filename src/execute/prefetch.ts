@@ -1,0 +1,99 @@
+/**
+ * A run that changes nothing in one round trip per host (under the --forks cap). Everything the run
+ * would read goes out at once: the read before any change, the facts of every play the host is in
+ * (playbooks without a prepare: their steps are known before anything connects), and the readiness
+ * probes. With a run lock, the batch runs under the lock in the lock's own command, as soon as the
+ * lock is ours; without one (plan), as one read of its own.
+ *
+ * The answers stand in for later reads only while the run has changed nothing on any host: a step
+ * that changed (or failed) makes every later read go to the host again, as before.
+ */
+import { batchFacts, dedupeFacts, factsSignature, type FactBatch } from '../facts/batch.js';
+import type { ShellCommand } from '../connection/shell.js';
+import type { Host } from '../inventory/model.js';
+import { playHosts } from '../inventory/select.js';
+import type { TurnAnswers } from '../kinds/inspect.js';
+import type { FactMap, FactRequest } from '../operations/types.js';
+import type { Playbook } from '../playbook/define.js';
+import { mapLimit } from '../util/limit.js';
+import { playRequests } from './host-play.js';
+import { selectSteps } from './play.js';
+import type { RunState, UpFront } from './run-state.js';
+
+type Vars = ReadonlyMap<string, Record<string, unknown>>;
+
+export class Prefetch implements UpFront {
+  /** Per host, what it will read (one batch: its script and the parser of that script's output), and the answers once read. */
+  private readonly batches = new Map<string, FactBatch>();
+  private readonly answers = new Map<string, { facts: FactMap; epoch: number }>();
+
+  constructor(private readonly run: RunState, private readonly readiness?: (host: Host) => readonly FactRequest[]) {}
+
+  /** Everything `host` will read in this run, as far as it is known before it connects. */
+  plan(host: Host, playbooks: readonly Playbook[], varsOf: (pb: Playbook) => Vars, before: readonly FactRequest[]): void {
+    const requests: FactRequest[] = [...before];
+    try {
+      for (const pb of playbooks) {
+        // A prepare adds vars (and so steps) only once it ran: its plays read on their own.
+        if (pb.prepare) continue;
+        for (const play of pb.plays) {
+          if (!playHosts(this.run.inv, play).some((h) => h.name === host.name)) continue;
+          const ctx = this.run.hostContext(host, varsOf(pb));
+          const steps = selectSteps(play.steps(ctx), this.run.opts.tags, this.run.opts.skipTags);
+          const handlers = typeof play.handlers === 'function' ? play.handlers(ctx) : play.handlers ?? {};
+          requests.push(...playRequests(steps, Object.values(handlers), this.run.ctx, play.probe ? [play.probe] : []));
+        }
+      }
+    } catch {
+      // A play that cannot build its steps says so on its own turn.
+      return;
+    }
+    requests.push(...(this.readiness?.(host) ?? []));
+    if (requests.length > 0) this.batches.set(host.name, batchFacts(dedupeFacts(requests)));
+  }
+
+  /** The batch a host runs under its lock (or on its own). */
+  script(host: Host): ShellCommand | undefined {
+    return this.batches.get(host.name)?.script;
+  }
+
+  /** Keep a host's answers, read over its connection of this epoch. */
+  keep(host: Host, stdout: string): void {
+    const batch = this.batches.get(host.name);
+    if (batch) this.answers.set(host.name, { facts: batch.parse(stdout), epoch: this.run.pool.epoch(host) });
+  }
+
+  /** Without a lock (plan): every host's batch as one read of its own, hosts in parallel. */
+  async readAll(hosts: readonly Host[]): Promise<void> {
+    await mapLimit(hosts.filter((h) => this.batches.has(h.name)), this.run.opts.forks, async (host) => {
+      try {
+        const session = await this.run.pool.session(host);
+        this.keep(host, (await session.run(this.script(host)!, { phase: 'facts' })).stdout);
+      } catch {
+        // Unreachable: the host's first play says so.
+      }
+    });
+  }
+
+  /**
+   * The answers to `requests` read up front, while they still hold: nothing changed on any host
+   * of the run since, the host's connection is the one they came over, and every request was answered.
+   */
+  known(host: Host, requests: readonly FactRequest[]): FactMap | undefined {
+    const a = this.answers.get(host.name);
+    if (!a || !this.run.unchanged() || a.epoch !== this.run.pool.epoch(host)) return undefined;
+    return requests.every((r) => a.facts.has(r.key)) ? a.facts : undefined;
+  }
+
+  /** The readiness probes answered up front, for the wait's first round (none once the run changed something). */
+  readinessAnswers(): Map<string, TurnAnswers> {
+    const out = new Map<string, TurnAnswers>();
+    if (!this.readiness) return out;
+    for (const host of this.run.inv.hosts) {
+      const requests = this.readiness(host);
+      const facts = requests.length > 0 ? this.known(host, requests) : undefined;
+      if (facts) out.set(host.name, { signature: factsSignature(requests), facts: new Map(requests.map((r) => [r.key, facts.get(r.key)!])) });
+    }
+    return out;
+  }
+}
