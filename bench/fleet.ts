@@ -5,6 +5,8 @@
  * reload); the lbdeploy process's CPU seconds and peak memory (GNU time); SSH connections and
  * remote commands per host, and the most connections open at once (BENCH_FORKS, default 20, caps them); and the CPU the fleet's hosts themselves spent per host (their
  * containers' cgroups, the idle rate measured first and subtracted: keepalived's checks tick on).
+ * With BENCH_LATENCY=0,50 (the default) the floor and the no-op again with 50 ms added on every
+ * scale host's interface (tc netem, inside the lab), and each no-op's phases from its timings event.
  * Prints figures; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,8 @@ const RUNS = Number(process.env.BENCH_FLEET_RUNS ?? 3);
 /** `up --forks`: hosts worked on, and SSH connections open, at once (lbdeploy's default is 20). */
 const FORKS = process.env.BENCH_FORKS ?? '20';
 const MAIN = resolve('dist/src/cli/main.js');
+/** Added latency profiles (ms, tc netem on the lab's scale hosts): BENCH_LATENCY=0,50. */
+const LATENCIES = (process.env.BENCH_LATENCY ?? '0,50').split(',').map(Number);
 const paths = labPaths();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -72,6 +76,8 @@ interface Measure {
   changed: number;
   /** CPU ms each fleet host spent on this run (background subtracted). */
   hostMs?: number;
+  /** The run's timings event: ms per phase, summed over the hosts. */
+  phases: Record<string, number>;
 }
 
 /** One `up`, timed from outside (process start included), with GNU time's CPU and peak RSS. */
@@ -86,6 +92,7 @@ function up(inventory: string): Measure {
   const recap = r.stdout.split('\n').filter((l) => l.includes('"type":"recap"')).map((l) => JSON.parse(l) as { connections: number; peakOpen?: number; commands: Record<string, number>; hosts: Record<string, { changed: number }> }).pop()!;
   // Every remote command on the fleet's hosts: the run's and its readiness wait's (the client's aside).
   const wait = r.stdout.split('\n').filter((l) => l.includes('"type":"wait-done"')).map((l) => JSON.parse(l) as { commands?: Record<string, number>; connections?: number; peakOpen?: number }).pop();
+  const phases = r.stdout.split('\n').filter((l) => l.includes('"type":"timings"')).map((l) => JSON.parse(l) as { totals: Record<string, number> }).pop()?.totals ?? {};
   const hosts = Object.keys(recap.commands);
   const total = hosts.reduce((a, h) => a + recap.commands[h]! + (wait?.commands?.[h] ?? 0), 0);
   return {
@@ -93,13 +100,33 @@ function up(inventory: string): Measure {
     peakOpen: Math.max(recap.peakOpen ?? 0, wait?.peakOpen ?? 0),
     commandsPerHost: total / Math.max(1, hosts.length),
     changed: Object.values(recap.hosts).reduce((a, h) => a + h.changed, 0),
+    phases,
   };
 }
 
 function med(ms: Measure[]): Measure {
-  const pick = (k: Exclude<keyof Measure, 'hostMs'>) => median(ms.map((m) => m[k]));
+  const pick = (k: Exclude<keyof Measure, 'hostMs' | 'phases'>) => median(ms.map((m) => m[k]));
   const host = ms.map((m) => m.hostMs).filter((x): x is number => x !== undefined);
-  return { ms: pick('ms'), cpuS: pick('cpuS'), maxRssMiB: pick('maxRssMiB'), connections: pick('connections'), peakOpen: pick('peakOpen'), commandsPerHost: pick('commandsPerHost'), changed: pick('changed'), hostMs: host.length > 0 ? median(host) : undefined };
+  // The phases of the run whose time is the median.
+  const phases = [...ms].sort((a, b) => a.ms - b.ms)[Math.floor(ms.length / 2)]!.phases;
+  return { ms: pick('ms'), cpuS: pick('cpuS'), maxRssMiB: pick('maxRssMiB'), connections: pick('connections'), peakOpen: pick('peakOpen'), commandsPerHost: pick('commandsPerHost'), changed: pick('changed'), hostMs: host.length > 0 ? median(host) : undefined, phases };
+}
+
+/** Phase totals as one line: where a run's time went on the hosts. */
+function phaseLine(p: Record<string, number>, n: number): string {
+  const order = ['connect', 'authenticate', 'lock', 'facts', 'apply', 'handlers', 'wait'];
+  return order.filter((k) => p[k] !== undefined).map((k) => `${k} ${(p[k]! / n).toFixed(0)}`).join(', ') + ' (ms per host)';
+}
+
+/** Added latency on every scale host's interface (tc netem, inside the lab only), for `fn`; removed after. */
+function withLatency<T>(n: number, delayMs: number, fn: () => T): T {
+  if (delayMs <= 0) return fn();
+  sh(onAll(n, `tc qdisc replace dev eth0 root netem delay ${delayMs}ms`));
+  try {
+    return fn();
+  } finally {
+    sh(onAll(n, 'tc qdisc del dev eth0 root 2>/dev/null || true'));
+  }
 }
 
 function main(): void {
@@ -148,7 +175,23 @@ function main(): void {
     row('up, no-op', med(runs.noop), med(runs.noop).ms);
     row('up, one file + reload', med(runs.change), med(runs.change).ms);
     const noop = med(runs.noop);
-    console.log(`       lab up --scale ${n}: ${labS.toFixed(0)} s; targets: no-op ${n <= 10 ? '<= 1.2x' : n >= 100 ? '<= 0.7x and < 3 s' : '-'} floor, < 15 ms CPU per host -> ${(noop.ms / f).toFixed(2)}x, ${((noop.cpuS * 1000) / n).toFixed(1)} ms/host`);
+    console.log(`       no-op phases: ${phaseLine(noop.phases, n)}`);
+    console.log(`       lab up --scale ${n}: ${labS.toFixed(0)} s; targets: no-op ${n <= 50 ? '<= 1.2x' : n >= 100 ? '<= 0.7x and < 3 s' : '-'} floor, < 15 ms CPU per host -> ${(noop.ms / f).toFixed(2)}x, ${((noop.cpuS * 1000) / n).toFixed(1)} ms/host`);
+    for (const delay of LATENCIES.filter((d) => d > 0)) {
+      // The same floor and no-op with every host's packets delayed: the extra round trips show.
+      const slow = withLatency(n, delay, () => {
+        const fl: number[] = [];
+        const ops: Measure[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          fl.push(floor(n));
+          ops.push(up(inventory));
+        }
+        return { floor: median(fl), noop: med(ops) };
+      });
+      row(`floor +${delay} ms latency`, undefined, slow.floor);
+      console.log(`  ${String(n).padStart(3)}  ${`up, no-op +${delay} ms`.padEnd(26)} ${slow.noop.ms.toFixed(0).padStart(7)} ${(slow.noop.ms / slow.floor).toFixed(2).padStart(8)}   (target <= 1.2x)`);
+      console.log(`       no-op phases +${delay} ms: ${phaseLine(slow.noop.phases, n)}`);
+    }
   }
 }
 

@@ -1,12 +1,12 @@
 /** One play on one host: facts in one round trip, steps in order, handlers at the end. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { join as joinCmd, sh, type ShellCommand } from '../connection/shell.js';
 import type { HostSession } from '../connection/pool.js';
 import type { ExecResult } from '../connection/ssh.js';
 import { LbdeployError } from '../errors.js';
-import { runFacts } from '../facts/batch.js';
+import { batchFacts, dedupeFacts, runFacts, type FactBatch } from '../facts/batch.js';
 import type { FactMap, FactRequest, Operation, PlanContext, StepPlan } from '../operations/types.js';
 import type { RunEvent, StepStatus } from '../report/events.js';
 import { BOOT_FACT } from '../operations/command.js';
@@ -73,6 +73,13 @@ export function runHostPlay(input: HostPlayInput): Promise<HostPlayResult> {
 }
 
 type Step = RunEvent & { type: 'step' };
+
+/** What the steps after a change read, and (once read with the change) the answers. */
+interface NextRead {
+  requests: FactRequest[];
+  batch: FactBatch;
+  facts?: FactMap;
+}
 
 /** One play on one host: its steps in order (one round trip for facts, again only after a change), then the handlers they notified. */
 class HostPlay {
@@ -172,7 +179,9 @@ class HostPlay {
     // unless whether it changed is known only after it ran.
     const marker = op.changeKnownAfterRun ? undefined : this.markers(op.notify);
     const script: ShellCommand = marker ? joinCmd([sh`( ${plan.script} )`, marker], ' && ') : plan.script;
-    const r = await this.session.run(script, { stdin: stdinOf(plan.stdin), phase: 'apply' });
+    // Later steps plan against the host as it is after the change: read in the same command when they can.
+    const next = !op.reconnect && !op.changeKnownAfterRun ? this.nextRead(rest, [...op.notify]) : undefined;
+    const r = next ? await this.changeThenRead(script, plan, next) : await this.session.run(script, { stdin: stdinOf(plan.stdin), phase: 'apply' });
     const outcome = op.result ? op.result(r) : r.code === 0 ? { changed: true } : { changed: false, error: errorText(r) };
     if (outcome.error !== undefined || r.code === null) {
       this.report(op.name, 'failed', started, { message: outcome.error ?? `the command ended without an exit status (${r.signal ?? 'connection lost'})` });
@@ -187,9 +196,33 @@ class HostPlay {
     op.notify.forEach((n) => this.notified.add(n));
     this.report(op.name, 'changed', started, { message: plan.summary, diff: plan.diff });
     if (op.reconnect) this.session = await this.input.reconnect(op.reconnect.timeoutMs, this.facts.get(BOOT_FACT.key)?.stdout ?? '');
-    // Later steps plan against the host as it is now: one more round trip, only after a change.
-    if (rest.length > 0 || this.notified.size > 0) this.facts = await this.gather(rest);
+    // Later steps plan against the host as it is now: read with the change, else one more round trip.
+    if (rest.length > 0 || this.notified.size > 0) this.facts = next?.facts ?? (await this.gather(rest));
     return true;
+  }
+
+  /** The read that follows a change (the later steps' and the handlers' facts), when anything will plan from it. */
+  private nextRead(rest: readonly Operation[], notifies: readonly string[]): NextRead | undefined {
+    if (rest.length === 0 && this.notified.size === 0 && notifies.length === 0) return undefined;
+    const requests = dedupeFacts(playRequests(rest, this.handlerOps.map(([, o]) => o), this.input.ctx));
+    return { requests, batch: batchFacts(requests) };
+  }
+
+  /**
+   * The change, then (when it succeeded) the facts the next steps plan from, in one command: the
+   * change's output ends with a nonce line holding its exit code, the read's output follows. A read
+   * that did not come back whole is left out (the caller reads again).
+   */
+  private async changeThenRead(script: ShellCommand, plan: Extract<StepPlan, { kind: 'change' }>, next: NextRead): Promise<ExecResult> {
+    const nonce = `@@lbdeploy-then-${randomBytes(8).toString('hex')}`;
+    const both = sh`( ${script} ); rc=$?; printf '\\n%s %s\\n' ${nonce} "$rc"; if [ "$rc" -eq 0 ]; then ( ${next.batch.script} ) </dev/null; fi; exit "$rc"`;
+    const r = await this.session.run(both, { stdin: stdinOf(plan.stdin), phase: 'apply' });
+    const at = r.stdout.indexOf(`\n${nonce} `);
+    if (at < 0) return r;
+    const after = r.stdout.slice(at + nonce.length + 2);
+    const facts = next.batch.parse(after.slice(after.indexOf('\n') + 1));
+    if (next.requests.every((q) => facts.has(q.key))) next.facts = facts;
+    return { ...r, stdout: r.stdout.slice(0, at) };
   }
 
   /** A notified handler; its marker goes in the same command. False stops the play (it stays pending). */

@@ -102,6 +102,15 @@ export class MemoryHost {
     if (c.isDropped) return { stdout: '', stderr: '', code: null, signal: 'connection lost' };
     if (text.includes('flock -n 9')) return this.lock(c, text, options);
     const stdin = await readStdin(options.stdin);
+    // host-play.ts's change followed by the next steps' facts: the change, a nonce line with its code, the read.
+    const then = /^\( ([\s\S]*) \); rc=\$\?; printf '\\n%s %s\\n' (\S+) "\$rc"; if \[ "\$rc" -eq 0 \]; then \( ([\s\S]*) \) <\/dev\/null; fi; exit "\$rc"$/.exec(text);
+    if (then) {
+      const change = await this.sh(then[1]!, stdin);
+      const code = change.code === undefined ? 0 : change.code;
+      if (c.isDropped || code === null) return { stdout: change.stdout ?? '', stderr: change.stderr ?? '', code: null, signal: 'connection lost' };
+      const read = code === 0 ? await this.facts(then[3]!) : { stdout: '' };
+      return { stdout: `${change.stdout ?? ''}\n${unquoteWord(then[2]!)} ${code}\n${read.stdout ?? ''}`, stderr: change.stderr ?? '', code, signal: null };
+    }
     const r = text.includes('@@lbd') ? await this.facts(text) : await this.sh(text, stdin);
     if (c.isDropped) return { stdout: '', stderr: '', code: null, signal: 'connection lost' };
     return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.code === undefined ? 0 : r.code, signal: r.code === null ? 'connection lost' : null };

@@ -83,6 +83,9 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
     const first = await run(lab, inv, pb);
     for (const h of ['h1', 'h2']) assert.deepEqual(first.steps(h), ['kv a: changed', 'kv b: changed', 'kv c: changed', 'app: changed']);
     assert.equal(hosts[0]!.count('reload app'), 1, 'the handler ran once though two steps notified it');
+    // The lock with the facts; each change with the facts the next steps plan from; the handler.
+    assert.deepEqual(first.recap.commands, { h1: 5, h2: 5 });
+    assert.equal(hosts[0]!.ran.filter((c) => c.includes('kvset')).every((c) => c.includes('@@lbdeploy-then-')), true, 'no separate read after a change');
     assert.equal(hosts[0]!.files.get('/kv/b'), '2');
     const second = await run(lab, inv, pb);
     for (const h of ['h1', 'h2']) assert.deepEqual(second.steps(h), ['kv a: ok', 'kv b: ok', 'kv c: ok']);
