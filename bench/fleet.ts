@@ -5,11 +5,12 @@
  * reload); the lbdeploy process's CPU seconds and peak memory (GNU time); SSH connections and
  * remote commands per host, and the most connections open at once (BENCH_FORKS, default 20, caps them); and the CPU the fleet's hosts themselves spent per host (their
  * containers' cgroups, the idle rate measured first and subtracted: keepalived's checks tick on).
- * With BENCH_LATENCY=0,50 (the default) the floor and the no-op again with 50 ms added on every
- * scale host's interface (tc netem, inside the lab), and each no-op's phases from its timings event.
+ * With BENCH_LATENCY=0,50 (the default) the floor and the no-op again with 50 ms added to every SSH
+ * round trip (bench/latency-relay.ts: this kernel has no netem), and each no-op's phases from its
+ * timings event.
  * Prints figures; asserts nothing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +23,7 @@ const RUNS = Number(process.env.BENCH_FLEET_RUNS ?? 3);
 /** `up --forks`: hosts worked on, and SSH connections open, at once (lbdeploy's default is 20). */
 const FORKS = process.env.BENCH_FORKS ?? '20';
 const MAIN = resolve('dist/src/cli/main.js');
-/** Added latency profiles (ms, tc netem on the lab's scale hosts): BENCH_LATENCY=0,50. */
+/** Added latency profiles (ms added to each SSH round trip): BENCH_LATENCY=0,50. */
 const LATENCIES = (process.env.BENCH_LATENCY ?? '0,50').split(',').map(Number);
 const paths = labPaths();
 
@@ -33,8 +34,9 @@ function sh(script: string): void {
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${script.slice(0, 200)}`);
 }
 
-function onAll(n: number, command: string): string {
-  return scaleHosts(n).map((h) => `ssh -i ${paths.clientKey} -o UserKnownHostsFile=${paths.knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes root@${h.address} ${JSON.stringify(command)} &`).join('\n') + '\nwait';
+function onAll(n: number, command: string, sshConfig?: string): string {
+  const keys = sshConfig ? `-F ${sshConfig} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR` : `-o UserKnownHostsFile=${paths.knownHosts} -o StrictHostKeyChecking=yes`;
+  return scaleHosts(n).map((h) => `ssh -i ${paths.clientKey} ${keys} -o BatchMode=yes root@${h.address} ${JSON.stringify(command)} &`).join('\n') + '\nwait';
 }
 
 /** Each host's container CPU counter (ns), cgroup v1 (cpuacct) or v2 (cpu.stat); undefined where neither is readable. */
@@ -59,9 +61,9 @@ function hostCpu<T>(counter: (() => number) | undefined, idleNsPerMs: number, n:
 }
 
 /** N OpenSSH clients at once, each connecting, authenticating and running `true`. */
-function floor(n: number): number {
+function floor(n: number, sshConfig?: string): number {
   const t = process.hrtime.bigint();
-  sh(onAll(n, 'true'));
+  sh(onAll(n, 'true', sshConfig));
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
@@ -118,18 +120,36 @@ function phaseLine(p: Record<string, number>, n: number): string {
   return order.filter((k) => p[k] !== undefined).map((k) => `${k} ${(p[k]! / n).toFixed(0)}`).join(', ') + ' (ms per host)';
 }
 
-/** Added latency on every scale host's interface (tc netem, inside the lab only), for `fn`; removed after. */
-function withLatency<T>(n: number, delayMs: number, fn: () => T): T {
-  if (delayMs <= 0) return fn();
-  sh(onAll(n, `tc qdisc replace dev eth0 root netem delay ${delayMs}ms`));
+/**
+ * Added latency on every SSH round trip to the scale hosts, for `fn` (floor and no-op): tc netem
+ * needs sch_netem, which this machine's kernel lacks, so bench/latency-relay.ts relays each host's
+ * SSH on 127.0.0.1 with DELAY/2 ms each way. An ssh config sends both OpenSSH (the floor) and
+ * lbdeploy (the inventory's ssh_config) through it; host keys are not checked on the relayed ports.
+ */
+async function withLatency<T>(n: number, delayMs: number, inventory: string, fn: (o: { inventory: string; sshConfig: string }) => T): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve('bench/latency-relay.ts'), String(delayMs), ...scaleHosts(n).map((h) => h.address)], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
-    return fn();
+    const lines = await new Promise<string[]>((res, rej) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('ready\n')) res(out.trim().split('\n').slice(0, -1));
+      });
+      child.on('exit', (code) => rej(new Error(`latency relay exited (${code})`)));
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-bench-latency-'));
+    const sshConfig = join(dir, 'ssh_config');
+    writeFileSync(sshConfig, lines.map((l) => l.split(' ')).map(([a, port]) => `Host ${a}\n  HostName 127.0.0.1\n  Port ${port}\n`).join(''));
+    const slow = join(dir, 'inventory.yaml');
+    writeFileSync(slow, readFileSync(inventory, 'utf8').replace('host_key_checking: strict', `host_key_checking: off, ssh_config: ${JSON.stringify(sshConfig)}`));
+    return fn({ inventory: slow, sshConfig });
   } finally {
-    sh(onAll(n, 'tc qdisc del dev eth0 root 2>/dev/null || true'));
+    child.stdin.end();
+    child.kill();
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lbdeploy-bench-fleet-'));
   console.log(`lbdeploy fleet bench: the scale profile (light LB hosts in clusters of two, haproxy-keepalived), median of ${RUNS} runs, process start included, --forks ${FORKS}`);
   console.log(`  ${'N'.padStart(3)}  ${'what'.padEnd(26)} ${'ms'.padStart(7)} ${'x floor'.padStart(8)} ${'CPU s'.padStart(6)} ${'CPU ms/host'.padStart(11)} ${'peak MiB'.padStart(8)} ${'conns'.padStart(5)} ${'open'.padStart(4)} ${'cmds/host'.padStart(9)} ${'changed'.padStart(7)} ${'host CPU ms'.padStart(11)}`);
@@ -179,12 +199,12 @@ function main(): void {
     console.log(`       lab up --scale ${n}: ${labS.toFixed(0)} s; targets: no-op ${n <= 50 ? '<= 1.2x' : n >= 100 ? '<= 0.7x and < 3 s' : '-'} floor, < 15 ms CPU per host -> ${(noop.ms / f).toFixed(2)}x, ${((noop.cpuS * 1000) / n).toFixed(1)} ms/host`);
     for (const delay of LATENCIES.filter((d) => d > 0)) {
       // The same floor and no-op with every host's packets delayed: the extra round trips show.
-      const slow = withLatency(n, delay, () => {
+      const slow = await withLatency(n, delay, inventory, (o) => {
         const fl: number[] = [];
         const ops: Measure[] = [];
         for (let i = 0; i < RUNS; i++) {
-          fl.push(floor(n));
-          ops.push(up(inventory));
+          fl.push(floor(n, o.sshConfig));
+          ops.push(up(o.inventory));
         }
         return { floor: median(fl), noop: med(ops) };
       });
@@ -195,4 +215,4 @@ function main(): void {
   }
 }
 
-main();
+await main();
