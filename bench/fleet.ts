@@ -208,7 +208,7 @@ async function main(): Promise<void> {
         }
         return { floor: median(fl), noop: med(ops) };
       });
-      row(`floor +${delay} ms latency`, undefined, slow.floor);
+      console.log(`  ${String(n).padStart(3)}  ${`floor +${delay} ms latency`.padEnd(26)} ${slow.floor.toFixed(0).padStart(7)} ${'1.00'.padStart(8)}`);
       console.log(`  ${String(n).padStart(3)}  ${`up, no-op +${delay} ms`.padEnd(26)} ${slow.noop.ms.toFixed(0).padStart(7)} ${(slow.noop.ms / slow.floor).toFixed(2).padStart(8)}   (target <= 1.2x)`);
       console.log(`       no-op phases +${delay} ms: ${phaseLine(slow.noop.phases, n)}`);
     }

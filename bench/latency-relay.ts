@@ -14,15 +14,29 @@ const half = Number(delayArg) / 2;
 if (!(half >= 0) || addresses.length === 0) throw new Error('usage: latency-relay.ts DELAY_MS ADDRESS...');
 for (const a of addresses) if (!/^198\.(18|19)\.\d+\.\d+$/.test(a)) throw new Error(`${a} is not a lab address (198.18.0.0/15)`);
 
-/** from -> to, each chunk delivered `half` ms after it arrived, never before the one ahead of it. */
+/**
+ * from -> to, each chunk delivered `half` ms after it arrived, strictly in order: one queue and one
+ * timer per direction (timers of different lengths may fire out of order, and a reordered SSH stream
+ * fails its MAC check).
+ */
 function delayed(from: Socket, to: Socket): void {
-  let last = 0;
-  from.on('data', (chunk) => {
-    const at = Math.max(Date.now() + half, last);
-    last = at;
-    setTimeout(() => to.write(chunk), at - Date.now());
-  });
-  from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - Date.now())));
+  const queue: { at: number; chunk: Buffer | null }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const drain = () => {
+    timer = undefined;
+    while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+      const { chunk } = queue.shift()!;
+      if (chunk === null) to.end();
+      else to.write(chunk);
+    }
+    if (queue.length > 0) timer = setTimeout(drain, queue[0]!.at - Date.now());
+  };
+  const push = (chunk: Buffer | null) => {
+    queue.push({ at: Date.now() + half, chunk });
+    if (!timer) timer = setTimeout(drain, half);
+  };
+  from.on('data', (chunk: Buffer) => push(chunk));
+  from.on('end', () => push(null));
   from.on('error', () => to.destroy());
 }
 
