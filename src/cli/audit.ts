@@ -13,7 +13,7 @@ import { parseListen, startExporter } from '../audit/exporter.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/model.js';
 import { consoleOutput as out } from '../report/console.js';
-import { failure, parseForks, requireInventory, UsageError } from './common.js';
+import { asUsage, failure, parseForks, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { AUDIT_FORMAT_NAMES, type COMMANDS, type ValuesOf } from './specs.js';
 
@@ -58,15 +58,6 @@ function auditSettings(v: AuditValues) {
   if (v.image !== undefined && !v['print-schedule']) throw new UsageError('--image names the CronJob\'s image: it goes with --print-schedule');
   if (v.interval !== undefined && v.serve === undefined) throw new UsageError('--interval is the exporter\'s: it goes with --serve ADDRESS:PORT');
   return { warnDays, critDays, hostTimeoutMs: hostTimeout * 1000, drift: !v['no-drift'], forks: parseForks(v.forks) };
-}
-
-/** A usage error for what a helper refused (a bad --history, --every, --serve). */
-function asUsage<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 export async function runAudit(positionals: string[], v: AuditValues): Promise<number> {

@@ -13,6 +13,15 @@ import { EXIT, exitName } from './exit-codes.js';
 
 export class UsageError extends LbdeployError {}
 
+/** What a helper refused (a plain error naming the option: a bad --history, --every, --scale): a usage error. */
+export function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** How this process prints errors: set from the command line (-o json) before anything runs. */
 export const outputMode = { json: false };
 

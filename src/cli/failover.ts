@@ -11,7 +11,7 @@ import { quote, raw, type ShellCommand } from '../connection/shell.js';
 import { $ } from '../shell-local.js';
 import { drillRecord, historyFile, recordHistory } from '../audit/history.js';
 import { ticks } from '../checks/load.js';
-import { failure, noDeployment, parseForks, parseLockWait, requireInventory, UsageError } from './common.js';
+import { asUsage, failure, noDeployment, parseForks, parseLockWait, requireInventory, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import type { COMMANDS, ValuesOf } from './specs.js';
 
@@ -70,12 +70,7 @@ export async function runFailover(positionals: string[], v: ValuesOf<typeof COMM
     if (drills.length === 0) throw noDeployment(inv, 'failover-test');
     const chosen = choose(drills, v.scenario!);
     const lockWaitS = parseLockWait(v['lock-wait']);
-    let history: string | undefined;
-    try {
-      history = historyFile(v.history, inv.file);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const history = asUsage(() => historyFile(v.history, inv!.file));
     // The drill stops services: it holds the run lock of every host it touches, as up does.
     const pool = new ConnectionPool(inv, {
       holder: holderOf(`failover-test ${inv.source.shownName}`), waitS: lockWaitS,

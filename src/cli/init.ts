@@ -6,18 +6,9 @@ import { KINDS, kindNamed } from '../kinds/registry.js';
 import type { InitAnswers } from '../kinds/types.js';
 import { packageRoot } from '../package-root.js';
 import { consoleOutput as out } from '../report/console.js';
-import { failure, UsageError } from './common.js';
+import { asUsage, failure, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import type { COMMANDS, ValuesOf } from './specs.js';
-
-/** The answers' checks throw plain errors that name the option: usage errors here. */
-function answer<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
 
 const posix = (p: string) => p.split(sep).join('/');
 
@@ -61,15 +52,15 @@ export async function runInit(positionals: string[], v: ValuesOf<typeof COMMANDS
     }
     const dir = resolve(dirArg ?? '.');
     const answers: InitAnswers = {
-      lb: v.lb ? answer(() => parseHostList('--lb', v.lb!)) : INIT_EXAMPLE.lb,
-      backends: v.backends ? answer(() => parseHostList('--backends', v.backends!)) : INIT_EXAMPLE.backends,
+      lb: v.lb ? asUsage(() => parseHostList('--lb', v.lb!)) : INIT_EXAMPLE.lb,
+      backends: v.backends ? asUsage(() => parseHostList('--backends', v.backends!)) : INIT_EXAMPLE.backends,
       vip: v.vip ?? INIT_EXAMPLE.vip,
       interface: v.interface ?? INIT_EXAMPLE.interface,
       vrid: v.vrid === undefined ? INIT_EXAMPLE.vrid : Number(v.vrid),
-      client: v.client ? answer(() => parseHostList('--client', v.client!))[0] : undefined,
+      client: v.client ? asUsage(() => parseHostList('--client', v.client!))[0] : undefined,
     };
     if (v.client && v.client.includes(',')) throw new UsageError('--client takes one NAME=ADDRESS');
-    answer(() => checkAnswers(answers));
+    asUsage(() => checkAnswers(answers));
     const examples = !v.lb || !v.backends || !v.vip;
     // Paths given on the command line are relative to where it runs; the inventory's, to its folder.
     const fromDir = (p?: string) => (p === undefined ? undefined : posix(relative(dir, resolve(p))) || '.');

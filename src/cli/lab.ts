@@ -3,7 +3,7 @@ import { labDown, labRenewCerts, labStatus, labUp, type HostStatus } from '../la
 import { parseScale } from '../lab/scale.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
-import { failure, UsageError } from './common.js';
+import { asUsage, failure, UsageError } from './common.js';
 import type { COMMANDS, ValuesOf } from './specs.js';
 
 
@@ -43,14 +43,6 @@ export async function runLab(action: 'up' | 'down' | 'status' | 'renew-certs', v
     }
   } catch (e) {
     return failure(e);
-  }
-}
-
-function asUsage<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw new UsageError((e as Error).message);
   }
 }
 

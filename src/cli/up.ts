@@ -5,7 +5,7 @@ import type { FactRequest } from '../operations/types.js';
 import { probeRequests } from '../kinds/inspect.js';
 import { loadPlaybook } from '../kinds/registry.js';
 import { InventoryError } from '../inventory/errors.js';
-import { checkLimit, failure, parseForks, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
+import { asUsage, checkLimit, failure, parseForks, parseLockWait, requireInventory, runReporter, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import type { COMMANDS, ValuesOf } from './specs.js';
 import { holderOf } from '../connection/lock.js';
@@ -118,11 +118,7 @@ function settingsOf(v: UpValues, mode: 'up' | 'plan'): UpSettings {
   if (!(waitS > 0) || !Number.isFinite(waitS)) throw new UsageError(`--wait takes a number of seconds above 0, not '${v.wait}'`, { hint: 'or --no-wait to return as soon as the hosts converged' });
   let serial: Serial | undefined;
   if (v.serial !== undefined) {
-    try {
-      serial = parseSerial(v.serial);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    serial = asUsage(() => parseSerial(v.serial!));
     if (check) throw new UsageError('--serial rolls a change batch by batch; plan and --check show every change at once without it');
     if (v['no-wait']) throw new UsageError('--serial gates each batch on the readiness checks: it cannot go with --no-wait', { hint: '--wait SECONDS sets each gate\'s time limit' });
   }
@@ -165,8 +161,9 @@ export function emitTimings(pool: ConnectionPool, reporter: Reporter, started: n
   const totals: PhaseTimes = {};
   for (const [host, t] of pool.stats.phases) {
     hosts[host] = Object.fromEntries(Object.entries(t).map(([p, ms]) => [p, Math.round(ms)]));
-    for (const [p, ms] of Object.entries(t) as [keyof PhaseTimes, number][]) totals[p] = Math.round((totals[p] ?? 0) + ms);
+    for (const [p, ms] of Object.entries(t) as [keyof PhaseTimes, number][]) totals[p] = (totals[p] ?? 0) + ms;
   }
+  for (const p of Object.keys(totals) as (keyof PhaseTimes)[]) totals[p] = Math.round(totals[p]!);
   reporter.emit({ type: 'timings', hosts, totals, ms: Date.now() - started });
 }
 
