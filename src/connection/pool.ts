@@ -74,8 +74,6 @@ export class ConnectionPool {
   /** Jump hosts stay open while the run lasts: the hosts behind them tunnel through their connection. */
   private readonly pinned = new Set<string>();
   private closing = 0;
-  /** lockAll's reads: what each host reads under its lock as soon as it is ours. */
-  private readOf?: (host: Host) => ShellCommand | undefined;
   /** Per host, the output of that read and the connection it came over. */
   private readonly reads = new Map<string, { stdout: string; code: number; epoch: number }>();
   readonly stats: PoolStats = { connections: 0, commands: new Map(), peakOpen: 0, evicted: 0, waited: 0, phases: new Map() };
@@ -214,18 +212,17 @@ export class ConnectionPool {
    */
   async lockAll(hosts: readonly Host[], readOf?: (host: Host) => ShellCommand | undefined): Promise<LockAllResult> {
     if (!this.lock || hosts.length === 0) return { held: [], failed: [] };
-    this.readOf = readOf;
     // In use while they are connected and locked: a host of the set already connected (for a probe)
     // is otherwise the least recently used idle one, closed to make room for the next of the set.
     for (const h of hosts) this.mark(h, 1);
     try {
-      return await this.lockSet(hosts);
+      return await this.lockSet(hosts, readOf);
     } finally {
       for (const h of hosts) this.mark(h, -1);
     }
   }
 
-  private async lockSet(hosts: readonly Host[]): Promise<LockAllResult> {
+  private async lockSet(hosts: readonly Host[], readOf?: (host: Host) => ShellCommand | undefined): Promise<LockAllResult> {
     const lock = this.lock!;
     const result: LockAllResult = { held: [], failed: [] };
     const conns = new Map<string, Connection>();
@@ -239,7 +236,7 @@ export class ConnectionPool {
     const reachable = hosts.filter((h) => conns.has(h.name));
     const attempt = async (host: Host, waitS: number): Promise<boolean> => {
       try {
-        await this.takeLock(host, conns.get(host.name)!, waitS, this.readOf?.(host));
+        await this.takeLock(host, conns.get(host.name)!, waitS, readOf?.(host));
         return true;
       } catch (e) {
         if (e instanceof LockError) result.held.push({ host, error: e });

@@ -180,7 +180,7 @@ class HostPlay {
     const marker = op.changeKnownAfterRun ? undefined : this.markers(op.notify);
     const script: ShellCommand = marker ? joinCmd([sh`( ${plan.script} )`, marker], ' && ') : plan.script;
     // Later steps plan against the host as it is after the change: read in the same command when they can.
-    const next = !op.reconnect && !op.changeKnownAfterRun ? this.nextRead(rest, [...op.notify]) : undefined;
+    const next = !op.reconnect && !op.changeKnownAfterRun ? this.nextRead(rest, op.notify) : undefined;
     const r = next ? await this.changeThenRead(script, plan, next) : await this.session.run(script, { stdin: stdinOf(plan.stdin), phase: 'apply' });
     const outcome = op.result ? op.result(r) : r.code === 0 ? { changed: true } : { changed: false, error: errorText(r) };
     if (outcome.error !== undefined || r.code === null) {

@@ -91,12 +91,19 @@ function playHostsInOrder(run: RunState, play: Play, vars: Vars): Host[] {
 /** A host as a play's order/batches and a playbook's prepare see it: its resolved vars, else its own. */
 export const infoOf = (h: Host, vars: Vars): HostInfo => ({ ...hostInfo(h), vars: vars.get(h.name) ?? h.vars });
 
-/** Steps, handlers and facts (with the play's probe) in one round trip. */
-async function readHost(run: RunState, play: Play, vars: Vars, host: Host, session: HostSession): Promise<Prepared> {
-  const epoch = run.pool.epoch(host);
+/** A play's steps (the run's tags applied) and handlers for one host. */
+export function buildPlay(run: RunState, play: Play, vars: Vars, host: Host): Pick<Prepared, 'steps' | 'handlers'> {
   const hostCtx = run.hostContext(host, vars);
   const steps = selectSteps(play.steps(hostCtx), run.opts.tags, run.opts.skipTags);
   const handlers = typeof play.handlers === 'function' ? play.handlers(hostCtx) : play.handlers ?? {};
+  return { steps, handlers };
+}
+
+/** Steps, handlers and facts (with the play's probe) in one round trip. */
+async function readHost(run: RunState, play: Play, vars: Vars, host: Host, session: HostSession): Promise<Prepared> {
+  const epoch = run.pool.epoch(host);
+  // Built once: the prefetch built them already when it planned the run's reads.
+  const { steps, handlers } = run.upFront.built(play, host) ?? buildPlay(run, play, vars, host);
   // Over the cap: the probes of this host's later batching plays too, so their order needs no connection.
   const ahead = run.capped ? run.turns.aheadOf(host, play) : [];
   const extra = [...(play.probe ? [play.probe] : []), ...ahead];

@@ -13,11 +13,11 @@ import type { ShellCommand } from '../connection/shell.js';
 import type { Host } from '../inventory/model.js';
 import { playHosts } from '../inventory/select.js';
 import type { TurnAnswers } from '../kinds/inspect.js';
-import type { FactMap, FactRequest } from '../operations/types.js';
-import type { Playbook } from '../playbook/define.js';
+import type { FactMap, FactRequest, Operation } from '../operations/types.js';
+import type { Play, Playbook } from '../playbook/define.js';
 import { mapLimit } from '../util/limit.js';
 import { playRequests } from './host-play.js';
-import { selectSteps } from './play.js';
+import { buildPlay } from './play.js';
 import type { RunState, UpFront } from './run-state.js';
 
 type Vars = ReadonlyMap<string, Record<string, unknown>>;
@@ -26,6 +26,8 @@ export class Prefetch implements UpFront {
   /** Per host, what it will read (one batch: its script and the parser of that script's output), and the answers once read. */
   private readonly batches = new Map<string, FactBatch>();
   private readonly answers = new Map<string, { facts: FactMap; epoch: number }>();
+  /** Per play and host, the steps and handlers built to plan the reads: the play's turn uses them. */
+  private readonly plays = new Map<Play, Map<string, { steps: Operation[]; handlers: Record<string, Operation> }>>();
 
   constructor(private readonly run: RunState, private readonly readiness?: (host: Host) => readonly FactRequest[]) {}
 
@@ -38,9 +40,8 @@ export class Prefetch implements UpFront {
         if (pb.prepare) continue;
         for (const play of pb.plays) {
           if (!playHosts(this.run.inv, play).some((h) => h.name === host.name)) continue;
-          const ctx = this.run.hostContext(host, varsOf(pb));
-          const steps = selectSteps(play.steps(ctx), this.run.opts.tags, this.run.opts.skipTags);
-          const handlers = typeof play.handlers === 'function' ? play.handlers(ctx) : play.handlers ?? {};
+          const { steps, handlers } = buildPlay(this.run, play, varsOf(pb), host);
+          this.plays.set(play, (this.plays.get(play) ?? new Map()).set(host.name, { steps, handlers }));
           requests.push(...playRequests(steps, Object.values(handlers), this.run.ctx, play.probe ? [play.probe] : []));
         }
       }
@@ -50,6 +51,10 @@ export class Prefetch implements UpFront {
     }
     requests.push(...(this.readiness?.(host) ?? []));
     if (requests.length > 0) this.batches.set(host.name, batchFacts(dedupeFacts(requests)));
+  }
+
+  built(play: Play, host: Host): { steps: Operation[]; handlers: Record<string, Operation> } | undefined {
+    return this.plays.get(play)?.get(host.name);
   }
 
   /** The batch a host runs under its lock (or on its own). */

@@ -7,9 +7,9 @@ import { LockError } from '../connection/lock.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import { ConnectionError, LbdeployError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { hostInfo, type HostContext, type HostInfo } from '../playbook/define.js';
+import { hostInfo, type HostContext, type HostInfo, type Play } from '../playbook/define.js';
 import type { HostRecap, RunEvent } from '../report/events.js';
-import type { FactMap, FactRequest, FactResult, PlanContext } from '../operations/types.js';
+import type { FactMap, FactRequest, FactResult, Operation, PlanContext } from '../operations/types.js';
 import type { Turns } from './turns.js';
 
 export interface RunOptions {
@@ -45,6 +45,8 @@ export interface BeforeChange {
 /** Answers read up front that still hold (prefetch.ts), or none. */
 export interface UpFront {
   known(host: Host, requests: readonly FactRequest[]): FactMap | undefined;
+  /** A play's steps and handlers for a host, as built when the reads were planned. */
+  built(play: Play, host: Host): { steps: Operation[]; handlers: Record<string, Operation> } | undefined;
 }
 
 export class RunState {
@@ -55,7 +57,7 @@ export class RunState {
   /** More hosts than --forks: each host is locked while the run works on it, not for the whole run. */
   readonly capped: boolean;
   /** Under the cap: what the run read up front, while it still holds (prefetch.ts sets it). */
-  upFront: UpFront = { known: () => undefined };
+  upFront: UpFront = { known: () => undefined, built: () => undefined };
   /** Over the cap: the first host found held by another run (the run stops before its next host). */
   heldElsewhere: string | undefined;
   interrupted = false;

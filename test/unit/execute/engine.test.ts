@@ -102,10 +102,11 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       const seen: string[] = [];
       const beforeChange = { requests: () => [{ key: 'vrids', command: sh`cat /vrids` }], decide: async (answers: ReadonlyMap<string, ReadonlyMap<string, FactResult>>) => (seen.push(...[...answers].map(([h, f]) => `${h}=${f.get('vrids')?.stdout}`)), false) };
       const readinessProbes = async () => () => [{ key: 'ready', command: sh`cat /ready` }];
-      const result = await runPlaybooks(inv, [playbook(() => [kv('a', values.a)]), playbook(() => [kv('b', values.b)])], {
+      let builds = 0;
+      const result = await runPlaybooks(inv, [playbook(() => (builds++, [kv('a', values.a)])), playbook(() => (builds++, [kv('b', values.b)]))], {
         check: false, diff: false, forks: 20, allowReboot: false, pool, ...(o.check ? {} : { beforeChange }), readinessProbes, ...o,
       }, { emit: (e) => events.push(e), close: async () => undefined }).finally(() => pool.closeAll());
-      return { result, events, seen };
+      return { result, events, seen, builds };
     }
 
     it('up: the lock, the read before change, both plays\' facts and the readiness probes in one command', async () => {
@@ -116,6 +117,8 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       }
       const r = await runTwo(lab, inv, { a: '1', b: '2' });
       assert.deepEqual(r.result.commands, { h1: 1, h2: 1 });
+      // Each play's steps built twice per host: checked before anything connects, then built for the run once.
+      assert.equal(r.builds, 2 * 2 * 2);
       assert.deepEqual(r.seen.sort(), ['h1=51', 'h2=51'], 'the pre-flight decided on what was read under the lock');
       assert.equal(r.result.probed.get('h1')?.facts.get('ready')?.stdout, 'yes', 'the wait\'s first round is answered too');
       for (const h of hosts) assert.equal(h.ran.filter((c) => c.includes('cat /kv/a')).every((c) => c.includes('flock -n 9')), true, 'read only under the lock');
