@@ -281,3 +281,17 @@ describe('cli: completion', () => {
     assert.deepEqual(zsh.stdout.trim().split('\n'), ['lb1', 'lb2', 'lb3', 'FILES']);
   });
 });
+
+describe('cli: the timings event (up --timings, and -o json)', () => {
+  it('each host rounded, the totals summed before rounding', async () => {
+    const { emitTimings } = await import('../../../src/cli/up.js');
+    const events: unknown[] = [];
+    const pool = { stats: { phases: new Map([['a', { connect: 10.4, lock: 0.4 }], ['b', { connect: 10.4, lock: 0.4, wait: 3 }]]) } };
+    emitTimings(pool as never, { emit: (e) => events.push(e), close: async () => undefined }, Date.now() - 1500);
+    const e = events[0] as { type: string; hosts: Record<string, Record<string, number>>; totals: Record<string, number>; ms: number };
+    assert.equal(e.type, 'timings');
+    assert.deepEqual(e.hosts, { a: { connect: 10, lock: 0 }, b: { connect: 10, lock: 0, wait: 3 } });
+    assert.deepEqual(e.totals, { connect: 21, lock: 1, wait: 3 });
+    assert.ok(e.ms >= 1500);
+  });
+});
