@@ -132,6 +132,22 @@ export class ConnectionPool {
     };
   }
 
+  /**
+   * The host's session, with `read` run under its lock in the lock's own command when this takes
+   * the lock (takeRead has the output then); when the lock was already held, or the pool does not
+   * lock, nothing is read and takeRead has nothing.
+   */
+  async sessionReading(host: Host, read: ShellCommand): Promise<HostSession> {
+    this.mark(host, 1);
+    try {
+      const conn = await this.connection(host);
+      if (this.lock) await this.takeLock(host, conn, this.lock.waitS, read);
+    } finally {
+      this.mark(host, -1);
+    }
+    return this.session(host);
+  }
+
   /** Keep the host's connection (and lock) while `fn` runs: facts and the steps planned from them. */
   async hold<T>(host: Host, fn: (session: HostSession) => Promise<T>): Promise<T> {
     this.mark(host, 1);

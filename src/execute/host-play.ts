@@ -61,6 +61,20 @@ export async function gatherFacts(session: HostSession, ops: readonly Operation[
   return facts;
 }
 
+/**
+ * Whether a play changes nothing on a host with these facts: no handler of the play pending from an
+ * earlier run, and every step in place (a step that would run a command, or cannot plan, is not).
+ */
+export function changesNothing(facts: FactMap, playbook: string, steps: readonly Operation[], handlers: Record<string, Operation>, ctx: PlanContext): boolean {
+  const pending = facts.get(PENDING_FACT.key);
+  if (!pending || Object.keys(handlers).some((n) => pending.stdout.split('\n').some((l) => l.trim() === handlerMarker(playbook, n)))) return false;
+  try {
+    return steps.every((op) => op.plan(facts, ctx).kind === 'ok');
+  } catch {
+    return false;
+  }
+}
+
 export interface HostPlayResult {
   ok: number;
   changed: number;

@@ -17,7 +17,7 @@ import { mapLimit } from '../util/limit.js';
 import { runFacts } from '../facts/batch.js';
 import { sleep } from '../util/sleep.js';
 import { disruptiveChange, drainHost, undrainHost } from './drain.js';
-import { gatherFacts, playRequests, runHostPlay } from './host-play.js';
+import { changesNothing, gatherFacts, playRequests, runHostPlay, type HostPlayInput } from './host-play.js';
 import type { RunState } from './run-state.js';
 
 type Vars = ReadonlyMap<string, Record<string, unknown>>;
@@ -157,6 +157,7 @@ async function applyBatch(run: RunState, pb: Playbook, play: Play, vars: Vars, b
     const t0 = Date.now();
     if (run.dead.has(host.name) || run.stoppedBefore(host, play.name, t0)) return;
     try {
+      if (run.capped && (await settledTurn(run, pb, play, host))) return;
       await run.pool.hold(host, (session) => applyHost(run, pb, play, vars, host, session, prepared.get(host.name)));
     } catch (e) {
       run.failHost(host, play.name, t0, e);
@@ -173,18 +174,42 @@ async function applyHost(run: RunState, pb: Playbook, play: Play, vars: Vars, ho
     return;
   }
   try {
-    run.add(host.name, await runHostPlay({
-      session, facts: prep.facts, playbook: pb.name, play: play.name,
-      steps: prep.steps, handlers: prep.handlers, ctx: run.ctx, emit: run.emit,
-      aborted: () => run.interrupted,
-      holdsSecret: (text) => run.inv.masker.mask(text) !== text,
-      reconnect: (timeoutMs, previousBoot) => reconnect(run, host, timeoutMs, previousBoot),
-    }));
+    run.add(host.name, await runHostPlay(hostPlayInput(run, pb, play, session, prep)));
   } finally {
     // Undrained whatever happened to the steps: a node left drained would never take its VIPs back.
     if (drain) await undrainHost(session, drain, play.name, run.emit);
   }
   if (run.capped && !run.dead.has(host.name)) await readFinal(run, play, host, session);
+}
+
+function hostPlayInput(run: RunState, pb: Playbook, play: Play, session: HostSession, prep: Pick<Prepared, 'steps' | 'handlers' | 'facts'>): HostPlayInput {
+  return {
+    session, facts: prep.facts, playbook: pb.name, play: play.name,
+    steps: prep.steps, handlers: prep.handlers, ctx: run.ctx, emit: run.emit,
+    aborted: () => run.interrupted,
+    holdsSecret: (text) => run.inv.masker.mask(text) !== text,
+    reconnect: (timeoutMs, previousBoot) => reconnect(run, session.host, timeoutMs, previousBoot),
+  };
+}
+
+/**
+ * Over the cap: a turn whose steps the answers read under the host's lock up front show all in
+ * place (and no handler pending) is reported from them, with no connection (prefetch.ts settled);
+ * on the host's last turn those answers hold the readiness probes too. False: the turn connects.
+ */
+async function settledTurn(run: RunState, pb: Playbook, play: Play, host: Host): Promise<boolean> {
+  const built = run.upFront.built(play, host);
+  if (!built) return false;
+  const final = run.turns.finalOf(host, play);
+  const facts = run.upFront.settled(host, [...playRequests(built.steps, Object.values(built.handlers), run.ctx, play.probe ? [play.probe] : []), ...final]);
+  if (!facts || !changesNothing(facts, pb.name, built.steps, built.handlers, run.ctx)) return false;
+  const offline: HostSession = {
+    host,
+    run: () => Promise.reject(new LbdeployError('internal: a turn found to change nothing ran a command', { where: host.name })),
+  };
+  run.add(host.name, await runHostPlay(hostPlayInput(run, pb, play, offline, { ...built, facts })));
+  if (final.length > 0) run.turns.keepFinal(host, final, new Map(final.map((r) => [r.key, facts.get(r.key)!])));
+  return true;
 }
 
 /** Over the cap, the end of a host's last turn: the readiness probes, before its connection may go. */

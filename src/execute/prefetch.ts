@@ -1,14 +1,19 @@
 /**
- * A run that changes nothing in one round trip per host (under the --forks cap). Everything the run
- * would read goes out at once: the read before any change, the facts of every play the host is in
- * (playbooks without a prepare: their steps are known before anything connects), and the readiness
- * probes. With a run lock, the batch runs under the lock in the lock's own command, as soon as the
- * lock is ours; without one (plan), as one read of its own.
+ * A run that changes nothing in one round trip per host. Everything the run would read goes out at
+ * once: the read before any change, the facts of every play the host is in (playbooks without a
+ * prepare: their steps are known before anything connects), and the readiness probes. With a run
+ * lock, the batch runs under the lock in the lock's own command, as soon as the lock is ours;
+ * without one (plan), as one read of its own.
  *
- * The answers stand in for later reads only while the run has changed nothing on any host: a step
- * that changed (or failed) makes every later read go to the host again, as before.
+ * Under the --forks cap every host stays connected and locked: the batch goes out with lockAll (or
+ * readAll), and stands in for each later read over that connection. Over the cap it goes out with
+ * the read before any change (read), one host at a time under the cap; a later turn whose steps
+ * those answers show all in place reports them without connecting again (settled).
+ *
+ * Either way the answers stand in only while the run has changed nothing on any host: a step that
+ * changed (or failed) makes every later read go to the host again, as before.
  */
-import { batchFacts, dedupeFacts, factsSignature, type FactBatch } from '../facts/batch.js';
+import { batchFacts, dedupeFacts, factsSignature, runFacts, type FactBatch } from '../facts/batch.js';
 import type { ShellCommand } from '../connection/shell.js';
 import type { Host } from '../inventory/model.js';
 import { playHosts } from '../inventory/select.js';
@@ -66,6 +71,39 @@ export class Prefetch implements UpFront {
   keep(host: Host, stdout: string): void {
     const batch = this.batches.get(host.name);
     if (batch) this.answers.set(host.name, { facts: batch.parse(stdout), epoch: this.run.pool.epoch(host) });
+  }
+
+  /**
+   * `requests` (up's read before any change) from the host: the answers read up front when they
+   * hold; else the host's whole batch, under its lock in the lock's own command when this connects
+   * it (over the cap, where nothing was read up front), kept for the host's turns. Under the cap a
+   * host that asks nothing reads nothing; over it, every host with a batch reads it here.
+   */
+  async read(host: Host, requests: readonly FactRequest[]): Promise<FactMap | undefined> {
+    const known = requests.length > 0 ? this.known(host, requests) : undefined;
+    if (known || (requests.length === 0 && !this.run.capped)) return known;
+    const batch = this.batches.get(host.name);
+    if (!batch) {
+      if (requests.length === 0) return undefined;
+      const session = await this.run.pool.session(host);
+      return (await runFacts((script) => session.run(script, { phase: 'facts' }), requests)).facts;
+    }
+    const session = await this.run.pool.sessionReading(host, batch.script);
+    const read = this.run.pool.takeRead(host);
+    this.keep(host, read ? read.stdout : (await session.run(batch.script, { phase: 'facts' })).stdout);
+    return this.answers.get(host.name)!.facts;
+  }
+
+  /**
+   * Over the cap, the answers a host read under its run lock up front, for a turn that connects no
+   * more when they show its steps all in place (play.ts): while nothing in the run has changed or
+   * failed, whatever connection they came over. Such a turn reports what the host was when read
+   * under the lock; a turn with anything to do connects, locks and reads again.
+   */
+  settled(host: Host, requests: readonly FactRequest[]): FactMap | undefined {
+    const a = this.answers.get(host.name);
+    if (!a || !this.run.capped || !this.run.pool.locking || !this.run.unchanged()) return undefined;
+    return requests.every((r) => a.facts.has(r.key)) ? a.facts : undefined;
   }
 
   /** Without a lock (plan): every host's batch as one read of its own, hosts in parallel. */

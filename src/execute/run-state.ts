@@ -47,6 +47,8 @@ export interface UpFront {
   known(host: Host, requests: readonly FactRequest[]): FactMap | undefined;
   /** A play's steps and handlers for a host, as built when the reads were planned. */
   built(play: Play, host: Host): { steps: Operation[]; handlers: Record<string, Operation> } | undefined;
+  /** Over the cap: the answers read under the host's lock up front, while nothing in the run changed (whatever connection). */
+  settled(host: Host, requests: readonly FactRequest[]): FactMap | undefined;
 }
 
 export class RunState {
@@ -56,8 +58,8 @@ export class RunState {
   readonly ctx: PlanContext;
   /** More hosts than --forks: each host is locked while the run works on it, not for the whole run. */
   readonly capped: boolean;
-  /** Under the cap: what the run read up front, while it still holds (prefetch.ts sets it). */
-  upFront: UpFront = { known: () => undefined, built: () => undefined };
+  /** What the run read up front, while it still holds (prefetch.ts sets it). */
+  upFront: UpFront = { known: () => undefined, built: () => undefined, settled: () => undefined };
   /** Over the cap: the first host found held by another run (the run stops before its next host). */
   heldElsewhere: string | undefined;
   interrupted = false;

@@ -14,8 +14,7 @@ import { resolvePlaybookVars, targetsOf } from '../playbook/vars.js';
 import type { HostRecap, Reporter } from '../report/events.js';
 import { checkPlay, infoOf, runPlay } from './play.js';
 import { RunState, type BeforeChange, type RunOptions } from './run-state.js';
-import type { FactResult } from '../operations/types.js';
-import { runFacts } from '../facts/batch.js';
+import type { FactRequest, FactResult } from '../operations/types.js';
 import { mapLimit } from '../util/limit.js';
 import { Turns } from './turns.js';
 import { Prefetch } from './prefetch.js';
@@ -54,11 +53,10 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
   const turns = new Turns(inv, playbooks, plan.hosts, capped ? readiness : undefined);
   const run = new RunState(inv, opts, pool, plan.hosts, reporter.emit.bind(reporter), turns);
   const inRun = inv.hosts.filter((h) => plan.hosts.includes(h.name));
-  const prefetch = new Prefetch(run, capped ? undefined : readiness);
-  if (!capped) {
-    for (const h of inRun) prefetch.plan(h, playbooks, (pb) => plan.vars.get(pb)!, opts.beforeChange?.requests(h) ?? []);
-    run.upFront = prefetch;
-  }
+  const prefetch = new Prefetch(run, readiness);
+  // Over the cap the batch goes out with the read before any change, and carries what later turns read ahead.
+  for (const h of inRun) prefetch.plan(h, playbooks, (pb) => plan.vars.get(pb)!, firstRead(run, opts.beforeChange, h));
+  run.upFront = prefetch;
   const stopWatching = watchInterrupt(run, opts.signal);
   run.emit({ type: 'run-start', playbooks: playbooks.map((p) => p.name), hosts: plan.hosts, check: opts.check });
   try {
@@ -66,7 +64,7 @@ export async function runPlaybooks(inv: Inventory, playbooks: Playbook[], opts: 
     // Under it, what the run reads goes out with the lock (or, taking none, in one read): one round trip.
     if (pool.locking && !run.capped) await lockHosts(run, inRun, prefetch);
     else if (!run.capped) await prefetch.readAll(inRun);
-    if (opts.beforeChange) run.refused = await readBeforeChange(run, opts.beforeChange);
+    if (opts.beforeChange) run.refused = await readBeforeChange(run, opts.beforeChange, prefetch);
     if (run.refused) run.emit({ type: 'note', playbook: playbooks[0]?.name ?? '', text: 'REFUSED before any change (what was found is above): nothing changed' });
     for (const pb of run.refused ? [] : playbooks) await runPlaybook(run, pb, plan.vars.get(pb)!);
   } finally {
@@ -140,28 +138,26 @@ function stopForHeld(run: RunState, held: readonly { host: Host; error: unknown 
   }
 }
 
+/** What a host's first read asks before any change: the caller's requests, and over the cap what later plays read ahead. */
+function firstRead(run: RunState, before: BeforeChange | undefined, host: Host): FactRequest[] {
+  return before ? [...before.requests(host), ...(run.capped ? run.turns.aheadOf(host) : [])] : [];
+}
+
 /**
- * One read of every host before any change (the caller's requests, and over the cap what later
- * plays read ahead), then the caller's decision over the answers: true refuses the run.
+ * One read of every host before any change (the caller's requests; over the cap the host's whole
+ * batch, under its lock: prefetch.ts), then the caller's decision over the answers: true refuses the run.
  */
-async function readBeforeChange(run: RunState, before: BeforeChange): Promise<boolean> {
+async function readBeforeChange(run: RunState, before: BeforeChange, prefetch: Prefetch): Promise<boolean> {
   const answers = new Map<string, ReadonlyMap<string, FactResult>>();
   const hosts = run.inv.hosts.filter((h) => run.hosts.includes(h.name) && !run.dead.has(h.name));
   await mapLimit(run.capped ? run.pool.openFirst(hosts) : hosts, run.opts.forks, (host) => run.timed(host, async () => {
     const t0 = Date.now();
-    const ahead = run.capped ? run.turns.aheadOf(host) : [];
-    const requests = [...before.requests(host), ...ahead];
-    if (requests.length === 0 || run.stoppedBefore(host, 'pre-flight', t0)) return;
-    const known = run.upFront.known(host, requests);
-    if (known) {
-      answers.set(host.name, known);
-      return;
-    }
+    if (run.stoppedBefore(host, 'pre-flight', t0)) return;
     try {
-      const session = await run.pool.session(host);
-      const { facts } = await runFacts((script) => session.run(script, { phase: 'facts' }), requests);
+      const facts = await prefetch.read(host, firstRead(run, before, host));
+      if (!facts) return;
       answers.set(host.name, facts);
-      if (ahead.length > 0) run.turns.keepAhead(host, undefined, facts);
+      if (run.capped) run.turns.keepAhead(host, undefined, facts);
     } catch (e) {
       run.failHost(host, 'pre-flight', t0, e);
     }

@@ -699,6 +699,48 @@ describe('engine: runPlaybooks over in-memory hosts', () => {
       }
     });
 
+    describe('a run that changes nothing over the cap: one connection and one command per host', () => {
+      /** Both plays, up's read before any change and the readiness probes, 6 hosts under --forks 2. */
+      async function upCapped(values: { a: (host: string) => string }) {
+        const { lab, hosts } = fleetOf(6);
+        const inv = await inventoryOf(6);
+        for (const h of hosts) h.on(/cat \/vrids/, { stdout: '51' }).files.set('/kv/a', '1').set('/kv/b', '2');
+        const events: RunEvent[] = [];
+        const pool = new ConnectionPool(inv, { holder: 'capped', waitS: 0 }, 2, lab.connect);
+        const ordered = twoPlays();
+        const pb = { ...ordered, plays: ordered.plays.map((p, i) => (i === 0 ? { ...p, steps: (h: { name: string }) => [kv('a', values.a(h.name))] } : p)) } as Playbook;
+        const deployment = service(inv);
+        const result = await runPlaybooks(inv, [pb], {
+          check: false, diff: false, forks: 2, allowReboot: false, pool,
+          beforeChange: { requests: () => [{ key: 'vrids', command: sh`cat /vrids` }], decide: async () => false },
+          readinessProbes: async () => () => deployment.probes,
+        }, { emit: (e) => events.push(e), close: async () => undefined }).finally(() => pool.closeAll());
+        const steps = (host: string) => events.filter((e): e is RunEvent & { type: 'step' } => e.type === 'step' && e.host === host).map((e) => `${e.step}: ${e.status}`);
+        return { hosts, result, steps };
+      }
+
+      it('every turn is answered by the read under the lock: the lock with it is the only command', async () => {
+        const { hosts, result, steps } = await upCapped({ a: () => '1' });
+        for (const h of hosts) {
+          assert.equal(h.connections, 1, `${h.name}: ${h.connections} connections`);
+          assert.deepEqual(steps(h.name), ['kv a: ok', 'kv b: ok']);
+          assert.ok(h.ran.some((c) => c.includes('flock -n 9') && c.includes('cat /kv/b') && c.includes('svc-state')), `${h.name}: both plays and the readiness probe read under the lock`);
+        }
+        assert.deepEqual(Object.values(result.commands), [1, 1, 1, 1, 1, 1]);
+        assert.deepEqual([...result.probed.keys()].sort(), ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'], 'the wait\'s first round is answered too');
+      });
+
+      it('once a host changed, the later turns connect and read again under their lock', async () => {
+        const { hosts, result, steps } = await upCapped({ a: (h) => (h === 'h2' ? 'new' : '1') });
+        assert.equal(hosts[1]!.files.get('/kv/a'), 'new');
+        assert.deepEqual(steps('h2'), ['kv a: changed', 'kv b: ok']);
+        for (const h of hosts) assert.deepEqual(steps(h.name).slice(1), ['kv b: ok']);
+        // The second play's turns all come after h2's change: each reads its facts again.
+        for (const h of hosts) assert.ok(h.count(/cat \/kv\/b/) >= 2, `${h.name}: the second play read again (${h.count(/cat \/kv\/b/)})`);
+        assert.ok(Object.values(result.commands).every((n) => n >= 2));
+      });
+    });
+
     it('a deployment ready in one round is not probed again while another one is still coming up', async () => {
       const { lab, hosts } = labOf(2);
       const inv = await inventoryOf(2);
