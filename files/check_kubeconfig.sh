@@ -18,4 +18,5 @@ field client-certificate-data | base64 -d > "$d/client.crt"
 (umask 077; field client-key-data | base64 -d > "$d/client.key")
 code=$(curl -g -sS -o "$d/body" -w '%{http_code}' --max-time 5 --cacert "$d/ca.crt" --cert "$d/client.crt" --key "$d/client.key" "$server/api/v1/nodes") || { echo "the API at $server refused the connection or the certificate" >&2; exit 1; }
 [ "$code" = 200 ] || { echo "the API at $server answered HTTP $code to the kubeconfig's credentials" >&2; exit 1; }
-grep -q '"kind":"NodeList"' "$d/body" || { echo "the API at $server did not answer with a NodeList" >&2; exit 1; }
+# kube-apiserver indents its JSON for curl's user agent ("kind": "NodeList"): either spelling.
+grep -Eq '"kind": ?"NodeList"' "$d/body" || { echo "the API at $server did not answer with a NodeList" >&2; exit 1; }

@@ -6,7 +6,7 @@ import { $ } from '../shell-local.js';
 import { LAB_HOSTS, LAB_LABEL, LAB_NETWORK, LAB_SUDO_USER, containerName, type LabHost, type LabRole } from './topology.js';
 import type { LabPaths } from './paths.js';
 import { LabError, type Log } from './system.js';
-import { adminKubeconfig, LabPki } from './pki.js';
+import { LabPki } from './pki.js';
 
 /** Flags that give a container systemd as PID 1 on this sandbox (LAB-NOTES: --privileged fails). */
 const SYSTEMD_FLAGS = [
@@ -95,7 +95,7 @@ async function inspect(name: string): Promise<ContainerState | undefined> {
  * (another state folder) has other keys: its `lab up` then recreates the hosts instead of failing to log in.
  */
 function keysFingerprint(paths: LabPaths, h: LabHost): string {
-  const ca = h.role === 'master' && existsSync(join(paths.pki, 'ca.crt')) ? readFileSync(join(paths.pki, 'ca.crt'), 'utf8') : '';
+  const ca = (h.role === 'master' || h.role === 'client') && existsSync(join(paths.pki, 'ca.crt')) ? readFileSync(join(paths.pki, 'ca.crt'), 'utf8') : '';
   const material = readFileSync(paths.clientKey + '.pub', 'utf8') + readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8') + ca + SYSTEMD_FLAGS.join(' ');
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }
@@ -132,7 +132,9 @@ async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<v
     ['etc/ssh/ssh_host_ed25519_key.pub', readFileSync(hostKeyPath(paths, h) + '.pub', 'utf8'), 0o644],
     ['root/.ssh/authorized_keys', pub, 0o600],
     [`home/${LAB_SUDO_USER}/.ssh/authorized_keys`, pub, 0o644],
-    ...(h.role === 'master' ? await masterFiles(paths, h) : []),
+    ...(h.role === 'master' ? await masterFiles(paths) : []),
+    // The client checks the API servers' certificates through the VIP (verify_tls, kubectl) against the cluster CA.
+    ...(h.role === 'client' ? (await masterFiles(paths)).filter(([path]) => path.endsWith('ca.crt')) : []),
   ];
   for (const [rel, content, mode] of files) {
     const target = join(stage, rel);
@@ -144,17 +146,13 @@ async function installKeys(paths: LabPaths, h: LabHost, name: string): Promise<v
   rmSync(stage, { recursive: true, force: true });
 }
 
-/** A master's PKI and admin.conf (server: its own name, as kubeadm writes it). */
-async function masterFiles(paths: LabPaths, h: LabHost): Promise<[string, string, number][]> {
+/** A master's cluster CA: kubeadm's phases (control-plane.ts) make everything else from it. */
+async function masterFiles(paths: LabPaths): Promise<[string, string, number][]> {
   const pki = new LabPki(paths.pki);
   await pki.ensureCa();
-  const [crt, key] = await pki.servingCert(h);
-  const [adminCrt, adminKey] = await pki.currentAdmin();
   return [
     ['etc/kubernetes/pki/ca.crt', pki.read('ca.crt'), 0o644],
-    ['etc/kubernetes/pki/apiserver.crt', crt, 0o644],
-    ['etc/kubernetes/pki/apiserver.key', key, 0o600],
-    ['etc/kubernetes/admin.conf', adminKubeconfig(`https://${h.name}:6443`, pki.read('ca.crt'), adminCrt, adminKey), 0o600],
+    ['etc/kubernetes/pki/ca.key', pki.read('ca.key'), 0o600],
   ];
 }
 

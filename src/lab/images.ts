@@ -7,6 +7,7 @@ import { baseTarball, debianMirror, lastLines, withBuildRoot, writeFiles } from 
 import type { LabRole } from './topology.js';
 import { LabError, isAlive, type Log } from './system.js';
 import { quote } from '../connection/shell.js';
+import { ensureKubeBinaries, kubeBinaries } from './kube-build.js';
 
 async function imageExists(tag: string): Promise<boolean> {
   return (await $`docker image inspect ${tag}`.nothrow().quiet()).exitCode === 0;
@@ -39,6 +40,10 @@ async function buildImage(recipe: ImageRecipe, tag: string, buildDir: string, lo
         await chroot(`echo ${quote(sources)} > /etc/apt/sources.list && apt-get update -qq && ` +
           `apt-get install -y -qq --no-install-recommends ${recipe.rolePackages.join(' ')}`);
       }
+      if (recipe.kube) {
+        const bin = await ensureKubeBinaries(buildDir, log, recipe.kube);
+        for (const b of kubeBinaries(recipe.kube)) await $`install -m 0755 ${join(bin, b)} ${join(root, 'usr/local/bin', b)}`.quiet();
+      }
       writeFiles(root, recipe.files);
       await chroot(recipe.setup.join('\n'));
       await chroot([
@@ -62,7 +67,7 @@ export async function cleanBuildLeftovers(buildDir: string): Promise<void> {
   if (!existsSync(buildDir)) return;
   for (const name of readdirSync(buildDir)) {
     // Only build folders (NAME-PID), never the caches (debs, base-*.tar, vm-HASH).
-    const m = /^(?:base|lb|web|client|master|vmroot)-(\d+)$/.exec(name);
+    const m = /^(?:base|lb|web|client|master|vmroot|kube-src|kube-[0-9a-f]{16}\.part)-(\d+)$/.exec(name);
     if (!m || isAlive(Number(m[1]))) continue;
     const dir = join(buildDir, name);
     // An interrupted build may have left /proc mounted inside: never recurse into it.

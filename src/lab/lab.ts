@@ -13,6 +13,7 @@ import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureKeepalivedImage } from './keepalived-image.js';
 import { LabError } from '../errors.js';
+import { CONTROL_PLANE_ENDPOINT, ensureControlPlane } from './control-plane.js';
 import { adminKubeconfig, LabPki, type Validity } from './pki.js';
 import { $ } from '../shell-local.js';
 
@@ -76,6 +77,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
       hint: `inspect with 'docker logs ${containerName(LAB_HOSTS[0]!)}' or 'docker exec -it <container> systemctl --failed'`,
     });
   }
+  await ensureControlPlane(log);
   writeFileSync(`${paths.dir}/up`, new Date().toISOString() + '\n');
   return statuses;
 }
@@ -165,7 +167,8 @@ export async function labRenewCerts(v: Validity, log: Log, paths: LabPaths = lab
   const masters = LAB_HOSTS.filter((h) => h.role === 'master');
   for (const m of masters) {
     const stage = `${paths.dir}/stage-${m.name}-admin.conf`;
-    writeFileSync(stage, adminKubeconfig(`https://${m.name}:6443`, pki.read('ca.crt'), crt, key), { mode: 0o600 });
+    // As kubeadm writes it: the server is the control-plane endpoint (the VIP).
+    writeFileSync(stage, adminKubeconfig(`https://${CONTROL_PLANE_ENDPOINT}`, pki.read('ca.crt'), crt, key), { mode: 0o600 });
     try {
       await $`docker cp ${stage} ${containerName(m) + ':/etc/kubernetes/admin.conf'}`.quiet();
       await $`docker exec ${containerName(m)} chmod 0600 /etc/kubernetes/admin.conf`.quiet();

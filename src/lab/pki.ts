@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from '../shell-local.js';
-import type { LabHost } from './topology.js';
 
 export interface Validity {
   /** Days from now (negative: in the past). */
@@ -67,13 +66,6 @@ export class LabPki {
     rmSync(this.path(`${name}.crt`), { force: true });
     await $({ cwd: this.dir })`openssl ca -batch -notext -config ca.cnf -in ${name + '.csr'} -out ${name + '.crt'} -startdate ${asn1Time(v.notBeforeDays)} -enddate ${asn1Time(v.notAfterDays)} -extfile ${extFile} -extensions ext`.quiet();
     return [this.read(`${name}.crt`), this.read(`${name}.key`)];
-  }
-
-  async servingCert(master: LabHost): Promise<[string, string]> {
-    if (existsSync(this.path(`${master.name}-apiserver.crt`))) return [this.read(`${master.name}-apiserver.crt`), this.read(`${master.name}-apiserver.key`)];
-    return this.issue(`${master.name}-apiserver`, `/CN=kube-apiserver`,
-      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${master.address},IP:${master.address6},IP:127.0.0.1,DNS:${master.name},DNS:kubernetes,DNS:kubernetes.default`,
-      { notBeforeDays: -1, notAfterDays: 365 });
   }
 
   /** The admin client certificate (kubeadm's kubernetes-admin in system:masters). */

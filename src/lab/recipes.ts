@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { DEBIAN_BASE } from '../image/rootfs.js';
 import type { LabRole } from './topology.js';
 import { LAB_SUDO_USER, WEB_PORTS } from './topology.js';
+import { KUBE_BUILD, type KubeBuild } from './kube-build.js';
+import { controlPlaneRecipe } from './control-plane.js';
 
 export interface ImageRecipe {
   role: LabRole;
@@ -22,6 +24,8 @@ export interface ImageRecipe {
   /** systemd units to enable (after setup) and to mask (never start in a container). */
   enable: readonly string[];
   mask: readonly string[];
+  /** Kubernetes binaries built from Debian's source package (kube-build.ts), put in /usr/local/bin. */
+  kube?: KubeBuild;
 }
 
 /** Bump when the build procedure itself (not the data) changes. */
@@ -84,31 +88,6 @@ server {
 }
 `;
 
-/**
- * The masters' stand-in for kube-apiserver: nginx on 6443 that, like the real one, refuses a client
- * without a certificate signed by the cluster CA, and answers /version, /readyz and /api/v1/nodes
- * in the Kubernetes JSON shape. No kube-apiserver can be installed here.
- */
-export function masterApiSite(masters: readonly string[]): string {
-  const node = (n: string) => `{"metadata":{"name":"${n}","labels":{"node-role.kubernetes.io/control-plane":""}},"status":{"conditions":[{"type":"Ready","status":"True"}],"nodeInfo":{"kubeletVersion":"v1.30.0"}}}`;
-  const nodes = `{"kind":"NodeList","apiVersion":"v1","metadata":{},"items":[${masters.map(node).join(',')}]}`;
-  return `# lbdeploy lab: kube-apiserver stand-in with client-certificate authentication.
-server {
-    listen 6443 ssl;
-    listen [::]:6443 ssl;
-    ssl_certificate /etc/kubernetes/pki/apiserver.crt;
-    ssl_certificate_key /etc/kubernetes/pki/apiserver.key;
-    ssl_client_certificate /etc/kubernetes/pki/ca.crt;
-    ssl_verify_client on;
-    default_type application/json;
-    location = /version { return 200 '{"major":"1","minor":"30","gitVersion":"v1.30.0-lbdeploy-lab","platform":"linux/amd64","servedBy":"$hostname"}\n'; }
-    location = /readyz { default_type text/plain; return 200 'ok'; }
-    location = /api/v1/nodes { return 200 '${nodes}\n'; }
-    location / { return 404 '{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}\n'; }
-}
-`;
-}
-
 /** The Docker engine inside the LB hosts: vfs storage, bridges outside private ranges. */
 export const LB_DOCKER_DAEMON_JSON = JSON.stringify({
   'storage-driver': 'vfs',
@@ -141,8 +120,9 @@ export function recipeFor(role: LabRole): ImageRecipe {
         enable: ['ssh.service', 'nginx.service'],
       };
     case 'client':
-      // h2load (nghttp2-client): the drills' load generator, a fixed rate of requests through the VIPs.
-      return { ...base, rolePackages: ['nghttp2-client'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+      // h2load (nghttp2-client): the drills' load generator, a fixed rate of requests through the VIPs;
+      // kubectl (Debian's kubernetes-client): reads through the VIP with the kubeconfigs lbdeploy distributes.
+      return { ...base, rolePackages: ['nghttp2-client', 'kubernetes-client'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
     case 'light':
       // The scale profile's LB hosts: what haproxy-keepalived installs, already there (no apt run on
       // a hundred hosts), and nothing else (no Docker). The playbook enables and configures them.
@@ -153,12 +133,17 @@ export function recipeFor(role: LabRole): ImageRecipe {
     case 'vm':
       throw new Error('VM root file systems are built by src/lab/vms.ts, not as container images');
     case 'master':
+      // A real control plane (control-plane.ts): etcd and kubectl from Debian, kube-apiserver,
+      // controller-manager, scheduler and kubeadm built from Debian's source package. Debian's own
+      // etcd unit is masked: the lab runs etcd with the flags kubeadm's manifest gives it.
       return {
         ...base,
-        rolePackages: ['nginx-light'],
-        files: { ...COMMON_FILES, '/etc/nginx/sites-available/default': masterApiSite(['master1', 'master2', 'master3']) },
-        setup: [...COMMON_SETUP, 'install -d -m 0755 /etc/kubernetes/pki'],
-        enable: ['ssh.service', 'nginx.service'],
+        mask: [...MASKED_UNITS, 'etcd.service'],
+        rolePackages: ['etcd-server', 'kubernetes-client'],
+        kube: KUBE_BUILD,
+        files: { ...COMMON_FILES, '/etc/kubernetes/lab/control-plane.json': controlPlaneRecipe() },
+        setup: [...COMMON_SETUP, 'install -d -m 0755 /etc/kubernetes/pki /etc/kubernetes/manifests'],
+        enable: ['ssh.service'],
       };
   }
 }

@@ -41,7 +41,9 @@ export function assertCanRunLab(): void {
   }
 }
 
+/** A command on the PATH, or (an absolute path) a file a package installs. */
 async function commandExists(cmd: string): Promise<boolean> {
+  if (cmd.startsWith('/')) return existsSync(cmd);
   return (await $`command -v ${cmd}`.nothrow().quiet()).exitCode === 0;
 }
 

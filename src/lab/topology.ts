@@ -65,6 +65,10 @@ export const LAB_VMS: readonly LabHost[] = [
 ];
 
 /** Ports the web hosts serve on: one plain, one that expects a PROXY protocol (v1 or v2) header. */
+/** The VIP inventory/lab.yaml gives lb1..lb3: seed 001's control-plane endpoint (VIP:6443) too. */
+export const LAB_VIP = '198.18.0.100';
+export const LAB_VIP6 = '2001:2::100';
+
 export const WEB_PORTS = { plain: 80, proxyProtocol: 8080 } as const;
 
 /** The unprivileged account on every host, with passwordless sudo, for `become` tests. */

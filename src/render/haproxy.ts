@@ -26,6 +26,8 @@ export interface HaproxyListen {
   servers: HaproxyServer[];
   /** `option tcp-check`, with an optional exchange: send this, expect this string back. */
   tcpCheck?: { send?: string; expect?: string };
+  /** `option httpchk GET path` and `http-check expect status N`; with tls, the servers' checks use TLS (`check-ssl verify none`). */
+  httpCheck?: { path: string; tls?: boolean; expectStatus?: number };
   /** `tcp-request inspect-delay`: how long to wait for the first bytes (for content rules). */
   inspectDelay?: string;
   /** Extra lines for this section (trusted playbook/inventory input; haproxy -c checks them with the rest). */
@@ -123,8 +125,11 @@ export function renderHaproxy(c: HaproxyConfig): string {
       if (l.tcpCheck.send !== undefined) out.push(`    tcp-check send ${haproxyString(l.tcpCheck.send)}`);
       if (l.tcpCheck.expect !== undefined) out.push(`    tcp-check expect string ${haproxyString(l.tcpCheck.expect)}`);
     }
+    if (l.httpCheck) out.push(`    option httpchk GET ${l.httpCheck.path}`, `    http-check expect status ${l.httpCheck.expectStatus ?? 200}`);
     for (const o of l.options ?? []) out.push(`    ${o.trim()}`);
-    for (const s of l.servers) out.push(`    ${server(s)}`);
+    // A TLS server (kube-apiserver) is checked over TLS; the check does not verify its certificate.
+    const tls = l.httpCheck?.tls ? ' check-ssl verify none' : '';
+    for (const s of l.servers) out.push(`    ${server(s)}${s.check !== false ? tls : ''}`);
   }
   return out.join('\n') + '\n';
 }

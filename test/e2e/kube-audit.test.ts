@@ -42,13 +42,23 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
     assert.equal(up.code, 0, up.stdout + up.stderr);
   });
 
-  it('the masters answer only a client certificate signed by the cluster CA', async () => {
+  it('the masters run a real kube-apiserver: the admin certificate is authorized, anonymous requests are not, a foreign CA is refused', async () => {
     const pki = labPaths().pki;
     const m = labHost('master2').address;
-    const ok = await $`curl -sS --cacert ${join(pki, 'ca.crt')} --cert ${join(pki, 'admin.crt')} --key ${join(pki, 'admin.key')} https://${m}:6443/api/v1/nodes`.quiet();
-    assert.match(ok.stdout, /"kind":"NodeList".*"name":"master1"/);
-    const anonymous = await $`curl -sS -o /dev/null -w %{http_code} --cacert ${join(pki, 'ca.crt')} https://${m}:6443/version`.nothrow().quiet();
-    assert.equal(anonymous.stdout, '400');
+    const curl = (...args: string[]) => $`curl -sS --max-time 10 --cacert ${join(pki, 'ca.crt')} ${args} https://${m}:6443/api/v1/namespaces`.nothrow().quiet();
+    const ok = await curl('--cert', join(pki, 'admin.crt'), '--key', join(pki, 'admin.key'));
+    assert.match(ok.stdout, /"kind": ?"NamespaceList"[\s\S]*"name": ?"kube-system"/);
+    // RBAC: anonymous requests are system:anonymous, which may not list namespaces.
+    const anonymous = await curl('-o', '/dev/null', '-w', '%{http_code}');
+    assert.equal(anonymous.stdout, '403');
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-foreign-'));
+    try {
+      await $({ cwd: dir })`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout k.pem -out c.pem -days 1 -subj /O=system:masters/CN=intruder`.quiet();
+      const foreign = await curl('-o', '/dev/null', '-w', '%{http_code}', '--cert', join(dir, 'c.pem'), '--key', join(dir, 'k.pem'));
+      assert.equal(foreign.stdout, '401', 'a certificate from another CA authenticates nobody');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rotation converges, and a second run changes nothing', async () => {

@@ -163,6 +163,11 @@ describe(`scale profile: ${N} light LB hosts, a rolling change over ${CLUSTERS.l
     const changed = events(again.r.stdout).filter((x) => x.type === 'step' && x.status === 'changed');
     assert.deepEqual(changed, [], 'a no-op');
     assert.ok(Math.max(...again.samples) <= FORKS);
+    // Over the cap a no-op is one connection and one command per host: the read before any change, under
+    // each host's lock, answers every turn (90 connections and 4.8 commands per host at N=50 before).
+    const noop = events(again.r.stdout).filter((x) => x.type === 'recap').pop() as { connections: number; commands: Record<string, number> };
+    assert.equal(noop.connections, Object.keys(noop.commands).length, `${noop.connections} connections for ${Object.keys(noop.commands).length} hosts`);
+    assert.deepEqual(Object.entries(noop.commands).filter(([, n]) => n !== 1), [], 'one command per host');
   });
 
   it('over the --forks cap, a host held by another run stops the run before its next host, and nothing changes', async () => {

@@ -17,7 +17,8 @@ export interface HaServiceVars {
   send_proxy?: SendProxy; balance: 'roundrobin' | 'leastconn' | 'source' | 'first'; check_inter: string; check_rise: number; check_fall: number;
   maxconn?: number; weight?: number;
   verify_tls?: { ca_file?: string; server_name?: string }; verify_path: string; verify_body?: string;
-  maxqueue?: number; slowstart?: string; downinter?: string; tcp_check?: { send?: string; expect?: string }; inspect_delay?: string; extra?: string[];
+  maxqueue?: number; slowstart?: string; downinter?: string; tcp_check?: { send?: string; expect?: string };
+  http_check?: { path: string; tls: boolean; expect_status: number }; inspect_delay?: string; extra?: string[];
 }
 export interface HaVars {
   lb_group: string;
@@ -220,6 +221,7 @@ export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
       binds: bindLines(v, s),
       balance: s.balance,
       tcpCheck: s.tcp_check,
+      httpCheck: s.http_check && { path: s.http_check.path, tls: s.http_check.tls, expectStatus: s.http_check.expect_status },
       inspectDelay: s.inspect_delay,
       options: s.extra,
       servers: serversOf(s, all).map((x) => ({
@@ -395,6 +397,7 @@ function serviceIssues(h: HostInfo, all: readonly HostInfo[], varsOf: (h: HostIn
     for (const [key, given] of [['verify_body', s.verify_body !== undefined], ['verify_path', s.verify_path !== '/']] as const) {
       if (given && !s.verify_http && !s.verify_tls) issues.push({ host: h.name, path: ['haproxy', 'services', i, key], message: `${key} of ${s.name} does nothing: verify opens a TCP connection to this service`, hint: 'add verify_http: true (or verify_tls) to send requests' });
     }
+    if (s.tcp_check && s.http_check) issues.push({ host: h.name, path: ['haproxy', 'services', i, 'http_check'], message: `service ${s.name} has both tcp_check and http_check: haproxy would use only the last of the two`, hint: 'keep one of them' });
     if (s.backend_group && !all.some((x) => x.groups.includes(s.backend_group!))) {
       issues.push({ host: h.name, path: ['haproxy', 'services', i, 'backend_group'], message: `backend_group '${s.backend_group}' has no hosts` });
     }

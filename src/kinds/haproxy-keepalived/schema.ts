@@ -118,6 +118,15 @@ export const haVarsSchema = {
                 description: 'option tcp-check; with send/expect, an exchange the server must answer (e.g. send "PING\\r\\n", expect "+PONG")',
                 properties: { send: { type: 'string', minLength: 1 }, expect: { type: 'string', minLength: 1 } },
               },
+              http_check: {
+                type: 'object', additionalProperties: false, required: ['path'],
+                description: 'option httpchk: each server is healthy while GET path answers the expected status; with tls, the check speaks TLS (a kube-apiserver: path /readyz, tls true)',
+                properties: {
+                  path: { type: 'string', pattern: '^/[\\x21-\\x7e]*$' },
+                  tls: { type: 'boolean', default: false, description: 'check-ssl: the check connects with TLS (the server certificate is not verified by the check)' },
+                  expect_status: { type: 'integer', minimum: 100, maximum: 599, default: 200 },
+                },
+              },
               inspect_delay: { ...duration, description: 'tcp-request inspect-delay: how long to wait for the first bytes' },
               extra: { ...LINES, description: 'raw lines at the end of the service\'s listen section; haproxy -c checks them on the node before the file is replaced' },
               verify_http: { type: 'boolean', default: false, description: '`verify` sends HTTP requests through the VIP (backends answer HTTP); an answer of 400 or more is a failure. Else it opens a TCP connection' },

@@ -62,6 +62,18 @@ describe('knobs: typed, rendered, and accepted by the real haproxy and keepalive
     assert.ok(v.ok, v.output + haproxy);
   });
 
+  it('seed 001 in front of kube-apiserver: an HTTPS check of /readyz on every server, accepted by haproxy -c', async () => {
+    const { haproxy } = await rendered(inventory('', '', 'check_inter: 2s, check_fall: 2, http_check: { path: /readyz, tls: true }'));
+    assert.match(haproxy, /^ {4}option httpchk GET \/readyz\n {4}http-check expect status 200\n {4}server web1 198\.18\.0\.21:6443 check inter 2s rise 2 fall 2 check-ssl verify none$/m);
+    const plain = (await rendered(inventory('', '', 'http_check: { path: /healthz, expect_status: 204 }'))).haproxy;
+    assert.match(plain, /^ {4}http-check expect status 204$/m);
+    assert.doesNotMatch(plain, /check-ssl/, 'without tls the check speaks plain HTTP');
+    for (const text of [haproxy, plain]) {
+      const v = haproxyCheck(text);
+      assert.ok(v.ok, v.output + text);
+    }
+  });
+
   it('a raw haproxy line haproxy rejects is rejected by haproxy -c (what the node runs before the file goes live)', async () => {
     const { haproxy } = await rendered(inventory('', '', 'extra: ["tcp-check expct string nonsense"]'));
     assert.equal(haproxyCheck(haproxy).ok, false);
@@ -94,6 +106,8 @@ describe('knobs: typed, rendered, and accepted by the real haproxy and keepalive
     ['a raw keepalived line that opens a block it does not end', '    extra_instance: ["track_interface {"]', '', 'check_inter: 2s', /'track_interface \{' opens or closes a block it does not end/],
     ['a raw haproxy line that starts another section', '', '    extra_defaults: ["backend evil"]', 'check_inter: 2s', /'backend evil' starts a new haproxy section \(backend\)/],
     ['a raw line with a newline in it', '', '    extra_global: ["a\\nb"]', 'check_inter: 2s', /must match pattern/],
+    ['tcp_check and http_check on one service (haproxy would use only the last)', '', '', 'tcp_check: {}, http_check: { path: /readyz }', /has both tcp_check and http_check/],
+    ['an http_check path that is not a path', '', '', 'http_check: { path: readyz }', /must match pattern/],
     ['a notify command that is not an absolute path', '    notify: { master: notify.sh }', '', 'check_inter: 2s', /must match pattern "\^\/"/],
   ];
   for (const [title, keepalived, haproxy, service, message] of REFUSED) {
