@@ -31,9 +31,15 @@ const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-s
 
 export const masters = (): LabHost[] => LAB_HOSTS.filter((h) => h.role === 'master');
 
-/** What shapes the certificates and flags kubeadm makes: part of the master image's recipe, so a change makes new masters. */
+/**
+ * How systemd runs each component. A stop is bounded as a kubelet bounds a pod's (SIGTERM, then
+ * SIGKILL): kube-apiserver otherwise drains its watches for up to a minute.
+ */
+const SERVICE_OPTIONS = ['Restart=always', 'RestartSec=2', 'TimeoutStopSec=10', 'LimitNOFILE=65536'];
+
+/** What shapes the certificates, flags and units: part of the master image's recipe, so a change makes new masters. */
 export function controlPlaneRecipe(all: readonly LabHost[] = masters()): string {
-  return JSON.stringify({ endpoint: CONTROL_PLANE_ENDPOINT, version: KUBERNETES_VERSION, serviceSubnet: SERVICE_SUBNET, sans: certSans(all) }, null, 2) + '\n';
+  return JSON.stringify({ endpoint: CONTROL_PLANE_ENDPOINT, version: KUBERNETES_VERSION, serviceSubnet: SERVICE_SUBNET, sans: certSans(all), units: SERVICE_OPTIONS }, null, 2) + '\n';
 }
 
 const certSans = (all: readonly LabHost[]) => [LAB_VIP, LAB_VIP6, ...all.flatMap((h) => [h.address, h.name])];
@@ -88,9 +94,7 @@ After=network-online.target${name === 'etcd' ? '' : ' etcd.service'}
 
 [Service]
 ExecStart=${quoted}
-Restart=always
-RestartSec=2
-LimitNOFILE=65536
+${SERVICE_OPTIONS.join('\n')}
 
 [Install]
 WantedBy=multi-user.target

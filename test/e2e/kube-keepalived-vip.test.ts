@@ -1,35 +1,105 @@
 /**
- * Seed 004 end to end, as far as these machines allow. No Kubernetes control plane can run here:
- * `up` of the DaemonSet inventory against the lab's stand-in masters must stop before any step,
- * saying no API answers. The data plane runs for real on the VM tier: the keepalived configuration
- * kube-keepalived-vip writes for the ConfigMap, in a keepalived container on lbvm1 and lbvm2,
- * programming IPVS NAT (wlc, persistence) to web1..web3; the VIP serves, and moves when the
- * holder's container stops.
+ * Seed 004 end to end, as far as these machines allow. The API part against the lab's real
+ * control plane (kube-apiserver 1.20 on master1..3, src/lab/control-plane.ts): `up` applies the
+ * five objects server-side, a second run changes nothing, the API server's own dry run accepts each,
+ * and the ServiceAccount may do what the DaemonSet needs and nothing more. No kubelet runs in the
+ * lab, so the DaemonSet schedules no pod: the wait says so, read from the API. The data plane runs
+ * for real on the VM tier: the keepalived configuration kube-keepalived-vip writes for the
+ * ConfigMap, in a keepalived container on lbvm1 and lbvm2, programming IPVS NAT (wlc, persistence)
+ * to web1..web3; the VIP serves, and moves when the holder's container stops.
  */
 import { strict as assert } from 'node:assert';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
-import { ensureLab, ensureLabVms, onHost } from '../helpers/lab.js';
+import { ensureLab, ensureLabVms, labHost, onHost } from '../helpers/lab.js';
 import { parseIpvsadmList } from '../../src/render/ipvs.js';
+import { $ } from '../../src/shell-local.js';
+import { containerName } from '../../src/lab/topology.js';
 
 const VMS = ['lbvm1', 'lbvm2'];
 const WEBS = ['web1', 'web2', 'web3'];
 const VIP = '198.18.0.202';
 const CLIENT = '198.18.0.30';
 const CLEAN = `if command -v docker >/dev/null; then docker rm -f kube-keepalived-vip keepalived; fi >/dev/null 2>&1; ipvsadm -C 2>/dev/null; ip addr del ${VIP}/32 dev ens3 2>/dev/null; true`;
+const SA = 'system:serviceaccount:kube-system:kube-keepalived-vip';
 
 type Json = Record<string, unknown>;
 
-describe('seed 004: kube-keepalived-vip (the API part refused for want of a cluster; the data plane on the VM tier)', function () {
+/** kubectl on master1 with its admin.conf (through the VIP: the lab inventory must be up), the manifest on stdin. */
+async function kubectl(args: string, input = ''): Promise<{ code: number | null; out: string }> {
+  const r = await $({ input })`docker exec -i ${containerName(labHost('master1'))} sh -c ${`kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=10s ${args} 2>&1`}`.nothrow().quiet();
+  return { code: r.exitCode, out: r.stdout };
+}
+
+describe('seed 004: kube-keepalived-vip (the objects on the lab\'s real API server; the data plane on the VM tier)', function () {
   this.timeout(900_000);
 
-  it('up of the DaemonSet inventory stops before any step when no master\'s API answers, naming each master', async function () {
-    this.timeout(300_000);
-    await ensureLab();
-    const inv = labInventoryCopy((t) => t, 'inventory/kube-keepalived-vip.yaml');
-    const r = await cli(['up', inv]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, /REFUSED no Kubernetes API answers on the masters \(master1: .+; master2: .+; master3: .+\)/);
-    assert.match(r.stdout + r.stderr, /`lbdeploy manifest` prints the objects/);
+  describe('the objects, applied to the real kube-apiserver', () => {
+    let inv: string;
+    let manifest: string;
+
+    before(async function () {
+      this.timeout(300_000);
+      await ensureLab();
+      // admin.conf on the masters names the control-plane endpoint, the VIP: haproxy must be in front of the API servers.
+      const lab = await cli(['up', labInventoryCopy()]);
+      assert.equal(lab.code, 0, lab.stdout + lab.stderr);
+      inv = labInventoryCopy((t) => t, 'inventory/kube-keepalived-vip.yaml');
+      manifest = (await cli(['manifest', inv])).stdout;
+      assert.match(manifest, /kind: DaemonSet/);
+      await kubectl('delete --ignore-not-found -f -', manifest);
+    });
+
+    it('up applies the five objects server-side; a second run changes nothing', async () => {
+      const first = await cli(['up', inv, '--no-wait', '--json']);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      const applied = events(first.stdout).filter((e) => e.type === 'step' && e.host === 'master1' && e.status === 'changed').map((e) => String(e.message));
+      assert.deepEqual(applied, ['apply 5 object(s) server-side as lbdeploy']);
+      const listed = await kubectl('get serviceaccount,clusterrole,clusterrolebinding,configmap,daemonset -A -l app.kubernetes.io/name=kube-keepalived-vip -o name');
+      assert.equal(listed.out.trim().split('\n').length, 5, listed.out);
+      const managed = await kubectl('get daemonset kube-keepalived-vip -n kube-system -o jsonpath={.metadata.managedFields[*].manager}');
+      assert.match(managed.out, /\blbdeploy\b/, 'applied by lbdeploy\'s field manager');
+      const again = await cli(['up', inv, '--no-wait', '--json']);
+      assert.equal(again.code, 0, again.stdout);
+      assert.deepEqual(events(again.stdout).filter((e) => e.type === 'step' && e.status === 'changed'), []);
+    });
+
+    it('the API server\'s own dry run accepts each object', async () => {
+      const dry = await kubectl('apply --server-side --field-manager=lbdeploy --dry-run=server -f -', manifest);
+      assert.equal(dry.code, 0, dry.out);
+      assert.equal(dry.out.trim().split('\n').filter((l) => /serverside-applied \(server dry run\)$/.test(l)).length, 5, dry.out);
+    });
+
+    it('the ServiceAccount may read what kube-keepalived-vip watches, and nothing more', async () => {
+      // The answer is the last line (kubectl warns first about a resource that is not namespaced).
+      const can = async (verb: string, resource: string) => (await kubectl(`auth can-i ${verb} ${resource} --as=${SA}`)).out.trim().split('\n').pop();
+      for (const r of ['pods', 'nodes', 'endpoints', 'services', 'configmaps']) {
+        for (const verb of ['get', 'list', 'watch']) assert.equal(await can(verb, r), 'yes', `${verb} ${r}`);
+      }
+      for (const [verb, r] of [['create', 'pods'], ['delete', 'services'], ['update', 'configmaps'], ['get', 'secrets'], ['list', 'daemonsets.apps']]) {
+        assert.equal(await can(verb!, r!), 'no', `${verb} ${r}`);
+      }
+    });
+
+    it('the wait reads the DaemonSet from the API: no node runs a kubelet here, so none matches its selector', async () => {
+      const r = await cli(['up', inv, '--wait', '3']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout, /CRITICAL daemonset kube-system\/kube-keepalived-vip: 0\/0 ready, 0 up to date: no node matches the node selector \(via master\d\)/);
+    });
+
+    it('with every API server stopped, up stops before any step, naming each master', async function () {
+      this.timeout(120_000);
+      const masters = ['master1', 'master2', 'master3'];
+      try {
+        for (const m of masters) await onHost(m, 'systemctl stop kube-apiserver');
+        const r = await cli(['up', inv]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout + r.stderr, /REFUSED no Kubernetes API answers on the masters \(master1: .+; master2: .+; master3: .+\)/);
+        assert.match(r.stdout + r.stderr, /`lbdeploy manifest` prints the objects/);
+      } finally {
+        for (const m of masters) await onHost(m, 'systemctl start kube-apiserver');
+        for (const m of masters) await onHost(m, 'for i in $(seq 60); do curl -sk --max-time 2 https://127.0.0.1:6443/readyz | grep -qx ok && exit 0; sleep 1; done; exit 1');
+      }
+    });
   });
 
   describe('the data plane on the VM tier (dataplane: host)', () => {

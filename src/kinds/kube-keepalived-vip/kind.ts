@@ -32,12 +32,13 @@ export function daemonSetCheck(v: KkvVars, probes: ReadonlyMap<string, NodeProbe
   for (const [master, p] of probes) {
     const error = probeError(p);
     const out = error ?? probeOut(p, daemonSetFact(v).key).trim();
-    const m = /^(\d+) (\d+) (\d+)$/.exec(out);
+    // updatedNumberScheduled is omitted by the API server while it is 0 (omitempty): "3 0 ", trimmed "3 0".
+    const m = /^(\d+) (\d+)(?: (\d+))?$/.exec(out);
     if (!m) {
       tried.push(`${master}: ${out.split('\n').pop() || 'no answer'}`);
       continue;
     }
-    const [desired, ready, updated] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const [desired, ready, updated] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
     const ok = desired > 0 && ready === desired && updated === desired;
     return {
       check: 'daemonset', target, value: ready, severity: ok ? 'ok' : ready > 0 ? 'warning' : 'critical',

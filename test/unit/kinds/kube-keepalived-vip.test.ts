@@ -181,6 +181,9 @@ virtual_server 198.18.0.202 80 {
     { probes: [['m1', '3 2 3']], severity: 'warning', detail: /2\/3 ready/ },
     { probes: [['m1', '3 3 1']], severity: 'warning', detail: /1 up to date/ },
     { probes: [['m1', '0 0 0']], severity: 'critical', detail: /no node matches the node selector/ },
+    // What a real kube-apiserver answers: updatedNumberScheduled is omitted while it is 0 (omitempty).
+    { probes: [['m1', '0 0 ']], severity: 'critical', detail: /^0\/0 ready, 0 up to date: no node matches the node selector/ },
+    { probes: [['m1', '3 0 ']], severity: 'critical', detail: /^0\/3 ready, 0 up to date/ },
     { probes: [['m1', { error: 'timed out' }], ['m2', 'The connection to the server was refused'], ['m3', '2 2 2']], severity: 'ok', detail: /via m3/ },
     { probes: [['m1', 'Error from server (NotFound): daemonsets.apps "kkv" not found']], severity: 'critical', detail: /no master answered: m1: Error from server \(NotFound\)/ },
   ];

@@ -1,0 +1,108 @@
+/**
+ * Seed 001 for real: haproxy on lb1..lb3 balances the lab's three real kube-apiservers
+ * (src/lab/control-plane.ts) on VIP:6443, each checked over TLS on /readyz. kubectl on the client
+ * reads through the VIP with the kubeconfig lbdeploy distributed to the LB nodes; one API server
+ * stopped is marked down within its check interval while reads through the VIP keep working; the
+ * VIP holder taken away costs reads only for the failover.
+ */
+import { strict as assert } from 'node:assert';
+import { cli, labInventoryCopy } from '../helpers/cli.js';
+import { ensureLab, onHost } from '../helpers/lab.js';
+
+const VIP = '198.18.0.100';
+const KUBECONFIG = '/root/kubecfg01.conf';
+const LBS = ['lb1', 'lb2', 'lb3'];
+/** kubectl on the client, through the VIP, with the distributed kubeconfig's own credentials. */
+const KUBECTL = `kubectl --kubeconfig ${KUBECONFIG} --server https://${VIP}:6443 --request-timeout=2s`;
+
+/** haproxy's view of one API server on an LB node: UP or DOWN (and what its last check said). */
+async function serverState(lb: string, master: string): Promise<string> {
+  const csv = await onHost(lb, `echo 'show stat' | socat - /run/haproxy/admin.sock`);
+  const row = csv.split('\n').find((l) => l.startsWith(`kube-apiserver,${master},`));
+  assert.ok(row, `${lb}: no kube-apiserver/${master} row in show stat`);
+  const cols = row.split(',');
+  return `${cols[17]} ${cols[36]}`.trim();
+}
+
+/** Reads through the VIP on the client: `count` of them, one every `everyMs`; each line "ms rc". Bounded in count and time. */
+async function readLoop(count: number, everyMs: number): Promise<{ t: number; ok: boolean }[]> {
+  const out = await onHost('client', `i=0; while [ $i -lt ${count} ]; do s=$(date +%s%3N); ${KUBECTL} get --raw /api/v1/namespaces/kube-system >/dev/null 2>&1; echo "$s $?"; i=$((i+1)); sleep ${everyMs / 1000}; done`);
+  return out.trim().split('\n').map((l) => {
+    const [t, rc] = l.split(' ');
+    return { t: Number(t), ok: rc === '0' };
+  });
+}
+
+describe('seed 001 for real: haproxy in front of three real kube-apiservers (end-to-end on the lab)', function () {
+  this.timeout(300_000);
+
+  before(async function () {
+    this.timeout(900_000);
+    await ensureLab();
+    const up = await cli(['up', labInventoryCopy()]);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    // The kubeconfig lbdeploy distributed to lb1 (admin.conf of master1), onto the client.
+    const conf = await onHost('lb1', 'cat /etc/keepalived/kubecfg/kubecfg01.conf');
+    await onHost('client', `umask 077; cat > ${KUBECONFIG} <<'EOF'\n${conf}EOF`);
+  });
+
+  after(async () => {
+    for (const m of ['master1', 'master2', 'master3']) await onHost(m, 'systemctl start kube-apiserver').catch(() => undefined);
+    for (const lb of LBS) await onHost(lb, 'systemctl start keepalived').catch(() => undefined);
+    await onHost('client', `rm -f ${KUBECONFIG}`).catch(() => undefined);
+  });
+
+  it('kubectl reads through the VIP with the distributed kubeconfig, as cluster admin; verify asks /readyz through both VIPs', async () => {
+    const ns = await onHost('client', `${KUBECTL} get namespaces -o name`);
+    assert.match(ns, /^namespace\/kube-system$/m);
+    assert.equal((await onHost('client', `${KUBECTL} auth can-i '*' '*'`)).trim(), 'yes');
+    for (const lb of LBS) {
+      for (const m of ['master1', 'master2', 'master3']) assert.match(await serverState(lb, m), /^UP L7OK/, `${lb}: ${m}`);
+    }
+    const v = await cli(['verify', labInventoryCopy()]);
+    assert.equal(v.code, 0, v.stdout);
+    assert.match(v.stdout, /https via vip +kube-apiserver 198\.18\.0\.100:6443 +ok/);
+    assert.match(v.stdout, /https via vip +kube-apiserver \[2001:2::100\]:6443 +ok/);
+  });
+
+  it('one API server stopped: haproxy marks it down within its checks, and reads through the VIP never fail', async () => {
+    const t0 = Date.now();
+    await onHost('master2', 'systemctl kill -s KILL kube-apiserver && systemctl stop kube-apiserver');
+    // check_inter 1s, check_fall 2: DOWN after two failed checks.
+    let down = -1;
+    for (let i = 0; i < 50 && down < 0; i++) {
+      if ((await serverState('lb1', 'master2')).startsWith('DOWN')) down = Date.now() - t0;
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(down >= 0, 'haproxy never marked master2 down');
+    process.stderr.write(`      master2 marked DOWN by lb1's haproxy ${down} ms after its API server was killed\n`);
+    assert.ok(down <= 6000, `marked down after ${down} ms (checks every 1 s, 2 to fall)`);
+    const reads = await readLoop(30, 100);
+    assert.equal(reads.filter((r) => !r.ok).length, 0, `${reads.filter((r) => !r.ok).length} of ${reads.length} reads failed`);
+    await onHost('master2', 'systemctl start kube-apiserver');
+    let up = false;
+    for (let i = 0; i < 120 && !up; i++) {
+      up = (await serverState('lb1', 'master2')).startsWith('UP');
+      if (!up) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(up, 'master2 came back UP in haproxy once its API server started again');
+  });
+
+  it('the VIP holder taken away: reads through the VIP fail at most for the failover', async () => {
+    const holder = (await Promise.all(LBS.map(async (lb) => ((await onHost(lb, `ip -o addr show | grep -c ' ${VIP}/' || true`)).trim() === '1' ? lb : undefined)))).find(Boolean);
+    assert.ok(holder, 'a node holds the VIP');
+    // 60 reads, one every 100 ms (each at most 2 s): the holder's keepalived stops 1 s in.
+    const loop = readLoop(60, 100);
+    await new Promise((r) => setTimeout(r, 1000));
+    const stopped = Date.now();
+    await onHost(holder, 'systemctl stop keepalived');
+    const reads = await loop;
+    await onHost(holder, 'systemctl start keepalived');
+    const failed = reads.filter((r) => !r.ok);
+    const window = failed.length > 0 ? failed[failed.length - 1]!.t - failed[0]!.t : 0;
+    process.stderr.write(`      VIP holder ${holder} stopped: ${failed.length} of ${reads.length} reads through the VIP failed, over ${window} ms\n`);
+    assert.ok(reads.some((r) => r.ok && r.t > stopped + 500), 'reads work again after the failover');
+    assert.ok(window <= 4000, `reads failed over ${window} ms (a failover takes about a second in the lab)`);
+    assert.ok(reads.slice(-10).every((r) => r.ok), 'the last reads all work');
+  });
+});
