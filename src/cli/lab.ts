@@ -1,5 +1,6 @@
 /** `lbdeploy lab up | down | status [--json]` */
 import { labDown, labRenewCerts, labStatus, labUp, type HostStatus } from '../lab/lab.js';
+import { renewWithKubeadm } from '../lab/control-plane.js';
 import { parseScale } from '../lab/scale.js';
 import { consoleOutput as out, table } from '../report/console.js';
 import { EXIT } from './exit-codes.js';
@@ -34,6 +35,12 @@ export async function runLab(action: 'up' | 'down' | 'status' | 'renew-certs', v
       case 'renew-certs': {
         // --expired: valid until yesterday; --expires-in N: N days left; default: a year.
         if (v.expired && v['expires-in'] !== undefined) throw new UsageError('--expired and --expires-in exclude each other');
+        if (v.kubeadm) {
+          if (v.expired || v['expires-in'] !== undefined) throw new UsageError('--kubeadm renews for kubeadm\'s year: it takes neither --expired nor --expires-in');
+          const renewed = await renewWithKubeadm(log);
+          out.line(json ? JSON.stringify({ renewed }) : `kubeadm renewed every certificate on ${Object.keys(renewed).join(', ')}; admin.conf valid until ${Object.values(renewed).join(', ')}`);
+          return EXIT.ok;
+        }
         const days = v.expired ? -1 : v['expires-in'] !== undefined ? Number(v['expires-in']) : 365;
         if (!Number.isInteger(days)) throw new UsageError(`--expires-in takes whole days, not '${v['expires-in']}'`);
         const notAfter = await labRenewCerts({ notBeforeDays: days < 0 ? -30 : -1, notAfterDays: days }, log);

@@ -254,6 +254,7 @@ export const COMMANDS = {
         summary: "re-issue the masters' admin client certificate",
         args: [],
         options: {
+          kubeadm: { type: 'boolean', help: 'renew as an operator does: `kubeadm certs renew all` on each master, its control plane restarted, one master at a time' },
           expired: { type: 'boolean', help: 'valid until yesterday' },
           'expires-in': { type: 'string', value: 'DAYS', help: 'days left (default 365)' },
           ...OUTPUT,

@@ -174,3 +174,43 @@ async function bootstrap(all: readonly LabHost[], log: Log): Promise<void> {
   await Promise.all(all.map((m) => exec(m, 'systemctl start --no-block etcd')));
   await Promise.all(all.map((m) => exec(m, `systemctl start --no-block ${COMPONENTS.slice(1).join(' ')}`)));
 }
+
+/** `kubeadm certs check-expiration`'s table: certificate name -> its EXPIRES and RESIDUAL TIME columns. */
+export function parseCheckExpiration(text: string): Map<string, { expires: string; residual: string }> {
+  const out = new Map<string, { expires: string; residual: string }>();
+  for (const line of text.split('\n')) {
+    // admin.conf   Dec 03, 2027 13:30 UTC   364d   ca   no
+    const m = /^(\S+)\s+([A-Z][a-z]{2} \d{2}, \d{4} \d{2}:\d{2} UTC)\s+(\S+)/.exec(line.trim());
+    if (m) out.set(m[1]!, { expires: m[2]!, residual: m[3]! });
+  }
+  return out;
+}
+
+const KUBEADM_CONFIG = '/etc/kubernetes/lab/kubeadm.yaml';
+
+/** One master's certificates as kubeadm reports them. */
+export async function checkExpiration(m: LabHost): Promise<Map<string, { expires: string; residual: string }>> {
+  return parseCheckExpiration(await exec(m, `kubeadm certs check-expiration --config ${KUBEADM_CONFIG} 2>/dev/null`));
+}
+
+/**
+ * A cluster's certificate renewal as kubeadm documents it: `kubeadm certs renew all` on a master,
+ * then its control plane restarted so every component loads the new certificates; one master at
+ * a time, each serving again before the next (the others serve behind the VIP meanwhile).
+ * Returns each master's admin.conf expiry as `kubeadm certs check-expiration` reports it.
+ */
+export async function renewWithKubeadm(log: Log, timeoutMs = 120_000): Promise<Record<string, string>> {
+  const renewed: Record<string, string> = {};
+  for (const m of masters()) {
+    await exec(m, `kubeadm certs renew all --config ${KUBEADM_CONFIG}`);
+    await exec(m, `systemctl restart ${COMPONENTS.join(' ')}`);
+    const deadline = Date.now() + timeoutMs;
+    while ((await serving([m])).length > 0) {
+      if (Date.now() > deadline) throw new LabError(`${m.name}: kube-apiserver did not serve again within ${timeoutMs / 1000} s after the renewal`, { hint: `inspect with 'docker exec ${containerName(m)} journalctl -u kube-apiserver -n 50'` });
+      await sleep(1000);
+    }
+    renewed[m.name] = (await checkExpiration(m)).get('admin.conf')?.expires ?? 'unknown';
+    log(`${m.name}: kubeadm renewed its certificates; control plane restarted and serving (admin.conf until ${renewed[m.name]})`);
+  }
+  return renewed;
+}

@@ -3,11 +3,14 @@
  * (src/lab/control-plane.ts) on VIP:6443, each checked over TLS on /readyz. kubectl on the client
  * reads through the VIP with the kubeconfig lbdeploy distributed to the LB nodes; one API server
  * stopped is marked down within its check interval while reads through the VIP keep working; the
- * VIP holder taken away costs reads only for the failover.
+ * VIP holder taken away costs reads only for the failover. A renewal by `kubeadm certs renew`
+ * is rotated to the LB nodes, each of whose new kubeconfigs then reads through the VIP, and the
+ * expiry lbdeploy reports is the one kubeadm reports.
  */
 import { strict as assert } from 'node:assert';
-import { cli, labInventoryCopy } from '../helpers/cli.js';
+import { cli, events, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLab, onHost } from '../helpers/lab.js';
+import { parseCheckExpiration } from '../../src/lab/control-plane.js';
 
 const VIP = '198.18.0.100';
 const KUBECONFIG = '/root/kubecfg01.conf';
@@ -86,6 +89,35 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
       if (!up) await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(up, 'master2 came back UP in haproxy once its API server started again');
+  });
+
+  it('kubeadm certs renew on the masters: rotation distributes the renewed credentials, each works through the VIP, and lbdeploy reports the expiry kubeadm does', async function () {
+    this.timeout(600_000);
+    const renew = await cli(['lab', 'renew-certs', '--kubeadm', '-o', 'json']);
+    assert.equal(renew.code, 0, renew.stdout + renew.stderr);
+    const inv = labInventoryCopy();
+    const r = await cli(['rotate-kubeconfig', inv, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.status === 'changed' && !e.handler).length, 9, 'each master\'s renewed admin.conf on each of 3 nodes');
+    const notes = events(r.stdout).filter((e) => e.type === 'note').map((e) => String(e.text));
+    for (const m of ['master1', 'master2', 'master3']) {
+      const said = new RegExp(`^${m}: CN=kubernetes-admin, O=system:masters, valid until (\\S+) `).exec(notes.find((n) => n.startsWith(`${m}:`)) ?? '');
+      assert.ok(said, `no expiry noted for ${m}: ${notes.join(' | ')}`);
+      const kubeadm = parseCheckExpiration(await onHost(m, 'kubeadm certs check-expiration --config /etc/kubernetes/lab/kubeadm.yaml 2>/dev/null')).get('admin.conf');
+      assert.ok(kubeadm, `${m}: kubeadm reports no admin.conf`);
+      // kubeadm prints the minute: the same instant, to the minute.
+      const diff = Math.abs(Date.parse(said[1]!) - Date.parse(kubeadm.expires));
+      assert.ok(diff < 60_000, `${m}: lbdeploy says ${said[1]}, kubeadm ${kubeadm.expires}`);
+      assert.match(kubeadm.residual, /^36[45]d$/, 'renewed for a year');
+    }
+    for (const lb of LBS) {
+      for (const f of ['kubecfg01.conf', 'kubecfg02.conf', 'kubecfg03.conf']) {
+        const conf = await onHost(lb, `cat /etc/keepalived/kubecfg/${f}`);
+        await onHost('client', `umask 077; cat > /root/rotated.conf <<'EOF'\n${conf}EOF`);
+        const ns = await onHost('client', `kubectl --kubeconfig /root/rotated.conf --server https://${VIP}:6443 --request-timeout=5s get namespace kube-system -o name; rm -f /root/rotated.conf`);
+        assert.equal(ns.trim(), 'namespace/kube-system', `${lb} ${f}`);
+      }
+    }
   });
 
   it('the VIP holder taken away: reads through the VIP fail at most for the failover', async () => {

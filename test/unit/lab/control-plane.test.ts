@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONTROL_PLANE_ENDPOINT, kubeadmConfig, masters, unitFromManifest } from '../../../src/lab/control-plane.js';
+import { CONTROL_PLANE_ENDPOINT, kubeadmConfig, masters, parseCheckExpiration, unitFromManifest } from '../../../src/lab/control-plane.js';
 import { KUBE_BUILD, kubeBinaries, kubeBuildHash } from '../../../src/lab/kube-build.js';
 import { LAB_VIP } from '../../../src/lab/topology.js';
 
@@ -66,6 +66,15 @@ describe('lab control plane (kubeadm phases, static pods as systemd units)', () 
   it('a manifest without a command, or without a flag to replace, is refused, naming it', () => {
     assert.throws(() => unitFromManifest('etcd', 'apiVersion: v1\nkind: Pod\nspec: { containers: [{ name: etcd }] }\n'), /the etcd manifest kubeadm wrote has no command/);
     assert.throws(() => unitFromManifest('etcd', fixture('etcd.yaml'), { '--initial-cluster-state': 'new' }), /the etcd manifest kubeadm wrote has no --initial-cluster-state to replace/);
+  });
+
+  it('kubeadm certs check-expiration as kubeadm 1.20 prints it: every certificate and authority with its expiry', () => {
+    const table = parseCheckExpiration(fixture('check-expiration.txt'));
+    assert.deepEqual(table.get('admin.conf'), { expires: 'Dec 03, 2027 13:42 UTC', residual: '364d' });
+    assert.equal(table.get('ca')?.residual, '9y');
+    assert.ok(table.has('apiserver-etcd-client') && table.has('front-proxy-ca'));
+    assert.ok(!table.has('CERTIFICATE'), 'the headers are not certificates');
+    assert.ok(Date.parse(table.get('admin.conf')!.expires) > 0, 'a date JavaScript reads');
   });
 
   it('the build recipe: its hash moves with what is built and how, the binaries are named after their targets', () => {
