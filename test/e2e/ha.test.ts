@@ -80,7 +80,10 @@ describe('HA VIP with keepalived + haproxy (end-to-end on the lab)', function ()
     assert.deepEqual(out.checks.filter((c) => c.check === 'client address').map((c) => c.detail), ['backends saw 198.18.0.30 (PROXY v2)', 'backends saw 2001:2::30 (PROXY v2)']);
     assert.match(await onHost('client', `curl -6 -g -sS -m 3 http://[${VIP6}]:80/`), /^host=web\d client=2001:2::30 proxy=198\.18\.0\.1[123]$/m);
     assert.equal(find('round robin', 'web-plain')?.severity, 'ok');
-    assert.equal(out.checks.filter((c) => c.check === 'backends' && c.severity === 'ok').length, 6);
+    // Three services (the web ones and the kube-apiservers) on three nodes.
+    assert.equal(out.checks.filter((c) => c.check === 'backends' && c.severity === 'ok').length, 9);
+    assert.deepEqual(out.checks.filter((c) => c.check === 'https via vip').map((c) => `${c.target} ${c.severity}`), [
+      `kube-apiserver ${VIP}:6443 ok`, `kube-apiserver [${VIP6}]:6443 ok`]);
   });
 
   it('verify fails on split brain (the VIP added by hand on a second node)', async () => {
