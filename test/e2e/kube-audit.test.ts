@@ -248,7 +248,9 @@ describe('kubeconfig rotation and health audit (end-to-end on the lab)', functio
       const attrs = (kind: string) => [...dom.matchAll(new RegExp(`<g class="box" data-kind="${kind}" data-state="(\\w+)" data-name="([^"]+)"`, 'g'))].map((m) => [m[2]!, m[1]!]);
       const backends = attrs('backend');
       assert.deepEqual(backends.filter(([, s]) => s !== 'ok'), [['ingress-proxy/web2', 'critical'], ['web-plain/web2', 'critical']], 'web2 drawn down in both services, the others up');
-      assert.equal(backends.length, 6);
+      // Three services: the web ones and the kube-apiservers (master1..3, up).
+      assert.equal(backends.length, 9);
+      assert.deepEqual(backends.filter(([n]) => n!.startsWith('kube-apiserver/')).map(([n, st]) => `${n} ${st}`), ['kube-apiserver/master1 ok', 'kube-apiserver/master2 ok', 'kube-apiserver/master3 ok']);
       assert.match(dom, /data-kind="vip" data-state="ok" data-name="198\.18\.0\.100" data-holders="lb1"/);
       assert.match(dom, /data-kind="node" data-state="warning" data-name="lb1" data-role="holder"/, 'the holder sees a backend down');
       assert.deepEqual([...dom.matchAll(/data-to="(lb\d)" data-role="(\w+)"/g)].slice(0, 3).map((m) => `${m[1]} ${m[2]}`), ['lb1 holder', 'lb2 backup', 'lb3 backup']);
