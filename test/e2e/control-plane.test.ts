@@ -101,7 +101,8 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
     assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.status === 'changed' && !e.handler).length, 9, 'each master\'s renewed admin.conf on each of 3 nodes');
     const notes = events(r.stdout).filter((e) => e.type === 'note').map((e) => String(e.text));
     for (const m of ['master1', 'master2', 'master3']) {
-      const said = new RegExp(`^${m}: CN=kubernetes-admin, O=system:masters, valid until (\\S+) `).exec(notes.find((n) => n.startsWith(`${m}:`)) ?? '');
+      // kubeadm's certificate names O before CN.
+      const said = new RegExp(`^${m}: O=system:masters, CN=kubernetes-admin, valid until (\\S+) `).exec(notes.find((n) => n.startsWith(`${m}:`)) ?? '');
       assert.ok(said, `no expiry noted for ${m}: ${notes.join(' | ')}`);
       const kubeadm = parseCheckExpiration(await onHost(m, 'kubeadm certs check-expiration --config /etc/kubernetes/lab/kubeadm.yaml 2>/dev/null')).get('admin.conf');
       assert.ok(kubeadm, `${m}: kubeadm reports no admin.conf`);

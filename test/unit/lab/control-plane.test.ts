@@ -1,6 +1,6 @@
 /**
  * The lab's control plane, the pure parts: kubeadm's configuration per master, a static pod
- * manifest (as kubeadm 1.20 writes it: test/fixtures/kubeadm/) turned into a systemd unit, and the
+ * manifest (as kubeadm 1.20 writes it, captured from the lab: test/fixtures/kubeadm/) turned into a systemd unit, and the
  * Kubernetes build recipe's hash.
  */
 import { strict as assert } from 'node:assert';
@@ -68,9 +68,9 @@ describe('lab control plane (kubeadm phases, static pods as systemd units)', () 
     assert.throws(() => unitFromManifest('etcd', fixture('etcd.yaml'), { '--initial-cluster-state': 'new' }), /the etcd manifest kubeadm wrote has no --initial-cluster-state to replace/);
   });
 
-  it('kubeadm certs check-expiration as kubeadm 1.20 prints it: every certificate and authority with its expiry', () => {
+  it('kubeadm certs check-expiration as kubeadm 1.20 prints it (captured from the lab): every certificate and authority with its expiry', () => {
     const table = parseCheckExpiration(fixture('check-expiration.txt'));
-    assert.deepEqual(table.get('admin.conf'), { expires: 'Dec 03, 2027 13:42 UTC', residual: '364d' });
+    assert.deepEqual(table.get('admin.conf'), { expires: 'Dec 03, 2027 14:02 UTC', residual: '364d' });
     assert.equal(table.get('ca')?.residual, '9y');
     assert.ok(table.has('apiserver-etcd-client') && table.has('front-proxy-ca'));
     assert.ok(!table.has('CERTIFICATE'), 'the headers are not certificates');
