@@ -1,14 +1,15 @@
 #!/bin/sh
 # Managed by lbdeploy: prove a kubeconfig works with a real authenticated call before it goes live.
-# Usage: check_kubeconfig.sh FILE. kubectl when present; otherwise curl with the credentials in a
-# private temporary folder that is removed whatever happens.
+# Usage: check_kubeconfig.sh FILE [SERVER]. SERVER (https://host:port) replaces the file's own, e.g.
+# the control-plane endpoint behind a VIP. kubectl when present; otherwise curl with the credentials
+# in a private temporary folder that is removed whatever happens.
 set -e
 k=$1
 if command -v kubectl >/dev/null 2>&1; then
-  exec kubectl --kubeconfig "$k" --request-timeout=5s get --raw /api/v1/nodes >/dev/null
+  exec kubectl --kubeconfig "$k" ${2:+--server "$2"} --request-timeout=5s get --raw /api/v1/nodes >/dev/null
 fi
 field() { sed -n "s/^ *$1: *//p" "$k" | head -n 1 | tr -d '"'; }
-server=$(field server)
+server=${2:-$(field server)}
 [ -n "$server" ] || { echo "no server in $k" >&2; exit 1; }
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT HUP INT TERM

@@ -66,6 +66,8 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
     assert.equal(v.code, 0, v.stdout);
     assert.match(v.stdout, /https via vip +kube-apiserver 198\.18\.0\.100:6443 +ok/);
     assert.match(v.stdout, /https via vip +kube-apiserver \[2001:2::100\]:6443 +ok/);
+    // kubeconfig.verify_server: each distributed kubeconfig reads the API through the VIP on its node.
+    assert.equal([...v.stdout.matchAll(/^kubeconfig via endpoint +lb\d \/etc\/keepalived\/kubecfg\/kubecfg0\d\.conf +ok +read the API through https:\/\/198\.18\.0\.100:6443/gm)].length, 9, v.stdout);
   });
 
   it('one API server stopped: haproxy marks it down within its checks, and reads through the VIP never fail', async () => {

@@ -18,7 +18,7 @@ import { ADDRESSES_FACT, holdsAddress } from '../../checks/vip.js';
 import type { ExecResult } from '../../connection/ssh.js';
 import type { FactResult } from '../../operations/types.js';
 
-const CHECK = '/usr/local/sbin/lbdeploy-check-kubeconfig';
+export const CHECK = '/usr/local/sbin/lbdeploy-check-kubeconfig';
 const NOT_YET = 'does not exist yet: it reads the kubeconfigs when it starts';
 
 /**
@@ -36,6 +36,7 @@ export function oneAtATimeHoldersLast(hosts: readonly HostInfo[], probes: Readon
 export interface KubeVars {
   kubeconfig: {
     masters: string; targets: string; source: string; dest_dir: string; file_pattern: string; port: number; min_days_left: number; vips: string[];
+    verify_server?: string;
     consumers: { service?: string; container?: string; action: 'reload' | 'restart' }[];
   };
 }
@@ -67,6 +68,10 @@ export default definePlaybook({
           file_pattern: { type: 'string', pattern: 'NN', default: 'kubecfgNN.conf', description: 'NN is the master\'s index, 01, 02, ...' },
           port: { type: 'integer', minimum: 1, maximum: 65535, default: 6443 },
           min_days_left: { type: 'integer', minimum: 0, default: 0, description: 'refuse a certificate with fewer days left' },
+          verify_server: {
+            type: 'string', pattern: '^https://[^/\\s]+$',
+            description: 'the control-plane endpoint (e.g. https://VIP:6443): `verify` and `up`\'s wait read the API through it on every target node with each distributed kubeconfig\'s credentials',
+          },
           vips: {
             type: 'array', items: { type: 'string', minLength: 1 }, default: [],
             description: 'the VIPs the consumers serve: with consumers, the nodes are rotated one at a time, those holding one of these last (a VIP moves at most once)',

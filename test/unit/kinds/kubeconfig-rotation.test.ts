@@ -5,6 +5,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { throughChecks, throughProbe } from '../../../src/kinds/kubeconfig/checks.js';
 import playbook, { oneAtATimeHoldersLast } from '../../../src/kinds/kubeconfig/playbook.js';
 import type { HostInfo } from '../../../src/playbook/define.js';
 
@@ -38,5 +42,30 @@ describe('kubeconfig rotation: one node at a time, the VIP holder last; a consum
       assert.match(stdout, /does not exist yet: it reads the kubeconfigs when it starts/);
       assert.equal(op.result?.({ stdout, stderr: '', code: 0, signal: null }).changed, false, 'not reported as a restart');
     }
+  });
+});
+
+describe('kubeconfig verify_server: a read through the control-plane endpoint with each kubeconfig', () => {
+  it('the probe runs the check on every file with the endpoint and reports each exit, read by /bin/sh here', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbd-through-'));
+    try {
+      // A stand-in for the check script: records its arguments, fails for the second file.
+      const check = join(dir, 'check');
+      writeFileSync(check, `#!/bin/sh\necho "$1 $2" >> ${dir}/calls\ncase "$1" in *02.conf) echo "curl: (7) Failed to connect"; echo "the API at $2 refused the connection or the certificate" >&2; exit 1;; esac\n`, { mode: 0o755 });
+      mkdirSync(join(dir, 'kc'));
+      for (const f of ['kubecfg01.conf', 'kubecfg02.conf']) writeFileSync(join(dir, 'kc', f), 'apiVersion: v1\n');
+      const probe = throughProbe(join(dir, 'kc'), 'https://198.18.0.100:6443', check);
+      const out = execFileSync('/bin/sh', ['-c', probe.command.text], { encoding: 'utf8' });
+      assert.equal(readFileSync(join(dir, 'calls'), 'utf8'), `${dir}/kc/kubecfg01.conf https://198.18.0.100:6443\n${dir}/kc/kubecfg02.conf https://198.18.0.100:6443\n`);
+      const checks = throughChecks('lb1', 'https://198.18.0.100:6443', out);
+      assert.deepEqual(checks.map((c) => `${c.target} ${c.severity}`), [`lb1 ${dir}/kc/kubecfg01.conf ok`, `lb1 ${dir}/kc/kubecfg02.conf critical`]);
+      assert.match(checks[1]!.detail, /failed \(exit 1\): the API at https:\/\/198\.18\.0\.100:6443 refused the connection or the certificate$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a node with no kubeconfig to read with is critical', () => {
+    assert.deepEqual(throughChecks('lb1', 'https://198.18.0.100:6443', '').map((c) => c.severity), ['critical']);
   });
 });
