@@ -9,7 +9,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
-import { ensureLab, onHost } from '../helpers/lab.js';
+import { ensureLab, labHost, onHost } from '../helpers/lab.js';
+import { $ } from '../../src/shell-local.js';
+import { containerName } from '../../src/lab/topology.js';
 import { parseCheckExpiration } from '../../src/lab/control-plane.js';
 
 const VIP = '198.18.0.100';
@@ -27,9 +29,9 @@ async function serverState(lb: string, master: string): Promise<string> {
   return `${cols[17]} ${cols[36]}`.trim();
 }
 
-/** Reads through the VIP on the client: `count` of them, one every `everyMs`; each line "ms rc". Bounded in count and time. */
-async function readLoop(count: number, everyMs: number): Promise<{ t: number; ok: boolean }[]> {
-  const out = await onHost('client', `i=0; while [ $i -lt ${count} ]; do s=$(date +%s%3N); ${KUBECTL} get --raw /api/v1/namespaces/kube-system >/dev/null 2>&1; echo "$s $?"; i=$((i+1)); sleep ${everyMs / 1000}; done`);
+/** Reads through the VIP on the client: `count` of them, one every `everyMs`, each at most `timeoutS`; each line "ms rc". Bounded in count and time. */
+async function readLoop(count: number, everyMs: number, timeoutS = 2): Promise<{ t: number; ok: boolean }[]> {
+  const out = await onHost('client', `i=0; while [ $i -lt ${count} ]; do s=$(date +%s%3N); ${KUBECTL.replace('--request-timeout=2s', `--request-timeout=${timeoutS}s`)} get --raw /api/v1/namespaces/kube-system >/dev/null 2>&1; echo "$s $?"; i=$((i+1)); sleep ${everyMs / 1000}; done`);
   return out.trim().split('\n').map((l) => {
     const [t, rc] = l.split(' ');
     return { t: Number(t), ok: rc === '0' };
@@ -50,6 +52,7 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
   });
 
   after(async () => {
+    for (const lb of LBS) await $`docker unpause ${containerName(labHost(lb))}`.nothrow().quiet();
     for (const m of ['master1', 'master2', 'master3']) await onHost(m, 'systemctl start kube-apiserver').catch(() => undefined);
     for (const lb of LBS) await onHost(lb, 'systemctl start keepalived').catch(() => undefined);
     await onHost('client', `rm -f ${KUBECONFIG}`).catch(() => undefined);
@@ -124,8 +127,7 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
   });
 
   it('the VIP holder taken away: reads through the VIP fail at most for the failover', async () => {
-    const holder = (await Promise.all(LBS.map(async (lb) => ((await onHost(lb, `ip -o addr show | grep -c ' ${VIP}/' || true`)).trim() === '1' ? lb : undefined)))).find(Boolean);
-    assert.ok(holder, 'a node holds the VIP');
+    const holder = await holderOfVip();
     // 60 reads, one every 100 ms (each at most 2 s): the holder's keepalived stops 1 s in.
     const loop = readLoop(60, 100);
     await new Promise((r) => setTimeout(r, 1000));
@@ -140,4 +142,32 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
     assert.ok(window <= 4000, `reads failed over ${window} ms (a failover takes about a second in the lab)`);
     assert.ok(reads.slice(-10).every((r) => r.ok), 'the last reads all work');
   });
+
+  it('the VIP holder frozen as in a crash (docker pause): reads through the VIP fail only until the backup takes over', async () => {
+    const holder = await holderOfVip();
+    // 80 reads, one every 100 ms (each at most 1 s): the holder freezes 2 s in, for 8 s, then comes back (and takes the VIP back).
+    const loop = readLoop(80, 100, 1);
+    await new Promise((r) => setTimeout(r, 2000));
+    const frozen = Date.now();
+    await $`docker pause ${containerName(labHost(holder))}`.quiet();
+    try {
+      await new Promise((r) => setTimeout(r, 8000));
+    } finally {
+      await $`docker unpause ${containerName(labHost(holder))}`.quiet();
+    }
+    const reads = await loop;
+    const failed = reads.filter((r) => !r.ok);
+    const window = failed.length > 0 ? failed[failed.length - 1]!.t + 1000 - failed[0]!.t : 0;
+    process.stderr.write(`      VIP holder ${holder} frozen: ${failed.length} of ${reads.length} reads through the VIP failed, over ${window} ms (the backup takes over after 3 missed adverts)\n`);
+    assert.ok(window <= 6000, `reads failed over ${window} ms`);
+    assert.ok(reads.some((r) => r.ok && r.t > frozen + 1000 && r.t < frozen + 8000), 'reads work through the backup while the holder is frozen');
+    assert.ok(reads.slice(-5).every((r) => r.ok), 'the last reads all work');
+  });
 });
+
+/** The LB node holding the IPv4 VIP. */
+async function holderOfVip(): Promise<string> {
+  const holder = (await Promise.all(LBS.map(async (lb) => ((await onHost(lb, `ip -o addr show | grep -c ' ${VIP}/' || true`)).trim() === '1' ? lb : undefined)))).find(Boolean);
+  assert.ok(holder, 'a node holds the VIP');
+  return holder;
+}
