@@ -46,7 +46,9 @@ export function throughProbe(dir: string, server: string, check: string): FactRe
 const THROUGH_TIMEOUT_S = 2;
 
 /** One check per kubeconfig: ok when the read through the endpoint worked; none at all is critical too. */
-export function throughChecks(host: string, server: string, stdout: string): Check[] {
+export function throughChecks(host: string, server: string, stdout: string, probeFailed?: string): Check[] {
+  // The node's probe itself failed (unreachable, timed out): said as such, not as no kubeconfig.
+  if (probeFailed) return [{ check: 'kubeconfig via endpoint', target: `${host} ${server}`, severity: 'critical', detail: `not read: ${probeFailed}` }];
   // Read at once, they answer in any order: reported by file.
   const rows = stdout.split('\n').map((l) => l.split('\t')).filter((p) => p.length >= 2 && p[0]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   if (rows.length === 0) return [{ check: 'kubeconfig via endpoint', target: `${host} ${server}`, severity: 'critical', detail: 'no kubeconfig on the node to read with' }];

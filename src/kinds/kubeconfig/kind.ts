@@ -2,7 +2,7 @@
  * kubeconfig as a deployment kind: with verify_server, `verify` and `up`'s wait read the API through
  * it with every distributed kubeconfig; the audit reads the certificates' days left on every target node.
  */
-import { probeOut } from '../../checks/probe.js';
+import { probeError, probeOut } from '../../checks/probe.js';
 import { hostsNamed, type Kind } from '../types.js';
 import { certChecks, certProbe, throughChecks, throughProbe } from './checks.js';
 import playbook, { CHECK, type KubeVars } from './playbook.js';
@@ -22,7 +22,7 @@ export const kubeconfig: Kind = {
       kind: 'kubeconfig', name: `${dir} on ${nodes.map((n) => n.name).join(', ')}`,
       nodes: hostsNamed(inventory, nodes.map((n) => n.name)), vips: [], endToEnd: [], drills: [],
       probes: through ? [through] : [],
-      evaluate: (probes) => (through ? [...probes].flatMap(([node, p]) => throughChecks(node, server!, probeOut(p, through.key))) : []),
+      evaluate: (probes) => (through ? [...probes].flatMap(([node, p]) => throughChecks(node, server!, probeOut(p, through.key), probeError(p))) : []),
       audit: { probes: [probe], evaluate: (probes, t) => [...probes].flatMap(([node, p]) => certChecks(node, probeOut(p, probe.key), t)) },
     }];
   },

@@ -67,6 +67,7 @@ describe('kubeconfig verify_server: a read through the control-plane endpoint wi
   });
 
   it('a node with no kubeconfig to read with is critical', () => {
-    assert.deepEqual(throughChecks('lb1', 'https://198.18.0.100:6443', '').map((c) => c.severity), ['critical']);
+    assert.deepEqual(throughChecks('lb1', 'https://198.18.0.100:6443', '').map((c) => `${c.severity} ${c.detail}`), ['critical no kubeconfig on the node to read with']);
+    assert.deepEqual(throughChecks('lb1', 'https://198.18.0.100:6443', '', 'no answer within 5 s').map((c) => `${c.severity} ${c.detail}`), ['critical not read: no answer within 5 s'], 'a failed probe is said as such');
   });
 });
