@@ -33,7 +33,7 @@ export function certChecks(host: string, stdout: string, t: AuditThresholds, now
  * Every kubeconfig in the folder used for a real authenticated read through `server` (the
  * control-plane endpoint), by the check script the playbook installs (kubectl where present, else
  * curl with the credentials in a private folder): `FILE<TAB>EXIT<TAB>last line it said`. The files
- * are read at once, each within THROUGH_TIMEOUT_S: an endpoint that does not answer costs the
+ * are read at once, each within THROUGH_TIMEOUT_S (1 s: under the 2 s a readiness round allows a node at the least): an endpoint that does not answer costs the
  * node's probe (which carries the other kinds' probes too) that long, not once per file.
  */
 export function throughProbe(dir: string, server: string, check: string): FactRequest {
@@ -43,7 +43,7 @@ export function throughProbe(dir: string, server: string, check: string): FactRe
   };
 }
 
-const THROUGH_TIMEOUT_S = 2;
+const THROUGH_TIMEOUT_S = 1;
 
 /** One check per kubeconfig: ok when the read through the endpoint worked; none at all is critical too. */
 export function throughChecks(host: string, server: string, stdout: string, probeFailed?: string): Check[] {
