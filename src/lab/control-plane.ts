@@ -29,6 +29,9 @@ const SHARED = ['ca.crt', 'ca.key', 'sa.key', 'sa.pub', 'front-proxy-ca.crt', 'f
 /** The static pods kubeadm writes, and the units the lab runs them as (in start order). */
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
+/** Where each master keeps its kubeadm configuration (kubeadmConfig). */
+const KUBEADM_CONFIG = '/etc/kubernetes/lab/kubeadm.yaml';
+
 export const masters = (): LabHost[] => LAB_HOSTS.filter((h) => h.role === 'master');
 
 /**
@@ -130,25 +133,30 @@ export async function ensureControlPlane(log: Log, timeoutMs = 240_000): Promise
   if (!made) await bootstrap(all, log);
   else for (const m of all) await exec(m, `systemctl start ${COMPONENTS.join(' ')}`);
   const started = Date.now();
-  let down: string[] = [];
-  while (Date.now() - started < timeoutMs) {
-    down = await serving(all);
-    if (down.length === 0) {
-      log(`control plane ready: kube-apiserver ${KUBERNETES_VERSION} on ${all.map((m) => m.name).join(', ')}, etcd cluster of ${all.length} (${Math.round((Date.now() - started) / 1000)} s)`);
-      return;
+  await untilServing(all, timeoutMs, 'the control plane did not become ready');
+  log(`control plane ready: kube-apiserver ${KUBERNETES_VERSION} on ${all.map((m) => m.name).join(', ')}, etcd cluster of ${all.length} (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+/** Poll until every one of `hosts` serves; else a LabError naming those that do not, after `timeoutMs`. */
+async function untilServing(hosts: readonly LabHost[], timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const down = await serving(hosts);
+    if (down.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new LabError(`${what} in ${timeoutMs / 1000} s: ${down.join('; ')}`, {
+        hint: `inspect with 'docker exec ${containerName(hosts[0]!)} journalctl -u kube-apiserver -u etcd -n 50'`,
+      });
     }
-    await sleep(2000);
+    await sleep(1000);
   }
-  throw new LabError(`the control plane did not become ready in ${timeoutMs / 1000} s: ${down.join('; ')}`, {
-    hint: `inspect with 'docker exec ${containerName(all[0]!)} journalctl -u kube-apiserver -u etcd -n 50'`,
-  });
 }
 
 async function bootstrap(all: readonly LabHost[], log: Log): Promise<void> {
   log(`making the control plane with kubeadm's phases on ${all.map((m) => m.name).join(', ')} (endpoint ${CONTROL_PLANE_ENDPOINT})`);
   const [first, ...rest] = all;
-  for (const m of all) await write(m, '/etc/kubernetes/lab/kubeadm.yaml', kubeadmConfig(m, all));
-  const kubeadm = (phase: string) => `kubeadm init phase ${phase} --config /etc/kubernetes/lab/kubeadm.yaml`;
+  for (const m of all) await write(m, KUBEADM_CONFIG, kubeadmConfig(m, all));
+  const kubeadm = (phase: string) => `kubeadm init phase ${phase} --config ${KUBEADM_CONFIG}`;
   await exec(first!, kubeadm('certs all'));
   // The keys every control-plane member shares, as `kubeadm join --control-plane` copies them.
   const shared = await exec(first!, `cd /etc/kubernetes/pki && tar -cf - ${SHARED.join(' ')} | base64 -w0`);
@@ -186,7 +194,6 @@ export function parseCheckExpiration(text: string): Map<string, { expires: strin
   return out;
 }
 
-const KUBEADM_CONFIG = '/etc/kubernetes/lab/kubeadm.yaml';
 
 /** One master's certificates as kubeadm reports them. */
 export async function checkExpiration(m: LabHost): Promise<Map<string, { expires: string; residual: string }>> {
@@ -204,11 +211,7 @@ export async function renewWithKubeadm(log: Log, timeoutMs = 120_000): Promise<R
   for (const m of masters()) {
     await exec(m, `kubeadm certs renew all --config ${KUBEADM_CONFIG}`);
     await exec(m, `systemctl restart ${COMPONENTS.join(' ')}`);
-    const deadline = Date.now() + timeoutMs;
-    while ((await serving([m])).length > 0) {
-      if (Date.now() > deadline) throw new LabError(`${m.name}: kube-apiserver did not serve again within ${timeoutMs / 1000} s after the renewal`, { hint: `inspect with 'docker exec ${containerName(m)} journalctl -u kube-apiserver -n 50'` });
-      await sleep(1000);
-    }
+    await untilServing([m], timeoutMs, `${m.name}: kube-apiserver did not serve again after the renewal`);
     renewed[m.name] = (await checkExpiration(m)).get('admin.conf')?.expires ?? 'unknown';
     log(`${m.name}: kubeadm renewed its certificates; control plane restarted and serving (admin.conf until ${renewed[m.name]})`);
   }

@@ -11,7 +11,7 @@ export interface HaproxyServer {
   maxconn?: number;
   sendProxy?: SendProxy;
   /** Health checks: `check inter <inter> rise <rise> fall <fall>`; false for none. */
-  check?: false | { inter?: string; rise?: number; fall?: number; downinter?: string };
+  check?: false | { inter?: string; rise?: number; fall?: number; downinter?: string; ssl?: boolean };
   /** Ramp a server's weight up over this time after it comes back (no burst onto a cold server). */
   slowstart?: string;
   /** Requests queued for this server beyond maxconn before they go elsewhere. */
@@ -26,8 +26,8 @@ export interface HaproxyListen {
   servers: HaproxyServer[];
   /** `option tcp-check`, with an optional exchange: send this, expect this string back. */
   tcpCheck?: { send?: string; expect?: string };
-  /** `option httpchk GET path` and `http-check expect status N`; with tls, the servers' checks use TLS (`check-ssl verify none`). */
-  httpCheck?: { path: string; tls?: boolean; expectStatus?: number };
+  /** `option httpchk GET path` and `http-check expect status N` (a TLS server's checks: its `check.ssl`). */
+  httpCheck?: { path: string; expectStatus?: number };
   /** `tcp-request inspect-delay`: how long to wait for the first bytes (for content rules). */
   inspectDelay?: string;
   /** Extra lines for this section (trusted playbook/inventory input; haproxy -c checks them with the rest). */
@@ -83,6 +83,8 @@ function server(s: HaproxyServer): string {
     if (c.downinter) parts.push(`downinter ${c.downinter}`);
     if (c.rise !== undefined) parts.push(`rise ${c.rise}`);
     if (c.fall !== undefined) parts.push(`fall ${c.fall}`);
+    // A TLS server (kube-apiserver) is checked over TLS; the check does not verify its certificate.
+    if (c.ssl) parts.push('check-ssl verify none');
   }
   return parts.join(' ');
 }
@@ -127,9 +129,7 @@ export function renderHaproxy(c: HaproxyConfig): string {
     }
     if (l.httpCheck) out.push(`    option httpchk GET ${l.httpCheck.path}`, `    http-check expect status ${l.httpCheck.expectStatus ?? 200}`);
     for (const o of l.options ?? []) out.push(`    ${o.trim()}`);
-    // A TLS server (kube-apiserver) is checked over TLS; the check does not verify its certificate.
-    const tls = l.httpCheck?.tls ? ' check-ssl verify none' : '';
-    for (const s of l.servers) out.push(`    ${server(s)}${s.check !== false ? tls : ''}`);
+    for (const s of l.servers) out.push(`    ${server(s)}`);
   }
   return out.join('\n') + '\n';
 }

@@ -221,13 +221,13 @@ export function haproxyFor(v: HaVars, all: readonly HostInfo[]): HaproxyConfig {
       binds: bindLines(v, s),
       balance: s.balance,
       tcpCheck: s.tcp_check,
-      httpCheck: s.http_check && { path: s.http_check.path, tls: s.http_check.tls, expectStatus: s.http_check.expect_status },
+      httpCheck: s.http_check && { path: s.http_check.path, expectStatus: s.http_check.expect_status },
       inspectDelay: s.inspect_delay,
       options: s.extra,
       servers: serversOf(s, all).map((x) => ({
         name: x.name, address: x.address, port: s.backend_port, sendProxy: s.send_proxy, weight: s.weight, maxconn: s.maxconn,
         maxqueue: s.maxqueue, slowstart: s.slowstart,
-        check: { inter: s.check_inter, rise: s.check_rise, fall: s.check_fall, downinter: s.downinter },
+        check: { inter: s.check_inter, rise: s.check_rise, fall: s.check_fall, downinter: s.downinter, ssl: s.http_check?.tls },
       })),
     })),
   };
