@@ -129,12 +129,30 @@ async function serving(all: readonly LabHost[]): Promise<string[]> {
 export async function ensureControlPlane(log: Log, timeoutMs = 240_000): Promise<void> {
   const all = masters();
   if ((await serving(all)).length === 0) return;
-  const made = (await exec(all[0]!, 'test -f /etc/kubernetes/manifests/kube-apiserver.yaml && echo yes || true')).trim() === 'yes';
-  if (!made) await bootstrap(all, log);
-  else for (const m of all) await exec(m, `systemctl start ${COMPONENTS.join(' ')}`);
+  // Made only when every master finished its bootstrap (the mark is its last step); one cut short
+  // (an interrupted lab up, a failed phase) is undone on every master and made again.
+  const marked = await Promise.all(all.map(async (m) => (await exec(m, `test -f ${BOOTSTRAPPED} && echo yes || true`)).trim() === 'yes'));
+  if (marked.every(Boolean)) {
+    for (const m of all) await exec(m, `systemctl start ${COMPONENTS.join(' ')}`);
+  } else {
+    const begun = await Promise.all(all.map(async (m) => (await exec(m, `test -e ${KUBEADM_CONFIG} && echo yes || true`)).trim() === 'yes'));
+    if (begun.some(Boolean)) {
+      log(`a control-plane bootstrap was cut short (not finished on ${all.filter((_, i) => !marked[i]).map((m) => m.name).join(', ')}): undoing it on every master`);
+      await Promise.all(all.map((m) => exec(m, UNDO_BOOTSTRAP)));
+    }
+    await bootstrap(all, log);
+  }
   const started = Date.now();
   await untilServing(all, timeoutMs, 'the control plane did not become ready');
   log(`control plane ready: kube-apiserver ${KUBERNETES_VERSION} on ${all.map((m) => m.name).join(', ')}, etcd cluster of ${all.length} (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+/**
+ * A control-plane unit that failed (killed by a drill, a stop past its 10 s) is ensureControlPlane's
+ * to start again, not a reason to call the master not ready: its failed state is cleared first.
+ */
+export async function clearFailedComponents(): Promise<void> {
+  await Promise.all(masters().map((m) => $`docker exec ${containerName(m)} systemctl reset-failed ${COMPONENTS.map((c) => `${c}.service`)}`.nothrow().quiet()));
 }
 
 /** Poll until every one of `hosts` serves; else a LabError naming those that do not, after `timeoutMs`. */
@@ -181,7 +199,20 @@ async function bootstrap(all: readonly LabHost[], log: Log): Promise<void> {
   // etcd's members wait for each other: started together.
   await Promise.all(all.map((m) => exec(m, 'systemctl start --no-block etcd')));
   await Promise.all(all.map((m) => exec(m, `systemctl start --no-block ${COMPONENTS.slice(1).join(' ')}`)));
+  await Promise.all(all.map((m) => exec(m, `touch ${BOOTSTRAPPED}`)));
 }
+
+/** Written on each master once its bootstrap is done: without it on every master, the bootstrap is made again. */
+const BOOTSTRAPPED = '/etc/kubernetes/lab/bootstrapped';
+
+/** What a bootstrap made on a master, removed: its units, etcd's data, the files kubeadm wrote. The lab's CA (put there with the container) stays. */
+const UNDO_BOOTSTRAP = [
+  `systemctl stop ${COMPONENTS.join(' ')} 2>/dev/null || true`,
+  `rm -f ${COMPONENTS.map((c) => `/etc/systemd/system/${c}.service`).join(' ')} ${COMPONENTS.map((c) => `/etc/systemd/system/multi-user.target.wants/${c}.service`).join(' ')}`,
+  'systemctl daemon-reload',
+  'rm -rf /var/lib/etcd/member /etc/kubernetes/manifests/* /etc/kubernetes/*.conf /etc/kubernetes/lab',
+  "find /etc/kubernetes/pki -mindepth 1 ! -path /etc/kubernetes/pki/ca.crt ! -path /etc/kubernetes/pki/ca.key -delete",
+].join('\n');
 
 /** `kubeadm certs check-expiration`'s table: certificate name -> its EXPIRES and RESIDUAL TIME columns. */
 export function parseCheckExpiration(text: string): Map<string, { expires: string; residual: string }> {

@@ -13,7 +13,7 @@ import { ensureVm, ensureVmImage, stopVms, vmPid } from './vms.js';
 import { startAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureKeepalivedImage } from './keepalived-image.js';
 import { LabError } from '../errors.js';
-import { CONTROL_PLANE_ENDPOINT, ensureControlPlane } from './control-plane.js';
+import { CONTROL_PLANE_ENDPOINT, clearFailedComponents, ensureControlPlane } from './control-plane.js';
 import { adminKubeconfig, LabPki, type Validity } from './pki.js';
 import { $ } from '../shell-local.js';
 
@@ -69,6 +69,7 @@ export async function labUp(log: Log, paths: LabPaths = labPaths(), options: Lab
     // Seed 002's keepalived container, as an archive for the air-gapped path (upload + docker load).
     await ensureKeepalivedImage(paths, log);
   }
+  await clearFailedComponents();
   // VMs boot under software emulation: give them longer.
   const statuses = await waitForHosts(paths, options.vms ? 300_000 : 120_000 + scale * 2000);
   const bad = statuses.filter((s) => !s.ssh || s.system !== 'running');

@@ -104,9 +104,11 @@ export function recipeFor(role: LabRole): ImageRecipe {
   };
   switch (role) {
     case 'lb':
+      // kubectl (Debian's kubernetes-client): the kubeconfig check reads the API through the VIP with
+      // it, as on an operator's LB node that has it (without it the check falls back to curl).
       return {
         ...base,
-        rolePackages: ['docker.io'],
+        rolePackages: ['docker.io', 'kubernetes-client'],
         files: { ...COMMON_FILES, '/etc/docker/daemon.json': LB_DOCKER_DAEMON_JSON },
         setup: COMMON_SETUP,
         enable: ['ssh.service', 'docker.service'],

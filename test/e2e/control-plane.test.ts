@@ -5,14 +5,15 @@
  * stopped is marked down within its check interval while reads through the VIP keep working; the
  * VIP holder taken away costs reads only for the failover. A renewal by `kubeadm certs renew`
  * is rotated to the LB nodes, each of whose new kubeconfigs then reads through the VIP, and the
- * expiry lbdeploy reports is the one kubeadm reports.
+ * expiry lbdeploy reports is the one kubeadm reports. A bootstrap cut short is undone and made
+ * again by the lab, keeping its CA.
  */
 import { strict as assert } from 'node:assert';
 import { cli, events, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLab, labHost, onHost } from '../helpers/lab.js';
 import { $ } from '../../src/shell-local.js';
 import { containerName } from '../../src/lab/topology.js';
-import { parseCheckExpiration } from '../../src/lab/control-plane.js';
+import { ensureControlPlane, parseCheckExpiration } from '../../src/lab/control-plane.js';
 
 const VIP = '198.18.0.100';
 const KUBECONFIG = '/root/kubecfg01.conf';
@@ -70,7 +71,12 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
     assert.match(v.stdout, /https via vip +kube-apiserver 198\.18\.0\.100:6443 +ok/);
     assert.match(v.stdout, /https via vip +kube-apiserver \[2001:2::100\]:6443 +ok/);
     // kubeconfig.verify_server: each distributed kubeconfig reads the API through the VIP on its node.
-    assert.equal([...v.stdout.matchAll(/^kubeconfig via endpoint +lb\d \/etc\/keepalived\/kubecfg\/kubecfg0\d\.conf +ok +read the API through https:\/\/198\.18\.0\.100:6443/gm)].length, 9, v.stdout);
+    // The LB nodes have kubectl: the check reads with it.
+    assert.equal([...v.stdout.matchAll(/^kubeconfig via endpoint +lb\d \/etc\/keepalived\/kubecfg\/kubecfg0\d\.conf +ok +read the API through https:\/\/198\.18\.0\.100:6443 with its credentials \(kubectl\)/gm)].length, 9, v.stdout);
+    // The same check on a node without kubectl: curl with the kubeconfig's credentials, against the real API server.
+    const withoutKubectl = `d=$(mktemp -d); for b in sed head tr base64 mktemp rm chmod curl grep; do ln -s "$(command -v $b)" "$d/$b"; done`;
+    const viaCurl = await onHost('lb1', `${withoutKubectl}; PATH=$d /usr/local/sbin/lbdeploy-check-kubeconfig /etc/keepalived/kubecfg/kubecfg01.conf https://${VIP}:6443; rc=$?; rm -rf "$d"; exit $rc`);
+    assert.equal(viaCurl.trim(), 'curl');
   });
 
   it('one API server stopped: haproxy marks it down within its checks, and reads through the VIP never fail', async () => {
@@ -162,6 +168,26 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
     assert.ok(window <= 6000, `reads failed over ${window} ms`);
     assert.ok(reads.some((r) => r.ok && r.t > frozen + 1000 && r.t < frozen + 8000), 'reads work through the backup while the holder is frozen');
     assert.ok(reads.slice(-5).every((r) => r.ok), 'the last reads all work');
+  });
+
+  it('a bootstrap cut short (one master never finished, etcd stopped on another) is undone and made again: the CA kept, rotated kubeconfigs read through the VIP', async function () {
+    this.timeout(600_000);
+    const caBefore = await onHost('master1', 'cat /etc/kubernetes/pki/ca.crt');
+    const keyBefore = await onHost('master1', 'cat /etc/kubernetes/pki/sa.pub');
+    await onHost('master2', 'rm /etc/kubernetes/lab/bootstrapped');
+    await onHost('master3', 'systemctl stop etcd');
+    const said: string[] = [];
+    await ensureControlPlane((line) => said.push(line));
+    assert.match(said.join('\n'), /bootstrap was cut short \(not finished on master2\): undoing it on every master/);
+    assert.match(said.join('\n'), /control plane ready: kube-apiserver v1\.20\.2 on master1, master2, master3/);
+    for (const m of ['master1', 'master2', 'master3']) assert.equal(await onHost(m, 'cat /etc/kubernetes/pki/ca.crt'), caBefore, `${m}: the lab's CA stays (clients trust it)`);
+    assert.notEqual(await onHost('master1', 'cat /etc/kubernetes/pki/sa.pub'), keyBefore, 'what the bootstrap made was made again');
+    const r = await cli(['rotate-kubeconfig', labInventoryCopy(), '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(events(r.stdout).filter((e) => e.type === 'step' && e.status === 'changed' && !e.handler).length, 9, 'each master\'s new admin.conf on each of 3 nodes');
+    const v = await cli(['verify', labInventoryCopy()]);
+    assert.equal(v.code, 0, v.stdout);
+    assert.equal([...v.stdout.matchAll(/^kubeconfig via endpoint +lb\d \S+ +ok +read the API through https:\/\/198\.18\.0\.100:6443 with its credentials \(kubectl\)/gm)].length, 9, v.stdout);
   });
 });
 

@@ -32,7 +32,7 @@ export function certChecks(host: string, stdout: string, t: AuditThresholds, now
 /**
  * Every kubeconfig in the folder used for a real authenticated read through `server` (the
  * control-plane endpoint), by the check script the playbook installs (kubectl where present, else
- * curl with the credentials in a private folder): `FILE<TAB>EXIT<TAB>last line it said`. The files
+ * curl with the credentials in a private folder): `FILE<TAB>EXIT<TAB>last line it said` (on success, the client that read). The files
  * are read at once, each within THROUGH_TIMEOUT_S (1 s: under the 2 s a readiness round allows a node at the least): an endpoint that does not answer costs the
  * node's probe (which carries the other kinds' probes too) that long, not once per file.
  */
@@ -55,6 +55,7 @@ export function throughChecks(host: string, server: string, stdout: string, prob
   return rows.map(([file, rc, said]): Check => ({
     check: 'kubeconfig via endpoint', target: `${host} ${file}`,
     severity: rc === '0' ? 'ok' : 'critical',
-    detail: rc === '0' ? `read the API through ${server} with its credentials` : `the read through ${server} failed (exit ${rc}): ${said || 'no output'}`,
+    // On success the check's last line names the client that read (kubectl, or curl where there is no kubectl).
+    detail: rc === '0' ? `read the API through ${server} with its credentials${said ? ` (${said})` : ''}` : `the read through ${server} failed (exit ${rc}): ${said || 'no output'}`,
   }));
 }

@@ -51,7 +51,7 @@ describe('kubeconfig verify_server: a read through the control-plane endpoint wi
     try {
       // A stand-in for the check script: records its arguments, fails for the second file.
       const check = join(dir, 'check');
-      writeFileSync(check, `#!/bin/sh\necho "$1 $2 $LBDEPLOY_CHECK_TIMEOUT" >> ${dir}/calls\ncase "$1" in *02.conf) echo "curl: (7) Failed to connect"; echo "the API at $2 refused the connection or the certificate" >&2; exit 1;; esac\n`, { mode: 0o755 });
+      writeFileSync(check, `#!/bin/sh\necho "$1 $2 $LBDEPLOY_CHECK_TIMEOUT" >> ${dir}/calls\ncase "$1" in *02.conf) echo "curl: (7) Failed to connect"; echo "the API at $2 refused the connection or the certificate" >&2; exit 1;; esac\necho kubectl\n`, { mode: 0o755 });
       mkdirSync(join(dir, 'kc'));
       for (const f of ['kubecfg01.conf', 'kubecfg02.conf']) writeFileSync(join(dir, 'kc', f), 'apiVersion: v1\n');
       const probe = throughProbe(join(dir, 'kc'), 'https://198.18.0.100:6443', check);
@@ -60,6 +60,7 @@ describe('kubeconfig verify_server: a read through the control-plane endpoint wi
       assert.deepEqual(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').sort(), [`${dir}/kc/kubecfg01.conf https://198.18.0.100:6443 1`, `${dir}/kc/kubecfg02.conf https://198.18.0.100:6443 1`]);
       const checks = throughChecks('lb1', 'https://198.18.0.100:6443', out);
       assert.deepEqual(checks.map((c) => `${c.target} ${c.severity}`), [`lb1 ${dir}/kc/kubecfg01.conf ok`, `lb1 ${dir}/kc/kubecfg02.conf critical`]);
+      assert.equal(checks[0]!.detail, 'read the API through https://198.18.0.100:6443 with its credentials (kubectl)', 'names the client that read');
       assert.match(checks[1]!.detail, /failed \(exit 1\): the API at https:\/\/198\.18\.0\.100:6443 refused the connection or the certificate$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
