@@ -95,59 +95,63 @@ export const LB_DOCKER_DAEMON_JSON = JSON.stringify({
   'default-address-pools': [{ base: '198.19.208.0/20', size: 24 }],
 }, null, 2) + '\n';
 
-export function recipeFor(role: LabRole): ImageRecipe {
-  const base = {
-    role,
-    suite: DEBIAN_BASE.suite,
-    basePackages: DEBIAN_BASE.basePackages,
-    mask: MASKED_UNITS,
-  };
+/** What a role adds to the common image: packages, files, setup, units (ssh.service always). */
+interface RoleParts {
+  packages: string[];
+  mask?: string[];
+  kube?: ImageRecipe['kube'];
+  files?: Record<string, string>;
+  setup?: string[];
+  enable?: string[];
+}
+
+function roleParts(role: Exclude<LabRole, 'vm'>): RoleParts {
   switch (role) {
     case 'lb':
       // kubectl (Debian's kubernetes-client): the kubeconfig check reads the API through the VIP with
       // it, as on an operator's LB node that has it (without it the check falls back to curl).
-      return {
-        ...base,
-        rolePackages: ['docker.io', 'kubernetes-client'],
-        files: { ...COMMON_FILES, '/etc/docker/daemon.json': LB_DOCKER_DAEMON_JSON },
-        setup: COMMON_SETUP,
-        enable: ['ssh.service', 'docker.service'],
-      };
+      return { packages: ['docker.io', 'kubernetes-client'], files: { '/etc/docker/daemon.json': LB_DOCKER_DAEMON_JSON }, enable: ['docker.service'] };
     case 'web':
-      return {
-        ...base,
-        rolePackages: ['nginx'],
-        files: { ...COMMON_FILES, '/etc/nginx/sites-available/default': WEB_NGINX_SITE },
-        setup: COMMON_SETUP,
-        enable: ['ssh.service', 'nginx.service'],
-      };
+      return { packages: ['nginx'], files: { '/etc/nginx/sites-available/default': WEB_NGINX_SITE }, enable: ['nginx.service'] };
     case 'client':
       // h2load (nghttp2-client): the drills' load generator, a fixed rate of requests through the VIPs;
       // kubectl (Debian's kubernetes-client): reads through the VIP with the kubeconfigs lbdeploy distributes.
-      return { ...base, rolePackages: ['nghttp2-client', 'kubernetes-client'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+      return { packages: ['nghttp2-client', 'kubernetes-client'] };
     case 'light':
       // The scale profile's LB hosts: what haproxy-keepalived installs, already there (no apt run on
       // a hundred hosts), and nothing else (no Docker). The playbook enables and configures them.
-      return { ...base, rolePackages: ['haproxy', 'keepalived', 'socat'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service'] };
+      return { packages: ['haproxy', 'keepalived', 'socat'] };
     case 'monitor':
       // Debian's prometheus (its unit enabled by the package); the tests write its config and rules.
-      return { ...base, rolePackages: ['prometheus'], files: COMMON_FILES, setup: COMMON_SETUP, enable: ['ssh.service', 'prometheus.service'] };
-    case 'vm':
-      throw new Error('VM root file systems are built by src/lab/vms.ts, not as container images');
+      return { packages: ['prometheus'], enable: ['prometheus.service'] };
     case 'master':
       // A real control plane (control-plane.ts): etcd and kubectl from Debian, kube-apiserver,
       // controller-manager, scheduler and kubeadm built from Debian's source package. Debian's own
       // etcd unit is masked: the lab runs etcd with the flags kubeadm's manifest gives it.
       return {
-        ...base,
-        mask: [...MASKED_UNITS, 'etcd.service'],
-        rolePackages: ['etcd-server', 'kubernetes-client'],
+        packages: ['etcd-server', 'kubernetes-client'],
+        mask: ['etcd.service'],
         kube: KUBE_BUILD,
-        files: { ...COMMON_FILES, '/etc/kubernetes/lab/control-plane.json': controlPlaneRecipe() },
-        setup: [...COMMON_SETUP, 'install -d -m 0755 /etc/kubernetes/pki /etc/kubernetes/manifests'],
-        enable: ['ssh.service'],
+        files: { '/etc/kubernetes/lab/control-plane.json': controlPlaneRecipe() },
+        setup: ['install -d -m 0755 /etc/kubernetes/pki /etc/kubernetes/manifests'],
       };
   }
+}
+
+export function recipeFor(role: LabRole): ImageRecipe {
+  if (role === 'vm') throw new Error('VM root file systems are built by src/lab/vms.ts, not as container images');
+  const r = roleParts(role);
+  return {
+    role,
+    suite: DEBIAN_BASE.suite,
+    basePackages: DEBIAN_BASE.basePackages,
+    mask: [...MASKED_UNITS, ...(r.mask ?? [])],
+    rolePackages: r.packages,
+    ...(r.kube ? { kube: r.kube } : {}),
+    files: { ...COMMON_FILES, ...r.files },
+    setup: [...COMMON_SETUP, ...(r.setup ?? [])],
+    enable: ['ssh.service', ...(r.enable ?? [])],
+  };
 }
 
 /** A stable hash of everything that shapes the image. */
