@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONTROL_PLANE_ENDPOINT, kubeadmConfig, masters, parseCheckExpiration, unitFromManifest } from '../../../src/lab/control-plane.js';
 import { KUBE_BUILD, kubeBinaries, kubeBuildHash } from '../../../src/lab/kube-build.js';
-import { LAB_VIP } from '../../../src/lab/topology.js';
+import { LAB_VIP, LAB_VIP6 } from '../../../src/lab/topology.js';
 
 const fixture = (name: string) => readFileSync(join('test/fixtures/kubeadm', name), 'utf8');
 
@@ -34,6 +34,14 @@ describe('lab control plane (kubeadm phases, static pods as systemd units)', () 
     assert.equal(CONTROL_PLANE_ENDPOINT, `${LAB_VIP}:6443`);
     assert.deepEqual(docs[1]!.apiServer.certSANs, [LAB_VIP, '2001:2::100', '198.18.0.41', 'master1', '198.18.0.42', 'master2', '198.18.0.43', 'master3']);
     assert.match(docs[1]!.networking.serviceSubnet, /^198\.18\./, 'service addresses inside the lab range');
+  });
+
+  it('the lab inventory\'s VIPs are the ones in the API servers\' certificates (topology.ts), and verify_server is the endpoint', () => {
+    // lab.yaml carries !secret tags: read as text, the VIP lines and verify_server.
+    const text = readFileSync('inventory/lab.yaml', 'utf8');
+    const vips = [...text.matchAll(/^ +vip: (\S+)\/\d+$/gm)].map((m) => m[1]);
+    assert.deepEqual(vips, [LAB_VIP, LAB_VIP6], 'inventory/lab.yaml\'s keepalived VIPs: change topology.ts\'s LAB_VIP and LAB_VIP6 with them (the certificates name them)');
+    assert.equal(/^ +verify_server: (\S+)$/m.exec(text)?.[1], `https://${CONTROL_PLANE_ENDPOINT}`);
   });
 
   it('a static pod manifest becomes a unit running the same binary with the same flags, --initial-cluster replaced', () => {
