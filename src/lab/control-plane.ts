@@ -210,7 +210,7 @@ const UNDO_BOOTSTRAP = [
   `systemctl stop ${COMPONENTS.join(' ')} 2>/dev/null || true`,
   `rm -f ${COMPONENTS.map((c) => `/etc/systemd/system/${c}.service`).join(' ')} ${COMPONENTS.map((c) => `/etc/systemd/system/multi-user.target.wants/${c}.service`).join(' ')}`,
   'systemctl daemon-reload',
-  'rm -rf /var/lib/etcd/member /etc/kubernetes/manifests/* /etc/kubernetes/*.conf /etc/kubernetes/lab',
+  `rm -rf /var/lib/etcd/member /etc/kubernetes/manifests/* /etc/kubernetes/*.conf ${KUBEADM_CONFIG} ${BOOTSTRAPPED}`,
   "find /etc/kubernetes/pki -mindepth 1 ! -path /etc/kubernetes/pki/ca.crt ! -path /etc/kubernetes/pki/ca.key -delete",
 ].join('\n');
 
