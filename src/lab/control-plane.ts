@@ -131,13 +131,12 @@ export async function ensureControlPlane(log: Log, timeoutMs = 240_000): Promise
   if ((await serving(all)).length === 0) return;
   // Made only when every master finished its bootstrap (the mark is its last step); one cut short
   // (an interrupted lab up, a failed phase) is undone on every master and made again.
-  const marked = await Promise.all(all.map(async (m) => (await exec(m, `test -f ${BOOTSTRAPPED} && echo yes || true`)).trim() === 'yes'));
-  if (marked.every(Boolean)) {
+  const state = await Promise.all(all.map(async (m) => (await exec(m, `if [ -f ${BOOTSTRAPPED} ]; then echo done; elif [ -e ${KUBEADM_CONFIG} ]; then echo begun; else echo none; fi`)).trim()));
+  if (state.every((s) => s === 'done')) {
     for (const m of all) await exec(m, `systemctl start ${COMPONENTS.join(' ')}`);
   } else {
-    const begun = await Promise.all(all.map(async (m) => (await exec(m, `test -e ${KUBEADM_CONFIG} && echo yes || true`)).trim() === 'yes'));
-    if (begun.some(Boolean)) {
-      log(`a control-plane bootstrap was cut short (not finished on ${all.filter((_, i) => !marked[i]).map((m) => m.name).join(', ')}): undoing it on every master`);
+    if (state.some((s) => s !== 'none')) {
+      log(`a control-plane bootstrap was cut short (not finished on ${all.filter((_, i) => state[i] !== 'done').map((m) => m.name).join(', ')}): undoing it on every master`);
       await Promise.all(all.map((m) => exec(m, UNDO_BOOTSTRAP)));
     }
     await bootstrap(all, log);
@@ -224,7 +223,6 @@ export function parseCheckExpiration(text: string): Map<string, { expires: strin
   }
   return out;
 }
-
 
 /** One master's certificates as kubeadm reports them. */
 export async function checkExpiration(m: LabHost): Promise<Map<string, { expires: string; residual: string }>> {

@@ -13,7 +13,7 @@ import { cli, events, labInventoryCopy } from '../helpers/cli.js';
 import { ensureLab, labHost, onHost } from '../helpers/lab.js';
 import { $ } from '../../src/shell-local.js';
 import { containerName } from '../../src/lab/topology.js';
-import { ensureControlPlane, parseCheckExpiration } from '../../src/lab/control-plane.js';
+import { checkExpiration, ensureControlPlane } from '../../src/lab/control-plane.js';
 
 const VIP = '198.18.0.100';
 const KUBECONFIG = '/root/kubecfg01.conf';
@@ -115,7 +115,7 @@ describe('seed 001 for real: haproxy in front of three real kube-apiservers (end
       // kubeadm's certificate names O before CN.
       const said = new RegExp(`^${m}: O=system:masters, CN=kubernetes-admin, valid until (\\S+) `).exec(notes.find((n) => n.startsWith(`${m}:`)) ?? '');
       assert.ok(said, `no expiry noted for ${m}: ${notes.join(' | ')}`);
-      const kubeadm = parseCheckExpiration(await onHost(m, 'kubeadm certs check-expiration --config /etc/kubernetes/lab/kubeadm.yaml 2>/dev/null')).get('admin.conf');
+      const kubeadm = (await checkExpiration(labHost(m))).get('admin.conf');
       assert.ok(kubeadm, `${m}: kubeadm reports no admin.conf`);
       // kubeadm prints the minute: the same instant, to the minute.
       const diff = Math.abs(Date.parse(said[1]!) - Date.parse(kubeadm.expires));
