@@ -228,11 +228,10 @@ req second; rm -f /tmp/lbdeploy-go`;
   });
 
   /**
-   * One request through the VIP in NAT. Once a CI run saw it refused at once (IPVS's port
-   * unreachable) right after verify passed: on a director with no real server left, which is what
-   * keepalived does when every TCP check times out at once (the VMs' CPUs are emulated and shared).
-   * A refusal is retried (twice at most, once the directors list their real servers again), and
-   * what the directors held then is printed, so a run shows the cause.
+   * One request through the VIP in NAT. CI runs saw it fail right after verify passed: once refused
+   * at once, once timed out while both directors listed all three real servers (the holder counting
+   * the connection active): the cause is not found. A failure is retried (twice at most, once the
+   * directors list their real servers again), and what the directors held then is printed.
    */
   async function natRequest(): Promise<string> {
     for (let attempt = 1; ; attempt++) {
